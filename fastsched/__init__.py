@@ -1,0 +1,29 @@
+"""fastsched: where should this work run?
+
+A scheduling core with Kubernetes semantics: a cluster model laid out as arrays,
+pods and their specs, Kubernetes manifests in and Bindings out.
+"""
+
+from .cluster import Cluster, ClusterSnapshot, NodeInfo
+from .errors import (DoesNotFitError, DuplicateError, FastschedError, ManifestError,
+                     NodeNotFoundError, NotFoundError, PodNotFoundError, QuantityError,
+                     ValidationError)
+from .labels import LabelSelector, LabelSelectorRequirement, NodeSelectorRequirement, NodeSelectorTerm
+from .pod import (Container, ContainerPort, NodeAffinity, Pod, PodAffinity, PodAffinityTerm,
+                  PreferredSchedulingTerm, TopologySpreadConstraint, WeightedPodAffinityTerm)
+from .quantity import format_quantity, parse_quantity
+from .taints import Taint, Toleration
+
+__version__ = "0.1.0.dev0"
+
+__all__ = [
+    "Cluster", "ClusterSnapshot", "NodeInfo",
+    "Pod", "Container", "ContainerPort", "NodeAffinity", "PreferredSchedulingTerm",
+    "PodAffinity", "PodAffinityTerm", "WeightedPodAffinityTerm", "TopologySpreadConstraint",
+    "LabelSelector", "LabelSelectorRequirement", "NodeSelectorRequirement", "NodeSelectorTerm",
+    "Taint", "Toleration",
+    "parse_quantity", "format_quantity",
+    "FastschedError", "ValidationError", "QuantityError", "ManifestError", "NotFoundError",
+    "NodeNotFoundError", "PodNotFoundError", "DuplicateError", "DoesNotFitError",
+    "__version__",
+]

@@ -1,0 +1,570 @@
+"""The cluster: nodes stored as columns, and the pods bound to them.
+
+Node state lives in NumPy arrays with one row per node, in the order nodes were
+added (removing a node closes the gap, so rows stay in cluster order):
+
+* ``allocatable``, ``requested``: ``int64[nodes, resources]`` in scheduler units
+  (millicores, bytes, counts); the ``pods`` column of ``requested`` is the pod
+  count, since every pod requests one pod slot;
+* ``nonzero_requested``: ``int64[nodes, 2]``, cpu and memory requested with the
+  100m / 200Mi defaults of spec §1.3, for the resource scores;
+* ``label_codes``: ``int32[nodes, keys]``, value codes from ``label_table`` (-1 absent);
+* ``taint_bits``: ``uint64[nodes, words]``, bit ``t`` set when the node has taint
+  ``taints[t]``;
+* ``unschedulable``: ``bool[nodes]``.
+
+Arrays grow by doubling, so adding a node is amortized O(1). The properties return
+read-only views that a later ``add_node`` may replace: take ``snapshot()`` for a
+copy that stays. Every method validates all of its input before it changes
+anything, so a call that raises leaves the cluster exactly as it was.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterator, Mapping
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+
+from ._kernels.fit import fit_reasons as _fit_reasons
+from ._model import FrozenMap, check_str, coerce_list, label_dict
+from .errors import (DoesNotFitError, DuplicateError, NodeNotFoundError, PodNotFoundError,
+                     ValidationError)
+from .labels import LabelTable
+from .pod import Pod
+from .resources import CPU, MEMORY, NATIVE_RESOURCES, PODS, resource_dict
+from .taints import Taint
+
+__all__ = ["Cluster", "ClusterSnapshot", "NodeInfo", "HOSTNAME_LABEL", "DEFAULT_MAX_PODS"]
+
+HOSTNAME_LABEL = "kubernetes.io/hostname"
+DEFAULT_MAX_PODS = 110          # the kubelet's default --max-pods
+_POD_COL = NATIVE_RESOURCES.index(PODS)
+_NODE_NAME = re.compile(r"[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*")
+
+
+def _readonly(array: np.ndarray) -> np.ndarray:
+    view = array.view()
+    view.flags.writeable = False
+    return view
+
+
+@dataclass(frozen=True)
+class NodeInfo:
+    """One node, decoded from the columns (for reading, not for hot paths)."""
+
+    name: str
+    allocatable: Mapping[str, int]
+    requested: Mapping[str, int]
+    labels: Mapping[str, str]
+    taints: tuple[Taint, ...]
+    unschedulable: bool
+    pods: tuple[Pod, ...]
+
+
+@dataclass(frozen=True, eq=False)
+class ClusterSnapshot:
+    """A copy of a cluster's state at one moment; snapshots compare by value."""
+
+    node_names: tuple[str, ...]
+    resources: tuple[str, ...]
+    allocatable: np.ndarray
+    requested: np.ndarray
+    nonzero_requested: np.ndarray
+    unschedulable: np.ndarray
+    labels: tuple[Mapping[str, str], ...]
+    taints: tuple[tuple[Taint, ...], ...]
+    pods: Mapping[str, str]
+
+    def __eq__(self, other: object) -> bool:
+        if not isinstance(other, ClusterSnapshot):
+            return NotImplemented
+        return (self.node_names == other.node_names and self.resources == other.resources
+                and all(np.array_equal(getattr(self, a), getattr(other, a)) for a in
+                        ("allocatable", "requested", "nonzero_requested", "unschedulable"))
+                and self.labels == other.labels and self.taints == other.taints
+                and self.pods == other.pods)
+
+    __hash__ = None  # type: ignore[assignment]
+
+
+class Cluster:
+    """Nodes as columns, plus the pods bound to them.
+
+    >>> c = Cluster()
+    >>> c.add_node("n1", {"cpu": "4", "memory": "16Gi"}, labels={"zone": "a"})
+    0
+    >>> c.bind(Pod("web", requests={"cpu": "500m"}), "n1")
+    >>> int(c.requested[0, 0])
+    500
+    """
+
+    def __init__(self) -> None:
+        self._names: list[str] = []
+        self._rows: dict[str, int] = {}
+        self._resources: list[str] = list(NATIVE_RESOURCES)
+        self._resource_index = {r: i for i, r in enumerate(self._resources)}
+        self.label_table = LabelTable()
+        self._taints: list[Taint] = []
+        self._taint_index: dict[Taint, int] = {}
+        self._node_taints: list[tuple[Taint, ...]] = []
+        self._pods: dict[str, tuple[Pod, str]] = {}          # key -> (pod, node name)
+        self._pods_by_node: dict[str, dict[str, Pod]] = {}
+        self._n = 0
+        self._alloc = np.zeros((0, len(self._resources)), np.int64)
+        self._req = np.zeros_like(self._alloc)
+        self._nonzero = np.zeros((0, 2), np.int64)
+        self._unsched = np.zeros(0, np.bool_)
+        self._labels = np.full((0, 0), -1, np.int32)
+        self._taint_bits = np.zeros((0, 0), np.uint64)
+        self._names_cache: tuple[str, ...] | None = ()
+
+    # -- reading -----------------------------------------------------------------
+
+    def __len__(self) -> int:
+        return self._n
+
+    def __contains__(self, name: object) -> bool:
+        return name in self._rows
+
+    def __repr__(self) -> str:
+        return (f"Cluster({self._n} nodes, {len(self._pods)} pods, "
+                f"resources={list(self._resources)})")
+
+    @property
+    def node_names(self) -> tuple[str, ...]:
+        """Node names in row order."""
+        if self._names_cache is None:
+            self._names_cache = tuple(self._names)
+        return self._names_cache
+
+    @property
+    def resources(self) -> tuple[str, ...]:
+        """Resource names, one per column: cpu, memory, ephemeral-storage, pods, extended…"""
+        return tuple(self._resources)
+
+    @property
+    def allocatable(self) -> np.ndarray:
+        return _readonly(self._alloc[: self._n])
+
+    @property
+    def requested(self) -> np.ndarray:
+        return _readonly(self._req[: self._n])
+
+    @property
+    def nonzero_requested(self) -> np.ndarray:
+        """cpu and memory requested, with the scoring defaults (``int64[nodes, 2]``)."""
+        return _readonly(self._nonzero[: self._n])
+
+    @property
+    def pod_counts(self) -> np.ndarray:
+        return _readonly(self._req[: self._n, _POD_COL])
+
+    @property
+    def unschedulable(self) -> np.ndarray:
+        return _readonly(self._unsched[: self._n])
+
+    @property
+    def label_codes(self) -> np.ndarray:
+        return _readonly(self._labels[: self._n, : len(self.label_table.keys)])
+
+    @property
+    def taints(self) -> tuple[Taint, ...]:
+        """Every distinct taint; taint ``t`` is bit ``t`` of ``taint_bits``."""
+        return tuple(self._taints)
+
+    @property
+    def taint_bits(self) -> np.ndarray:
+        return _readonly(self._taint_bits[: self._n])
+
+    def row(self, name: str) -> int:
+        """The row of node ``name``."""
+        row = self._rows.get(name)
+        if row is None:
+            raise NodeNotFoundError(f"no node named {name!r}")
+        return row
+
+    def node(self, name: str) -> NodeInfo:
+        """Everything about one node, decoded."""
+        row = self.row(name)
+        return NodeInfo(
+            name=name,
+            allocatable=FrozenMap(zip(self._resources, map(int, self._alloc[row]))),
+            requested=FrozenMap(zip(self._resources, map(int, self._req[row]))),
+            labels=self.label_table.decode(self._labels[row]),
+            taints=self._node_taints[row],
+            unschedulable=bool(self._unsched[row]),
+            pods=self.pods_on(name),
+        )
+
+    def node_labels(self, name: str) -> Mapping[str, str]:
+        return self.label_table.decode(self._labels[self.row(name)])
+
+    def pods_on(self, node_name: str) -> tuple[Pod, ...]:
+        """The pods bound to a node, in binding order."""
+        self.row(node_name)
+        return tuple(self._pods_by_node.get(node_name, {}).values())
+
+    def node_of(self, pod: Pod | str) -> str:
+        """The node a bound pod runs on."""
+        return self._pods[self._pod_key(pod)][1]
+
+    @property
+    def pods(self) -> Mapping[str, Pod]:
+        """Every bound pod by ``namespace/name``."""
+        return FrozenMap((key, pod) for key, (pod, _) in self._pods.items())
+
+    def bindings(self) -> Iterator[tuple[Pod, str]]:
+        """``(pod, node name)`` for every bound pod, in binding order."""
+        return iter(list(self._pods.values()))
+
+    # -- nodes ---------------------------------------------------------------------
+
+    def add_node(self, name: str, allocatable: Mapping[str, Any],
+                 labels: Mapping[str, str] | None = None, taints: Any = (),
+                 unschedulable: bool = False) -> int:
+        """Add a node and return its row.
+
+        ``allocatable`` maps resource names to quantities (``"4"``, ``"16Gi"``, or ints
+        in scheduler units). ``pods`` defaults to 110, the kubelet's default; any
+        other missing resource is 0. ``labels`` get ``kubernetes.io/hostname: <name>``
+        unless they set it, as the kubelet does. ``taints`` are ``Taint`` objects or
+        dicts ``{"key", "value", "effect"}``.
+        """
+        name = self._check_new_name(name)
+        alloc = self._node_allocatable(allocatable)
+        label_dict = self._node_labels(labels, name)
+        node_taints = self._node_taints_of(taints)
+        if not isinstance(unschedulable, (bool, np.bool_)):
+            raise ValidationError(f"expected a bool, got {unschedulable!r}", "unschedulable")
+        # Everything is valid: from here on nothing raises.
+        for resource in alloc:
+            if resource not in self._resource_index:
+                self._column(resource)
+        row = self._n
+        if row >= self._alloc.shape[0]:
+            self._grow_rows(row + 1)
+        self._n = row + 1
+        self._names.append(name)
+        self._rows[name] = row
+        self._names_cache = None
+        self._node_taints.append(())
+        self._write_node(row, alloc, label_dict, node_taints, bool(unschedulable))
+        return row
+
+    def update_node(self, name: str, *, allocatable: Mapping[str, Any] | None = None,
+                    labels: Mapping[str, str] | None = None, taints: Any = None,
+                    unschedulable: bool | None = None) -> None:
+        """Replace whichever of a node's allocatable, labels, taints and flag are given.
+
+        Lowering allocatable below what is requested is allowed (the node is then
+        overcommitted, as after a kubelet restart with less capacity).
+        """
+        row = self.row(name)
+        alloc = None if allocatable is None else self._node_allocatable(allocatable)
+        label_dict = None if labels is None else self._node_labels(labels, name)
+        node_taints = None if taints is None else self._node_taints_of(taints)
+        if unschedulable is not None and not isinstance(unschedulable, (bool, np.bool_)):
+            raise ValidationError(f"expected a bool, got {unschedulable!r}", "unschedulable")
+        for resource in alloc or ():
+            self._column(resource)
+        self._write_node(
+            row, alloc,
+            label_dict,
+            node_taints,
+            None if unschedulable is None else bool(unschedulable))
+
+    def remove_node(self, name: str) -> tuple[Pod, ...]:
+        """Remove a node; the pods bound to it are unbound and returned."""
+        row = self.row(name)
+        evicted = tuple(self._pods_by_node.pop(name, {}).values())
+        for pod in evicted:
+            del self._pods[pod.key]
+        n = self._n
+        for array in (self._alloc, self._req, self._nonzero, self._unsched, self._labels,
+                      self._taint_bits):
+            array[row: n - 1] = array[row + 1: n]
+        self._labels[n - 1] = -1
+        self._taint_bits[n - 1] = 0
+        for array in (self._alloc, self._req, self._nonzero, self._unsched):
+            array[n - 1] = 0
+        self._n = n - 1
+        del self._names[row], self._node_taints[row], self._rows[name]
+        for i in range(row, self._n):
+            self._rows[self._names[i]] = i
+        self._names_cache = None
+        return evicted
+
+    # -- pods ------------------------------------------------------------------------
+
+    def request_vector(self, pod: Pod, *, scoring: bool = False) -> np.ndarray:
+        """The pod's request as an ``int64[resources]`` row (1 in the pods column).
+
+        With ``scoring``, the ``int64[2]`` cpu/memory scoring variant. Resources the
+        cluster has no column for are left out: see ``missing_resources``.
+        """
+        if scoring:
+            req = pod.scoring_requests
+            return np.array([req.get(CPU, 0), req.get(MEMORY, 0)], np.int64)
+        vec = np.zeros(len(self._resources), np.int64)
+        for resource, amount in pod.requests.items():
+            col = self._resource_index.get(resource)
+            if col is not None:
+                vec[col] = amount
+        vec[_POD_COL] += 1
+        return vec
+
+    def missing_resources(self, pod: Pod) -> tuple[str, ...]:
+        """Resources the pod requests (> 0) that no node of the cluster offers."""
+        return tuple(r for r, v in pod.requests.items()
+                     if v > 0 and r not in self._resource_index)
+
+    def fit_mask(self, pod: Pod) -> np.ndarray:
+        """``bool[nodes]``: where the pod's request fits (NodeResourcesFit filter)."""
+        bits = self.fit_bits(pod)
+        return bits == 0
+
+    def fit_bits(self, pod: Pod) -> np.ndarray:
+        """``uint64[nodes]``: bit ``j`` set where the node lacks resource column ``j``.
+
+        A resource no node offers fails every node; it has no column, so such nodes
+        show bit 63.
+        """
+        out = np.empty(self._n, np.uint64)
+        _fit_reasons(self._alloc[: self._n], self._req[: self._n],
+                     self.request_vector(pod), out)
+        if self.missing_resources(pod):
+            out |= np.uint64(1 << 63)
+        return out
+
+    def misfit_reasons(self, pod: Pod, node_name: str) -> tuple[str, ...]:
+        """Why the pod's request does not fit a node ('Too many pods', 'Insufficient
+        cpu', …, in kube-scheduler's order); empty when it fits."""
+        return self._misfit(self.row(node_name), pod)
+
+    def bind(self, pod: Pod, node_name: str, *, force: bool = False) -> None:
+        """Bind a pod to a node, adding its request to the node's requested columns.
+
+        Raises ``DoesNotFitError`` when the request does not fit, unless ``force``
+        (state read from a real cluster can be overcommitted).
+        """
+        if not isinstance(pod, Pod):
+            raise ValidationError(f"expected a Pod, got {type(pod).__name__}", "pod")
+        row = self.row(node_name)
+        if pod.key in self._pods:
+            raise DuplicateError(f"pod {pod.key} is already bound to node "
+                                 f"{self._pods[pod.key][1]!r}", "pod")
+        if pod.node_name and pod.node_name != node_name:
+            raise ValidationError(f"pod {pod.key} names node {pod.node_name!r}, not "
+                                  f"{node_name!r}", "nodeName")
+        if not force:
+            reasons = self._misfit(row, pod)
+            if reasons:
+                raise DoesNotFitError(
+                    f"pod {pod.key} does not fit on node {node_name!r}: "
+                    + ", ".join(self._explain(row, pod, r) for r in reasons), reasons)
+        for resource in self.missing_resources(pod):
+            self._column(resource)
+        self._req[row] += self.request_vector(pod)
+        self._nonzero[row] += self.request_vector(pod, scoring=True)
+        self._pods[pod.key] = (pod, node_name)
+        self._pods_by_node.setdefault(node_name, {})[pod.key] = pod
+
+    def unbind(self, pod: Pod | str) -> Pod:
+        """Unbind a pod (a ``Pod``, ``"namespace/name"`` or a name in ``default``)."""
+        key = self._pod_key(pod)
+        bound, node_name = self._pods.pop(key)
+        del self._pods_by_node[node_name][key]
+        row = self._rows[node_name]
+        self._req[row] -= self.request_vector(bound)
+        self._nonzero[row] -= self.request_vector(bound, scoring=True)
+        return bound
+
+    # -- copies ----------------------------------------------------------------------
+
+    def snapshot(self) -> ClusterSnapshot:
+        """A frozen copy of the node columns, labels, taints and bindings."""
+        n = self._n
+
+        def frozen(a: np.ndarray) -> np.ndarray:
+            a = a[:n].copy()
+            a.flags.writeable = False
+            return a
+
+        return ClusterSnapshot(
+            node_names=self.node_names, resources=self.resources,
+            allocatable=frozen(self._alloc), requested=frozen(self._req),
+            nonzero_requested=frozen(self._nonzero), unschedulable=frozen(self._unsched),
+            labels=tuple(self.label_table.decode(self._labels[i]) for i in range(n)),
+            taints=tuple(self._node_taints),
+            pods=FrozenMap((k, node) for k, (_, node) in self._pods.items()),
+        )
+
+    def copy(self) -> "Cluster":
+        """An independent copy (pods are immutable and shared)."""
+        other = Cluster.__new__(Cluster)
+        other.__dict__.update(self.__dict__)
+        for name in ("_alloc", "_req", "_nonzero", "_unsched", "_labels", "_taint_bits"):
+            setattr(other, name, getattr(self, name).copy())
+        other._names = list(self._names)
+        other._rows = dict(self._rows)
+        other._resources = list(self._resources)
+        other._resource_index = dict(self._resource_index)
+        table = self.label_table
+        other.label_table = LabelTable(list(table.keys), dict(table.key_index),
+                                       [list(v) for v in table.values],
+                                       [dict(v) for v in table.value_index])
+        other._taints = list(self._taints)
+        other._taint_index = dict(self._taint_index)
+        other._node_taints = list(self._node_taints)
+        other._pods = dict(self._pods)
+        other._pods_by_node = {k: dict(v) for k, v in self._pods_by_node.items()}
+        return other
+
+    # -- internals -------------------------------------------------------------------
+
+    def _pod_key(self, pod: Pod | str) -> str:
+        if isinstance(pod, Pod):
+            key = pod.key
+        elif isinstance(pod, str):
+            key = pod if "/" in pod else f"default/{pod}"
+        else:
+            raise ValidationError(f"expected a Pod or a pod name, got {type(pod).__name__}",
+                                  "pod")
+        if key not in self._pods:
+            raise PodNotFoundError(f"no bound pod {key!r}")
+        return key
+
+    def _check_new_name(self, name: Any) -> str:
+        name = check_str(name, "name", allow_empty=False)
+        if len(name) > 253 or not _NODE_NAME.fullmatch(name):
+            raise ValidationError(f"invalid node name {name!r}: lowercase alphanumerics, "
+                                  "'-' and '.', at most 253 characters", "name")
+        if name in self._rows:
+            raise DuplicateError(f"a node named {name!r} already exists", "name")
+        return name
+
+    @staticmethod
+    def _node_allocatable(allocatable: Any) -> dict[str, int]:
+        if not isinstance(allocatable, (dict, Mapping)):
+            raise ValidationError("expected a mapping of resource name to quantity, got "
+                                  f"{type(allocatable).__name__}", "allocatable")
+        alloc = resource_dict(allocatable, "allocatable", node=True)
+        alloc.setdefault(PODS, DEFAULT_MAX_PODS)
+        return alloc
+
+    @staticmethod
+    def _node_labels(labels: Any, name: str) -> dict[str, str]:
+        labels = label_dict(labels, "labels")
+        # A valid node name of at most 63 characters is a valid label value.
+        if HOSTNAME_LABEL not in labels and len(name) <= 63:
+            labels[HOSTNAME_LABEL] = name
+        return labels
+
+    @staticmethod
+    def _node_taints_of(taints: Any) -> tuple[Taint, ...]:
+        if not taints and isinstance(taints, (tuple, list)):
+            return ()
+        result = coerce_list(Taint, taints, "taints")
+        seen = set()
+        for i, taint in enumerate(result):
+            if (taint.key, taint.effect) in seen:
+                raise DuplicateError(f"taint {taint.key!r} with effect {taint.effect} is "
+                                     "given twice", f"taints[{i}]")
+            seen.add((taint.key, taint.effect))
+        return result
+
+    def _column(self, resource: str) -> int:
+        """The column of a resource, appending one (zero-filled) if it is new."""
+        col = self._resource_index.get(resource)
+        if col is None:
+            if len(self._resources) >= 63:
+                raise ValidationError("at most 63 distinct resources are supported",
+                                      resource)
+            col = self._resource_index[resource] = len(self._resources)
+            self._resources.append(resource)
+            pad = np.zeros((self._alloc.shape[0], 1), np.int64)
+            self._alloc = np.ascontiguousarray(np.hstack([self._alloc, pad]))
+            self._req = np.ascontiguousarray(np.hstack([self._req, pad]))
+        return col
+
+    def _grow_rows(self, need: int) -> None:
+        cap = self._alloc.shape[0]
+        if need <= cap:
+            return
+        cap = max(need, 2 * cap, 64)
+
+        def grown(a: np.ndarray, fill: Any = 0) -> np.ndarray:
+            b = np.full((cap,) + a.shape[1:], fill, a.dtype)
+            b[: self._n] = a[: self._n]
+            return b
+
+        self._alloc, self._req = grown(self._alloc), grown(self._req)
+        self._nonzero, self._unsched = grown(self._nonzero), grown(self._unsched)
+        self._labels, self._taint_bits = grown(self._labels, -1), grown(self._taint_bits)
+
+    def _write_node(self, row: int, alloc: dict[str, int] | None,
+                    labels: Mapping[str, str] | None, taints: tuple[Taint, ...] | None,
+                    unschedulable: bool | None) -> None:
+        if alloc is not None:
+            values = [0] * len(self._resources)
+            for resource, amount in alloc.items():
+                values[self._resource_index[resource]] = amount
+            self._alloc[row] = values
+        if labels is not None:
+            keys, codes = self.label_table.encode(labels)
+            if len(self.label_table.keys) > self._labels.shape[1]:
+                width = max(len(self.label_table.keys), 2 * self._labels.shape[1], 8)
+                wider = np.full((self._labels.shape[0], width), -1, np.int32)
+                wider[:, : self._labels.shape[1]] = self._labels
+                self._labels = wider
+            row_codes = [-1] * self._labels.shape[1]
+            for k, code in zip(keys, codes):
+                row_codes[k] = code
+            self._labels[row] = row_codes
+        if taints is not None and (taints or self._node_taints[row]):
+            ids = [self._taint_id(t) for t in taints]
+            words = (len(self._taints) + 63) // 64
+            if words > self._taint_bits.shape[1]:
+                wider = np.zeros((self._taint_bits.shape[0], words), np.uint64)
+                wider[:, : self._taint_bits.shape[1]] = self._taint_bits
+                self._taint_bits = wider
+            self._taint_bits[row] = 0
+            for t in ids:
+                self._taint_bits[row, t >> 6] |= np.uint64(1 << (t & 63))
+            self._node_taints[row] = taints
+        if unschedulable is not None:
+            self._unsched[row] = unschedulable
+
+    def _taint_id(self, taint: Taint) -> int:
+        tid = self._taint_index.get(taint)
+        if tid is None:
+            tid = self._taint_index[taint] = len(self._taints)
+            self._taints.append(taint)
+        return tid
+
+    def _misfit(self, row: int, pod: Pod) -> tuple[str, ...]:
+        """Spec §3.7 for one node: reasons in kube-scheduler's order."""
+        reasons = []
+        if self._req[row, _POD_COL] + 1 > self._alloc[row, _POD_COL]:
+            reasons.append("Too many pods")
+        for resource, amount in pod.requests.items():
+            if amount <= 0:
+                continue
+            col = self._resource_index.get(resource)
+            free = 0 if col is None else self._alloc[row, col] - self._req[row, col]
+            if amount > free:
+                reasons.append(f"Insufficient {resource}")
+        natives = {f"Insufficient {r}": i for i, r in enumerate(NATIVE_RESOURCES)}
+        reasons.sort(key=lambda r: (r != "Too many pods", natives.get(r, len(natives)), r))
+        return tuple(reasons)
+
+    def _explain(self, row: int, pod: Pod, reason: str) -> str:
+        resource = PODS if reason == "Too many pods" else reason.split(" ", 1)[1]
+        col = self._resource_index.get(resource)
+        used = 0 if col is None else int(self._req[row, col])
+        cap = 0 if col is None else int(self._alloc[row, col])
+        want = 1 if resource == PODS else pod.requests.get(resource, 0)
+        return f"{reason} (requested {want}, used {used}, capacity {cap})"

@@ -1,0 +1,394 @@
+"""Pods and the parts of their spec the scheduler reads.
+
+Every structured field takes either fastsched's own dataclasses or the Kubernetes
+API's dict shape (camelCase keys, as written in a manifest)::
+
+    Pod(name="p", requests={"cpu": "500m"},
+        tolerations=[{"key": "spot", "operator": "Exists"}])
+
+A pod's effective request (spec §1.2) is computed once, at construction, into
+``pod.requests``; the scoring variant with the 100m / 200Mi defaults of §1.3 is
+``pod.scoring_requests``.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+from ._model import (EMPTY, FrozenMap, check_choice, check_int, check_label_key, check_str,
+                     coerce, coerce_list, from_k8s, join, label_map, set_field, str_tuple)
+from .errors import ValidationError
+from .labels import LabelSelector, NodeSelectorTerm
+from .resources import CPU, MEMORY, resource_map
+from .taints import Toleration
+
+__all__ = ["Pod", "Container", "ContainerPort", "NodeAffinity", "PreferredSchedulingTerm",
+           "PodAffinityTerm", "WeightedPodAffinityTerm", "PodAffinity",
+           "TopologySpreadConstraint", "DEFAULT_CPU_REQUEST", "DEFAULT_MEMORY_REQUEST"]
+
+DEFAULT_CPU_REQUEST = 100            # millicores, spec §1.3
+DEFAULT_MEMORY_REQUEST = 200 << 20   # 200Mi
+
+
+@dataclass(frozen=True)
+class ContainerPort:
+    """A container port; only ``host_port > 0`` matters to scheduling (NodePorts)."""
+
+    container_port: int = 0
+    host_port: int = 0
+    protocol: str = "TCP"
+    host_ip: str = ""
+    name: str = ""
+
+    def __post_init__(self) -> None:
+        set_field(self, "container_port", check_int(self.container_port, "containerPort",
+                                                    lo=0, hi=65535))
+        set_field(self, "host_port", check_int(self.host_port or 0, "hostPort", lo=0, hi=65535))
+        set_field(self, "protocol", check_choice(self.protocol or "TCP", "protocol",
+                                                 ("TCP", "UDP", "SCTP")))
+        set_field(self, "host_ip", check_str(self.host_ip, "hostIP"))
+        set_field(self, "name", check_str(self.name, "name"))
+
+    @classmethod
+    def from_dict(cls, data: Mapping[str, Any]) -> "ContainerPort":
+        return from_k8s(cls, data, renames={"hostIP": "host_ip"})
+
+
+@dataclass(frozen=True)
+class Container:
+    """A container: its resource requests (resource → int), image and ports.
+
+    An init container with ``restart_policy="Always"`` is a sidecar.
+    """
+
+    name: str = ""
+    image: str = ""
+    requests: Mapping[str, int] = EMPTY
+    ports: tuple[ContainerPort, ...] = ()
+    restart_policy: str = ""
+
+    def __post_init__(self) -> None:
+        set_field(self, "name", check_str(self.name, "name"))
+        set_field(self, "image", check_str(self.image, "image"))
+        if not isinstance(self.requests, FrozenMap) or self.requests and not all(
+                type(v) is int for v in self.requests.values()):
+            set_field(self, "requests", resource_map(self.requests, "requests"))
+        set_field(self, "ports", coerce_list(ContainerPort, self.ports, "ports"))
+        set_field(self, "restart_policy", check_str(self.restart_policy, "restartPolicy"))
+        if self.restart_policy:
+            check_choice(self.restart_policy, "restartPolicy", ("Always",))
+
+    @classmethod
+    def from_dict(cls, data: Mapping[str, Any]) -> "Container":
+        """From a Kubernetes container; requests default to limits (API defaulting)."""
+        resources = data.get("resources") or {}
+        if not isinstance(resources, Mapping):
+            raise ValidationError("expected a mapping", "resources")
+        limits = resources.get("limits") or {}
+        requests = resources.get("requests") or {}
+        merged = {**resource_map(limits, "resources.limits"),
+                  **resource_map(requests, "resources.requests")}
+        return cls(name=data.get("name", ""), image=data.get("image", ""), requests=FrozenMap(merged),
+                   ports=data.get("ports") or (), restart_policy=data.get("restartPolicy", ""))
+
+
+def _container(value: Any, path: str) -> Container:
+    return coerce(Container, value, path, strict=False)
+
+
+@dataclass(frozen=True)
+class PreferredSchedulingTerm:
+    """A weighted node selector term of preferred node affinity (weight 1–100)."""
+
+    weight: int
+    preference: NodeSelectorTerm
+
+    def __post_init__(self) -> None:
+        set_field(self, "weight", check_int(self.weight, "weight", lo=1, hi=100))
+        set_field(self, "preference", coerce(NodeSelectorTerm, self.preference, "preference"))
+
+
+def _preferred_node_term(value: Any, path: str) -> PreferredSchedulingTerm:
+    if isinstance(value, tuple) and len(value) == 2:
+        value = PreferredSchedulingTerm(*value) if not isinstance(value[1], Mapping) else \
+            {"weight": value[0], "preference": value[1]}
+    return coerce(PreferredSchedulingTerm, value, path)
+
+
+@dataclass(frozen=True)
+class NodeAffinity:
+    """Node affinity. ``required`` is a list of ORed terms, or None for no requirement
+    (an empty list matches no node); ``preferred`` holds weighted terms (or
+    ``(weight, term)`` pairs)."""
+
+    required: tuple[NodeSelectorTerm, ...] | None = None
+    preferred: tuple[PreferredSchedulingTerm, ...] = ()
+
+    def __post_init__(self) -> None:
+        if self.required is not None:
+            set_field(self, "required", coerce_list(NodeSelectorTerm, self.required, "required"))
+        set_field(self, "preferred", coerce_list(PreferredSchedulingTerm, self.preferred,
+                                                 "preferred", convert=_preferred_node_term))
+
+    @classmethod
+    def from_dict(cls, data: Mapping[str, Any]) -> "NodeAffinity":
+        unknown = set(data) - {"requiredDuringSchedulingIgnoredDuringExecution",
+                               "preferredDuringSchedulingIgnoredDuringExecution",
+                               "required", "preferred"}
+        if unknown:
+            raise ValidationError("unknown field", sorted(unknown)[0])
+        required = data.get("required")
+        path = "required"
+        if "requiredDuringSchedulingIgnoredDuringExecution" in data:
+            selector = data["requiredDuringSchedulingIgnoredDuringExecution"]
+            path = "requiredDuringSchedulingIgnoredDuringExecution.nodeSelectorTerms"
+            if selector is None:
+                required = None
+            elif not isinstance(selector, Mapping):
+                raise ValidationError("expected a mapping with nodeSelectorTerms",
+                                      "requiredDuringSchedulingIgnoredDuringExecution")
+            else:
+                required = selector.get("nodeSelectorTerms") or []
+        preferred = data.get("preferredDuringSchedulingIgnoredDuringExecution",
+                             data.get("preferred"))
+        try:
+            req = None if required is None else coerce_list(NodeSelectorTerm, required, path)
+        except ValidationError as err:
+            raise err from None
+        pref_path = ("preferredDuringSchedulingIgnoredDuringExecution"
+                     if "preferredDuringSchedulingIgnoredDuringExecution" in data else "preferred")
+        return cls(required=req, preferred=coerce_list(
+            PreferredSchedulingTerm, preferred, pref_path, convert=_preferred_node_term))
+
+    def required_matches(self, labels: Mapping[str, str], node_name: str) -> bool:
+        """Whether a node passes the required terms (True when there are none)."""
+        return self.required is None or any(t.matches(labels, node_name)
+                                            for t in self.required)
+
+
+@dataclass(frozen=True)
+class PodAffinityTerm:
+    """Pods matching ``label_selector`` (in ``namespaces`` / ``namespace_selector``;
+    the pod's own namespace when both are empty) within the same ``topology_key``
+    domain."""
+
+    topology_key: str
+    label_selector: LabelSelector | None = None
+    namespaces: tuple[str, ...] = ()
+    namespace_selector: LabelSelector | None = None
+    match_label_keys: tuple[str, ...] = ()
+    mismatch_label_keys: tuple[str, ...] = ()
+
+    def __post_init__(self) -> None:
+        set_field(self, "topology_key", check_label_key(self.topology_key, "topologyKey"))
+        for name, path in (("label_selector", "labelSelector"),
+                           ("namespace_selector", "namespaceSelector")):
+            value = getattr(self, name)
+            if value is not None:
+                set_field(self, name, coerce(LabelSelector, value, path))
+        set_field(self, "namespaces", str_tuple(self.namespaces, "namespaces"))
+        set_field(self, "match_label_keys", str_tuple(self.match_label_keys, "matchLabelKeys"))
+        set_field(self, "mismatch_label_keys",
+                  str_tuple(self.mismatch_label_keys, "mismatchLabelKeys"))
+
+
+@dataclass(frozen=True)
+class WeightedPodAffinityTerm:
+    """A preferred pod (anti-)affinity term with weight 1–100."""
+
+    weight: int
+    pod_affinity_term: PodAffinityTerm
+
+    def __post_init__(self) -> None:
+        set_field(self, "weight", check_int(self.weight, "weight", lo=1, hi=100))
+        set_field(self, "pod_affinity_term",
+                  coerce(PodAffinityTerm, self.pod_affinity_term, "podAffinityTerm"))
+
+
+@dataclass(frozen=True)
+class PodAffinity:
+    """Pod affinity or anti-affinity: required and preferred (weighted) terms."""
+
+    required: tuple[PodAffinityTerm, ...] = ()
+    preferred: tuple[WeightedPodAffinityTerm, ...] = ()
+
+    def __post_init__(self) -> None:
+        set_field(self, "required", coerce_list(PodAffinityTerm, self.required, "required"))
+        set_field(self, "preferred",
+                  coerce_list(WeightedPodAffinityTerm, self.preferred, "preferred"))
+
+    @classmethod
+    def from_dict(cls, data: Mapping[str, Any]) -> "PodAffinity":
+        return from_k8s(cls, data, renames={
+            "requiredDuringSchedulingIgnoredDuringExecution": "required",
+            "preferredDuringSchedulingIgnoredDuringExecution": "preferred"})
+
+
+@dataclass(frozen=True)
+class TopologySpreadConstraint:
+    """A topology spread constraint (``DoNotSchedule`` is hard, ``ScheduleAnyway`` soft)."""
+
+    max_skew: int
+    topology_key: str
+    when_unsatisfiable: str = "DoNotSchedule"
+    label_selector: LabelSelector | None = None
+    min_domains: int | None = None
+    node_affinity_policy: str = "Honor"
+    node_taints_policy: str = "Ignore"
+    match_label_keys: tuple[str, ...] = ()
+
+    def __post_init__(self) -> None:
+        set_field(self, "max_skew", check_int(self.max_skew, "maxSkew", lo=1))
+        set_field(self, "topology_key", check_label_key(self.topology_key, "topologyKey"))
+        check_choice(self.when_unsatisfiable, "whenUnsatisfiable",
+                     ("DoNotSchedule", "ScheduleAnyway"))
+        if self.label_selector is not None:
+            set_field(self, "label_selector",
+                      coerce(LabelSelector, self.label_selector, "labelSelector"))
+        set_field(self, "min_domains",
+                  check_int(self.min_domains, "minDomains", lo=1, allow_none=True))
+        if self.min_domains is not None and self.when_unsatisfiable != "DoNotSchedule":
+            raise ValidationError("may only be set with whenUnsatisfiable DoNotSchedule",
+                                  "minDomains")
+        for name, path in (("node_affinity_policy", "nodeAffinityPolicy"),
+                           ("node_taints_policy", "nodeTaintsPolicy")):
+            check_choice(getattr(self, name), path, ("Honor", "Ignore"))
+        set_field(self, "match_label_keys", str_tuple(self.match_label_keys, "matchLabelKeys"))
+
+
+def _effective(containers: Iterable[Container], init: Iterable[Container],
+               overhead: Mapping[str, int], defaults: bool) -> FrozenMap:
+    """A pod's request per resource (spec §1.2); with ``defaults``, containers that do
+    not mention cpu or memory count 100m / 200Mi (the §1.3 scoring variant)."""
+
+    def req(c: Container) -> Mapping[str, int]:
+        if not defaults:
+            return c.requests
+        out = dict(c.requests)
+        out.setdefault(CPU, DEFAULT_CPU_REQUEST)
+        out.setdefault(MEMORY, DEFAULT_MEMORY_REQUEST)
+        return out
+
+    run: dict[str, int] = {}
+    for c in containers:
+        for r, v in req(c).items():
+            run[r] = run.get(r, 0) + v
+    peak: dict[str, int] = {}
+    sidecars: dict[str, int] = {}
+    for c in init:
+        mine = req(c)
+        if c.restart_policy == "Always":
+            for r, v in mine.items():
+                sidecars[r] = sidecars.get(r, 0) + v
+                run[r] = run.get(r, 0) + v
+            during = sidecars
+        else:
+            during = {r: mine.get(r, 0) + sidecars.get(r, 0) for r in {*mine, *sidecars}}
+        for r, v in during.items():
+            peak[r] = max(peak.get(r, 0), v)
+    total = {r: max(run.get(r, 0), peak.get(r, 0)) for r in {*run, *peak}}
+    for r, v in overhead.items():
+        total[r] = total.get(r, 0) + v
+    if defaults:
+        total = {r: v for r, v in total.items() if r in (CPU, MEMORY)}
+    return FrozenMap(sorted(total.items()))
+
+
+@dataclass(frozen=True)
+class Pod:
+    """A pod as the scheduler sees it.
+
+    Give either ``containers`` (and ``init_containers``) or the flat ``requests=``
+    shortcut, which stands for one container with those requests. After
+    construction ``requests`` holds the pod's effective request (resource → int,
+    spec §1.2, overhead included) and ``scoring_requests`` the cpu/memory
+    variant used by the resource scores (§1.3).
+    """
+
+    name: str
+    namespace: str = "default"
+    labels: Mapping[str, str] = EMPTY
+    requests: Mapping[str, Any] | None = None
+    containers: tuple[Container, ...] = ()
+    init_containers: tuple[Container, ...] = ()
+    overhead: Mapping[str, Any] = EMPTY
+    node_name: str = ""
+    node_selector: Mapping[str, str] = EMPTY
+    node_affinity: NodeAffinity | None = None
+    pod_affinity: PodAffinity | None = None
+    pod_anti_affinity: PodAffinity | None = None
+    tolerations: tuple[Toleration, ...] = ()
+    topology_spread_constraints: tuple[TopologySpreadConstraint, ...] = ()
+    priority: int = 0
+    scoring_requests: Mapping[str, int] = field(init=False, compare=False, repr=False)
+
+    def __post_init__(self) -> None:
+        set_field(self, "name", check_str(self.name, "name", allow_empty=False))
+        set_field(self, "namespace", check_str(self.namespace, "namespace", allow_empty=False))
+        set_field(self, "labels", label_map(self.labels, "labels"))
+        set_field(self, "containers", coerce_list(Container, self.containers, "containers",
+                                                  convert=_container))
+        set_field(self, "init_containers", coerce_list(
+            Container, self.init_containers, "initContainers", convert=_container))
+        overhead = self.overhead
+        if not (isinstance(overhead, FrozenMap) and all(type(v) is int
+                                                        for v in overhead.values())):
+            overhead = resource_map(overhead, "overhead")
+        set_field(self, "overhead", overhead)
+        shortcut = (self.requests is not None and not self.containers
+                    and not self.init_containers)
+        if shortcut:
+            set_field(self, "containers", (Container(requests=resource_map(
+                self.requests, "requests")),))
+        effective = _effective(self.containers, self.init_containers, overhead, False)
+        if self.requests is not None and not shortcut and self.requests != effective:
+            # dataclasses.replace passes the effective request back in: allow that.
+            raise ValidationError("give requests= or containers=, not both (requests= "
+                                  "is a shortcut for a single container)", "requests")
+        set_field(self, "requests", effective)
+        set_field(self, "scoring_requests", _effective(self.containers, self.init_containers,
+                                                       overhead, True))
+        set_field(self, "node_name", check_str(self.node_name, "nodeName"))
+        set_field(self, "node_selector", label_map(self.node_selector, "nodeSelector"))
+        for name, cls, path in (("node_affinity", NodeAffinity, "nodeAffinity"),
+                                ("pod_affinity", PodAffinity, "podAffinity"),
+                                ("pod_anti_affinity", PodAffinity, "podAntiAffinity")):
+            value = getattr(self, name)
+            if value is not None:
+                set_field(self, name, coerce(cls, value, path))
+        set_field(self, "tolerations", coerce_list(Toleration, self.tolerations, "tolerations"))
+        set_field(self, "topology_spread_constraints", coerce_list(
+            TopologySpreadConstraint, self.topology_spread_constraints,
+            "topologySpreadConstraints"))
+        set_field(self, "priority", check_int(self.priority, "priority",
+                                              lo=-(1 << 31), hi=(1 << 31) - 1))
+
+    @property
+    def key(self) -> str:
+        """``namespace/name``, the pod's identity in a cluster."""
+        return f"{self.namespace}/{self.name}"
+
+    @property
+    def images(self) -> tuple[str, ...]:
+        """Images of the init and regular containers, in order (repeats kept)."""
+        return tuple(c.image for c in (*self.init_containers, *self.containers) if c.image)
+
+    @property
+    def host_ports(self) -> tuple[tuple[str, str, int], ...]:
+        """``(host_ip or '0.0.0.0', protocol, host_port)`` of every port with a host port."""
+        return tuple((p.host_ip or "0.0.0.0", p.protocol, p.host_port)
+                     for c in (*self.init_containers, *self.containers)
+                     for p in c.ports if p.host_port > 0)
+
+    def replica(self, name: str, **changes: Any) -> "Pod":
+        """A copy with another name (and any other changed fields)."""
+        return dataclasses.replace(self, name=name, **changes)
+
+    @classmethod
+    def from_manifest(cls, data: Mapping[str, Any]) -> "Pod":
+        """A pod from a ``v1 Pod`` object (or a pod template: metadata + spec)."""
+        from .manifests import pod_from_dict
+        return pod_from_dict(data)
