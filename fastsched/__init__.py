@@ -1,7 +1,8 @@
 """fastsched: where should this work run?
 
 A scheduling core with Kubernetes semantics: a cluster model laid out as arrays,
-pods and their specs, Kubernetes manifests in and Bindings out.
+pods and their specs, an online scheduler whose filters and scores run in Cython
+kernels, Kubernetes manifests in and Bindings out.
 """
 
 from .cluster import Cluster, ClusterSnapshot, NodeInfo
@@ -9,6 +10,7 @@ from .errors import (DoesNotFitError, DuplicateError, FastschedError, ManifestEr
                      NodeNotFoundError, NotFoundError, PodNotFoundError, QuantityError,
                      ValidationError)
 from .labels import LabelSelector, LabelSelectorRequirement, NodeSelectorRequirement, NodeSelectorTerm
+from .manifests import Manifests, Service, load_manifests, to_bindings
 from .pod import (Container, ContainerPort, NodeAffinity, Pod, PodAffinity, PodAffinityTerm,
                   PreferredSchedulingTerm, TopologySpreadConstraint, WeightedPodAffinityTerm)
 from .quantity import format_quantity, parse_quantity
@@ -23,6 +25,7 @@ __all__ = [
     "LabelSelector", "LabelSelectorRequirement", "NodeSelectorRequirement", "NodeSelectorTerm",
     "Taint", "Toleration",
     "parse_quantity", "format_quantity",
+    "Manifests", "Service", "load_manifests", "to_bindings",
     "FastschedError", "ValidationError", "QuantityError", "ManifestError", "NotFoundError",
     "NodeNotFoundError", "PodNotFoundError", "DuplicateError", "DoesNotFitError",
     "__version__",

@@ -29,7 +29,7 @@ from typing import Any
 import numpy as np
 
 from ._kernels.fit import fit_reasons as _fit_reasons
-from ._model import FrozenMap, check_str, coerce_list, label_dict
+from ._model import FrozenMap, check_int, check_str, coerce_list, label_dict
 from .errors import (DoesNotFitError, DuplicateError, NodeNotFoundError, PodNotFoundError,
                      ValidationError)
 from .labels import LabelTable
@@ -43,6 +43,25 @@ HOSTNAME_LABEL = "kubernetes.io/hostname"
 DEFAULT_MAX_PODS = 110          # the kubelet's default --max-pods
 _POD_COL = NATIVE_RESOURCES.index(PODS)
 _NODE_NAME = re.compile(r"[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*")
+
+
+def normalize_image(name: str) -> str:
+    """An image name as ImageLocality compares them: ``:latest`` when untagged."""
+    if "@" in name or ":" in name.rsplit("/", 1)[-1]:
+        return name
+    return name + ":latest"
+
+
+def _image_map(images: Any) -> FrozenMap:
+    if not isinstance(images, Mapping):
+        raise ValidationError("expected a mapping of image name to size in bytes, got "
+                              f"{type(images).__name__}", "images")
+    out = {}
+    for image, size in images.items():
+        where = f"images[{image!r}]"
+        check_str(image, where, allow_empty=False)
+        out[normalize_image(image)] = check_int(size, where, lo=0)
+    return FrozenMap(out)
 
 
 def _readonly(array: np.ndarray) -> np.ndarray:
@@ -62,6 +81,7 @@ class NodeInfo:
     taints: tuple[Taint, ...]
     unschedulable: bool
     pods: tuple[Pod, ...]
+    images: Mapping[str, int] = FrozenMap()
 
 
 @dataclass(frozen=True, eq=False)
@@ -77,6 +97,7 @@ class ClusterSnapshot:
     labels: tuple[Mapping[str, str], ...]
     taints: tuple[tuple[Taint, ...], ...]
     pods: Mapping[str, str]
+    images: tuple[Mapping[str, int], ...] = ()
 
     def __eq__(self, other: object) -> bool:
         if not isinstance(other, ClusterSnapshot):
@@ -85,7 +106,7 @@ class ClusterSnapshot:
                 and all(np.array_equal(getattr(self, a), getattr(other, a)) for a in
                         ("allocatable", "requested", "nonzero_requested", "unschedulable"))
                 and self.labels == other.labels and self.taints == other.taints
-                and self.pods == other.pods)
+                and self.pods == other.pods and self.images == other.images)
 
     __hash__ = None  # type: ignore[assignment]
 
@@ -110,8 +131,17 @@ class Cluster:
         self._taints: list[Taint] = []
         self._taint_index: dict[Taint, int] = {}
         self._node_taints: list[tuple[Taint, ...]] = []
-        self._pods: dict[str, tuple[Pod, str]] = {}          # key -> (pod, node name)
-        self._pods_by_node: dict[str, dict[str, Pod]] = {}
+        self._pod_map: dict[str, tuple[Pod, str]] = {}       # key -> (pod, node name)
+        self._node_pods: dict[str, dict[str, Pod]] = {}      # node -> {key: pod}
+        self._ported: dict[str, tuple[str, tuple]] = {}      # key -> (node, host ports)
+        # Placements recorded in bulk by the scheduler: their requests are already in
+        # the columns; the per-pod dicts are filled in when first read (see _flush).
+        self._bulk: list[tuple[Any, np.ndarray, int, frozenset[int]]] = []
+        self._replica_seq = 0
+        self._version = 0        # bumped whenever node columns other than requested change
+        # Images are read when a pod spec is compiled, never in a kernel loop.
+        self._node_images: dict[str, FrozenMap] = {}        # node -> {image: bytes}
+        self._image_nodes: dict[str, dict[str, int]] = {}   # image -> {node: bytes}
         self._n = 0
         self._alloc = np.zeros((0, len(self._resources)), np.int64)
         self._req = np.zeros_like(self._alloc)
@@ -122,6 +152,18 @@ class Cluster:
         self._names_cache: tuple[str, ...] | None = ()
 
     # -- reading -----------------------------------------------------------------
+
+    @property
+    def _pods(self) -> dict[str, tuple[Pod, str]]:
+        if self._bulk:
+            self._flush()
+        return self._pod_map
+
+    @property
+    def _pods_by_node(self) -> dict[str, dict[str, Pod]]:
+        if self._bulk:
+            self._flush()
+        return self._node_pods
 
     def __len__(self) -> int:
         return self._n
@@ -197,7 +239,12 @@ class Cluster:
             taints=self._node_taints[row],
             unschedulable=bool(self._unsched[row]),
             pods=self.pods_on(name),
+            images=self._node_images.get(name, FrozenMap()),
         )
+
+    def image_nodes(self, image: str) -> Mapping[str, int]:
+        """Nodes that have ``image`` (normalized with ``:latest``), with its size."""
+        return self._image_nodes.get(normalize_image(image), {})
 
     def node_labels(self, name: str) -> Mapping[str, str]:
         return self.label_table.decode(self._labels[self.row(name)])
@@ -224,16 +271,19 @@ class Cluster:
 
     def add_node(self, name: str, allocatable: Mapping[str, Any],
                  labels: Mapping[str, str] | None = None, taints: Any = (),
-                 unschedulable: bool = False) -> int:
+                 unschedulable: bool = False, images: Mapping[str, int] | None = None) -> int:
         """Add a node and return its row.
 
         ``allocatable`` maps resource names to quantities (``"4"``, ``"16Gi"``, or ints
         in scheduler units). ``pods`` defaults to 110, the kubelet's default; any
         other missing resource is 0. ``labels`` get ``kubernetes.io/hostname: <name>``
         unless they set it, as the kubelet does. ``taints`` are ``Taint`` objects or
-        dicts ``{"key", "value", "effect"}``.
+        dicts ``{"key", "value", "effect"}``. ``images`` maps image names present on
+        the node to their size in bytes (ImageLocality); names without a tag get
+        ``:latest``.
         """
         name = self._check_new_name(name)
+        node_images = None if images is None else _image_map(images)
         alloc = self._node_allocatable(allocatable)
         label_dict = self._node_labels(labels, name)
         node_taints = self._node_taints_of(taints)
@@ -252,12 +302,17 @@ class Cluster:
         self._names_cache = None
         self._node_taints.append(())
         self._write_node(row, alloc, label_dict, node_taints, bool(unschedulable))
+        self._version += 1
+        if node_images:
+            self._set_images(name, node_images)
         return row
 
     def update_node(self, name: str, *, allocatable: Mapping[str, Any] | None = None,
                     labels: Mapping[str, str] | None = None, taints: Any = None,
-                    unschedulable: bool | None = None) -> None:
-        """Replace whichever of a node's allocatable, labels, taints and flag are given.
+                    unschedulable: bool | None = None,
+                    images: Mapping[str, int] | None = None) -> None:
+        """Replace whichever of a node's allocatable, labels, taints, flag and images
+        are given.
 
         Lowering allocatable below what is requested is allowed (the node is then
         overcommitted, as after a kubelet restart with less capacity).
@@ -268,8 +323,12 @@ class Cluster:
         node_taints = None if taints is None else self._node_taints_of(taints)
         if unschedulable is not None and not isinstance(unschedulable, (bool, np.bool_)):
             raise ValidationError(f"expected a bool, got {unschedulable!r}", "unschedulable")
+        node_images = None if images is None else _image_map(images)
         for resource in alloc or ():
             self._column(resource)
+        if node_images is not None:
+            self._set_images(name, node_images)
+        self._version += 1
         self._write_node(
             row, alloc,
             label_dict,
@@ -280,8 +339,11 @@ class Cluster:
         """Remove a node; the pods bound to it are unbound and returned."""
         row = self.row(name)
         evicted = tuple(self._pods_by_node.pop(name, {}).values())
+        self._set_images(name, FrozenMap())
         for pod in evicted:
             del self._pods[pod.key]
+            self._ported.pop(pod.key, None)
+        self._version += 1
         n = self._n
         for array in (self._alloc, self._req, self._nonzero, self._unsched, self._labels,
                       self._taint_bits):
@@ -369,14 +431,14 @@ class Cluster:
             self._column(resource)
         self._req[row] += self.request_vector(pod)
         self._nonzero[row] += self.request_vector(pod, scoring=True)
-        self._pods[pod.key] = (pod, node_name)
-        self._pods_by_node.setdefault(node_name, {})[pod.key] = pod
+        self._remember(pod, node_name)
 
     def unbind(self, pod: Pod | str) -> Pod:
         """Unbind a pod (a ``Pod``, ``"namespace/name"`` or a name in ``default``)."""
         key = self._pod_key(pod)
         bound, node_name = self._pods.pop(key)
         del self._pods_by_node[node_name][key]
+        self._ported.pop(key, None)
         row = self._rows[node_name]
         self._req[row] -= self.request_vector(bound)
         self._nonzero[row] -= self.request_vector(bound, scoring=True)
@@ -400,6 +462,7 @@ class Cluster:
             labels=tuple(self.label_table.decode(self._labels[i]) for i in range(n)),
             taints=tuple(self._node_taints),
             pods=FrozenMap((k, node) for k, (_, node) in self._pods.items()),
+            images=tuple(self._node_images.get(name, FrozenMap()) for name in self._names),
         )
 
     def copy(self) -> "Cluster":
@@ -419,11 +482,55 @@ class Cluster:
         other._taints = list(self._taints)
         other._taint_index = dict(self._taint_index)
         other._node_taints = list(self._node_taints)
-        other._pods = dict(self._pods)
-        other._pods_by_node = {k: dict(v) for k, v in self._pods_by_node.items()}
+        other._pod_map = dict(self._pods)
+        other._node_pods = {k: dict(v) for k, v in self._pods_by_node.items()}
+        other._ported = dict(self._ported)
+        other._bulk = []
+        other._node_images = dict(self._node_images)
+        other._image_nodes = {k: dict(v) for k, v in self._image_nodes.items()}
         return other
 
     # -- internals -------------------------------------------------------------------
+
+    def _remember(self, pod: Pod, node_name: str) -> None:
+        key = pod.key
+        self._pod_map[key] = (pod, node_name)
+        self._node_pods.setdefault(node_name, {})[key] = pod
+        ports = pod.host_ports
+        if ports:
+            self._ported[key] = (node_name, ports)
+
+    def _record_placements(self, pods: Any, rows: np.ndarray,
+                           templates: frozenset[int]) -> int:
+        """Note placements whose requests a kernel has already added to the columns.
+
+        ``rows[t]`` is pod t's node row (-1: not placed). A pod object in
+        ``templates`` (by id) stands for replicas: its placement at position t is
+        bound as ``<name>-<base + t>``, base being the returned sequence number.
+        """
+        base = self._replica_seq
+        self._replica_seq += len(rows)
+        self._bulk.append((pods, rows, base, templates))
+        return base
+
+    def _flush(self) -> None:
+        bulk, self._bulk = self._bulk, []
+        names = self._names
+        for pods, rows, base, templates in bulk:
+            for t in np.flatnonzero(rows >= 0).tolist():
+                pod = pods[t]
+                if templates and id(pod) in templates:
+                    name = f"{pod.name}-{base + t}"
+                    while f"{pod.namespace}/{name}" in self._pod_map:
+                        name += "-r"        # a user's pod took the generated name
+                    pod = pod.replica(name)
+                self._remember(pod, names[rows[t]])
+
+    def _ported_pods(self) -> dict[str, tuple[str, tuple]]:
+        """Bound pods with host ports: key -> (node, ports)."""
+        if self._bulk:
+            self._flush()
+        return self._ported
 
     def _pod_key(self, pod: Pod | str) -> str:
         if isinstance(pod, Pod):
@@ -537,6 +644,17 @@ class Cluster:
             self._node_taints[row] = taints
         if unschedulable is not None:
             self._unsched[row] = unschedulable
+
+    def _set_images(self, name: str, images: FrozenMap) -> None:
+        for image in self._node_images.pop(name, ()):
+            holders = self._image_nodes[image]
+            del holders[name]
+            if not holders:
+                del self._image_nodes[image]
+        if images:
+            self._node_images[name] = images
+            for image, size in images.items():
+                self._image_nodes.setdefault(image, {})[name] = size
 
     def _taint_id(self, taint: Taint) -> int:
         tid = self._taint_index.get(taint)

@@ -384,8 +384,17 @@ class Pod:
                      for p in c.ports if p.host_port > 0)
 
     def replica(self, name: str, **changes: Any) -> "Pod":
-        """A copy with another name (and any other changed fields)."""
-        return dataclasses.replace(self, name=name, **changes)
+        """A copy with another name (and any other changed fields).
+
+        With only a new name, the copy shares every other (immutable) field and
+        skips re-validation, so making many replicas is cheap.
+        """
+        if changes:
+            return dataclasses.replace(self, name=name, **changes)
+        twin = object.__new__(Pod)
+        twin.__dict__.update(self.__dict__)
+        twin.__dict__["name"] = check_str(name, "name", allow_empty=False)
+        return twin
 
     @classmethod
     def from_manifest(cls, data: Mapping[str, Any]) -> "Pod":

@@ -158,6 +158,21 @@ def test_remove_node_keeps_order_and_returns_pods():
     assert c.node("n2").taints == () and c.requested[2].tolist() == [0] * 5
 
 
+def test_images_are_indexed_by_node():
+    c = small_cluster()
+    c.update_node("n1", images={"nginx": 100, "redis:7": 50})
+    c.add_node("n3", {"cpu": "1"}, images={"nginx:latest": 100})
+    assert c.node("n1").images == {"nginx:latest": 100, "redis:7": 50}
+    assert c.image_nodes("nginx") == {"n1": 100, "n3": 100}
+    c.remove_node("n3")
+    c.update_node("n1", images={})
+    assert c.image_nodes("nginx") == {} and c.node("n1").images == {}
+    before = c.snapshot()
+    with pytest.raises(ValidationError, match="images"):
+        c.update_node("n1", images={"x": -1})
+    assert c.snapshot() == before
+
+
 def test_copy_is_independent():
     c = small_cluster()
     d = c.copy()

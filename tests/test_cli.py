@@ -1,0 +1,102 @@
+"""Tests for the fastsched command line."""
+
+from __future__ import annotations
+
+import shutil
+import subprocess
+from pathlib import Path
+
+import pytest
+
+import fastsched
+from fastsched.cli import main
+
+EXAMPLES = Path(__file__).resolve().parents[1] / "examples"
+NODES, APP = str(EXAMPLES / "nodes.yaml"), str(EXAMPLES / "seed-app.yaml")
+
+
+def run(capsys, *argv: str) -> tuple[int, str, str]:
+    code = main(list(argv))
+    out, err = capsys.readouterr()
+    return code, out, err
+
+
+def test_version(capsys):
+    code, out, err = run(capsys, "--version")
+    assert code == 0 and out == f"fastsched {fastsched.__version__}\n" and err == ""
+
+
+def test_inspect_examples(capsys):
+    code, out, err = run(capsys, "inspect", NODES, APP)
+    assert code == 0 and err == ""
+    assert "Nodes: 9 in 3 zones (zone-a 3, zone-b 3, zone-c 3); 1 unschedulable, 3 tainted" in out
+    assert "nvidia.com/gpu=present:NoSchedule 1" in out
+    lines = {line.split()[0]: line.split() for line in out.splitlines() if line.strip()}
+    # resource, allocatable, requested, used, pending (cpu in cores)
+    assert lines["cpu"] == ["cpu", "51.24", "0.2", "0.4%", "0.75"]
+    assert lines["memory"][2:] == ["270Mi", "0.1%", "768Mi"]
+    assert lines["ephemeral-storage"][1] == "1170Gi"
+    assert lines["pods"] == ["pods", "990", "2", "0.2%", "3"]
+    assert lines["nvidia.com/gpu"][1] == "4"
+    assert "Pods: 2 bound, 3 pending" in out
+    assert "kube-system 2" in out
+    assert "Deployment default/my-deployment 3" in out
+    assert "Services: 1" in out
+    assert lines["default/my-service"] == ["default/my-service", "ClusterIP", "80->8080/TCP",
+                                           "app=my-app", "3", "(0", "bound,", "3", "pending)"]
+
+
+def test_inspect_lists_nodes(capsys):
+    code, out, _ = run(capsys, "inspect", "--nodes", NODES)
+    assert code == 0
+    rows = {line.split()[0]: line.split() for line in out.splitlines() if line.strip()}
+    assert rows["node-a-1"][:6] == ["node-a-1", "zone-a", "standard-4", "3.92", "15Gi", "1/110"]
+    assert rows["node-a-2"][4] == "30716Mi"
+    assert "unschedulable," in rows["node-c-3"]
+    assert "Pods: 2 bound, 0 pending" in out
+
+
+def test_inspect_warns_about_skipped_documents(capsys, tmp_path):
+    path = tmp_path / "extra.yaml"
+    path.write_text("apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: settings\n")
+    code, out, err = run(capsys, "inspect", NODES, str(path))
+    assert code == 0
+    assert err == (f"fastsched: warning: {path}: document 0: skipping unsupported kind "
+                   "'ConfigMap' (settings)\n")
+    assert "Skipped: 1 (ConfigMap/settings)" in out
+
+
+def test_broken_file_exits_2_with_the_error(capsys, tmp_path):
+    path = tmp_path / "broken.yaml"
+    path.write_text("apiVersion: v1\nkind: Node\nmetadata:\n  name: n1\n"
+                    "status:\n  allocatable:\n    cpu: four\n")
+    code, out, err = run(capsys, "inspect", NODES, str(path))
+    assert code == 2 and out == ""
+    assert err.startswith(f"fastsched: error: {path}: document 0 (Node/n1): "
+                          "status.allocatable.cpu: invalid quantity 'four'")
+
+
+def test_missing_file_exits_2(capsys):
+    code, out, err = run(capsys, "inspect", "no/such/file.yaml")
+    assert code == 2 and out == ""
+    assert err.startswith("fastsched: error: no/such/file.yaml: no such manifest file")
+
+
+def test_usage_errors_exit_2(capsys):
+    code, _, err = run(capsys)
+    assert code == 2 and "a command is required" in err
+    code, _, err = run(capsys, "inspect")
+    assert code == 2 and "FILE" in err
+    code, _, err = run(capsys, "frobnicate")
+    assert code == 2 and "invalid choice" in err
+
+
+@pytest.mark.skipif(shutil.which("fastsched") is None, reason="console script not installed")
+def test_console_script():
+    done = subprocess.run([shutil.which("fastsched"), "--version"], capture_output=True,
+                          text=True, timeout=60)
+    assert done.returncode == 0
+    assert done.stdout.strip() == f"fastsched {fastsched.__version__}"
+    done = subprocess.run([shutil.which("fastsched"), "inspect", NODES, APP],
+                          capture_output=True, text=True, timeout=60)
+    assert done.returncode == 0 and "Pods: 2 bound, 3 pending" in done.stdout
