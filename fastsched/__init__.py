@@ -13,7 +13,10 @@ from .labels import LabelSelector, LabelSelectorRequirement, NodeSelectorRequire
 from .manifests import Manifests, Service, load_manifests, to_bindings
 from .pod import (Container, ContainerPort, NodeAffinity, Pod, PodAffinity, PodAffinityTerm,
                   PreferredSchedulingTerm, TopologySpreadConstraint, WeightedPodAffinityTerm)
+from .profile import FitArgs, Profile
 from .quantity import format_quantity, parse_quantity
+from .scheduler import (FilterResult, Placement, ScheduleResult, Scheduler, ScoreResult,
+                        Unschedulable)
 from .taints import Taint, Toleration
 
 __version__ = "0.1.0.dev0"
@@ -24,6 +27,8 @@ __all__ = [
     "PodAffinity", "PodAffinityTerm", "WeightedPodAffinityTerm", "TopologySpreadConstraint",
     "LabelSelector", "LabelSelectorRequirement", "NodeSelectorRequirement", "NodeSelectorTerm",
     "Taint", "Toleration",
+    "Scheduler", "Placement", "Unschedulable", "ScheduleResult", "FilterResult", "ScoreResult",
+    "Profile", "FitArgs",
     "parse_quantity", "format_quantity",
     "Manifests", "Service", "load_manifests", "to_bindings",
     "FastschedError", "ValidationError", "QuantityError", "ManifestError", "NotFoundError",

@@ -1,0 +1,713 @@
+"""A plain-Python reference scheduler: spec/kube-scheduler.md, one rule at a time.
+
+The compiled kernels are tested equal to these functions, so this module aims
+to be obviously right rather than fast: every plugin reads the cluster through
+``Cluster.node`` / ``Cluster.pods_on`` and re-derives what it needs (node
+requests are summed over the bound pods, spec §1.4), label requirements and
+tolerations are matched here rather than through ``fastsched.labels`` /
+``fastsched.taints``, and integer arithmetic is Go's (division truncates
+toward zero). Section numbers (§) refer to the spec.
+
+What a kernel must match:
+
+* ``filter_node`` / ``filter_status``: the first failing filter, in profile order;
+* ``feasible`` and ``fit_error_message``: after NodeAffinity's PreFilter, which can
+  restrict the candidates to the nodes named by ``metadata.name In`` field
+  requirements (§2, §3.5) — the others are then reported with the "absent nodes"
+  reason, not with their own filter results;
+* ``score_plugins``: normalized, unweighted scores per plugin; ``total_scores``;
+* ``select``: ``"first"`` takes the lowest position among the best totals,
+  ``"random"`` calls ``rng.randrange(k)`` exactly once when k > 1 nodes tie;
+* ``schedule`` / ``schedule_all`` (every node examined) and ``schedule_sampled``
+  (percentageOfNodesToScore with the rotating start index of §8).
+"""
+
+from __future__ import annotations
+
+import math
+import re
+from collections.abc import Iterable, Mapping, Sequence
+from typing import Any
+
+from fastsched.cluster import normalize_image
+
+MAX_NODE_SCORE = 100
+MAX_CUSTOM_PRIORITY_SCORE = 10          # RequestedToCapacityRatio shape scores (§4.3)
+MB = 1024 * 1024
+IMAGE_MIN_THRESHOLD = 23 * MB           # ImageLocality (§5.6)
+IMAGE_MAX_CONTAINER_THRESHOLD = 1000 * MB
+
+# Status codes (§2).
+UNSCHEDULABLE = "Unschedulable"
+UNRESOLVABLE = "UnschedulableAndUnresolvable"
+
+# Reason strings (§3, v1.35 wording).
+REASON_UNSCHEDULABLE = "node(s) were unschedulable"
+REASON_NODE_NAME = "node(s) didn't match the requested node name"
+REASON_TAINT = "node(s) had untolerated taint(s)"
+REASON_ENFORCED_AFFINITY = "node(s) didn't match scheduler-enforced node affinity"
+REASON_AFFINITY = "node(s) didn't match Pod's node affinity/selector"
+REASON_PORTS = "node(s) didn't have free ports for the requested pod ports"
+REASON_TOO_MANY_PODS = "Too many pods"
+REASON_AFFINITY_CONFLICT = "pod affinity terms conflict"
+
+CPU, MEMORY, EPHEMERAL_STORAGE, PODS = "cpu", "memory", "ephemeral-storage", "pods"
+NATIVE_RESOURCES = (CPU, MEMORY, EPHEMERAL_STORAGE, PODS)
+UNSCHEDULABLE_TAINT_KEY = "node.kubernetes.io/unschedulable"
+HARD_EFFECTS = ("NoSchedule", "NoExecute")
+ANY_IP = "0.0.0.0"
+
+# percentageOfNodesToScore (§8).
+MIN_FEASIBLE_NODES_TO_FIND = 100
+MIN_FEASIBLE_NODES_PERCENTAGE = 5
+BASE_PERCENTAGE_OF_NODES_TO_SCORE = 50
+
+_INT64_MIN, _INT64_MAX = -(1 << 63), (1 << 63) - 1
+_DECIMAL = re.compile(r"[+-]?[0-9]+")    # ASCII digits, as Go's strconv.ParseInt
+
+
+# -- Go arithmetic ---------------------------------------------------------------------
+
+def go_div(a: int, b: int) -> int:
+    """Integer division truncating toward zero (Go's ``/`` on int64)."""
+    q = abs(a) // abs(b)
+    return q if (a < 0) == (b < 0) else -q
+
+
+def go_round(x: float) -> int:
+    """Round half away from zero (Go's ``math.Round``), without ``x + 0.5`` errors."""
+    t = math.trunc(x)
+    if abs(x - t) >= 0.5:           # x - trunc(x) is exact for floats
+        t += 1 if x > 0 else -1
+    return int(t)
+
+
+def parse_int64(text: str) -> int | None:
+    """A decimal int64 as Go's ``strconv.ParseInt(s, 10, 64)`` reads it, else None."""
+    if not _DECIMAL.fullmatch(text):
+        return None
+    value = int(text)
+    return value if _INT64_MIN <= value <= _INT64_MAX else None
+
+
+# -- resources (§1) ----------------------------------------------------------------------
+
+def is_scalar(resource: str) -> bool:
+    """Scalar resources: every resource that is not native (§1.1)."""
+    return resource not in NATIVE_RESOURCES
+
+
+def is_extended(resource: str) -> bool:
+    """Extended resources (§1.1): scalar names containing '/', outside the
+    kubernetes.io namespace, not ``requests.``-prefixed."""
+    if not is_scalar(resource) or "/" not in resource or resource.startswith("requests."):
+        return False
+    domain = resource.split("/", 1)[0]
+    return domain != "kubernetes.io" and not domain.endswith(".kubernetes.io")
+
+
+def node_requested(cluster: Any, node_name: str) -> dict[str, int]:
+    """Σ of the real requests (§1.2) of the pods bound to the node (§1.4)."""
+    total: dict[str, int] = {}
+    for pod in cluster.pods_on(node_name):
+        for resource, amount in pod.requests.items():
+            total[resource] = total.get(resource, 0) + amount
+    return total
+
+
+def node_nonzero_requested(cluster: Any, node_name: str) -> dict[str, int]:
+    """cpu and memory of the bound pods with the 100m / 200Mi defaults (§1.3, §1.4)."""
+    total = {CPU: 0, MEMORY: 0}
+    for pod in cluster.pods_on(node_name):
+        for resource in (CPU, MEMORY):
+            total[resource] += pod.scoring_requests.get(resource, 0)
+    return total
+
+
+# -- label requirements and tolerations (§3.4, §3.5) ---------------------------------------
+
+def requirement_matches(requirement: Any, labels: Mapping[str, str]) -> bool:
+    """One node selector requirement against a label map (table of §3.5)."""
+    op, key, values = requirement.operator, requirement.key, tuple(requirement.values)
+    present = key in labels
+    if op == "In":
+        return present and labels[key] in values
+    if op == "NotIn":
+        return not present or labels[key] not in values
+    if op == "Exists":
+        return present
+    if op == "DoesNotExist":
+        return not present
+    if op in ("Gt", "Lt"):
+        if not present or len(values) != 1:
+            return False
+        have, bound = parse_int64(labels[key]), parse_int64(values[0])
+        if have is None or bound is None:
+            return False
+        return have > bound if op == "Gt" else have < bound
+    return False
+
+
+def term_matches(term: Any, labels: Mapping[str, str], node_name: str) -> bool:
+    """A node selector term: all expressions and all fields hold; an empty term
+    matches nothing. ``matchFields`` read the node name as ``metadata.name``."""
+    if not term.match_expressions and not term.match_fields:
+        return False
+    fields = {"metadata.name": node_name}
+    return (all(requirement_matches(r, labels) for r in term.match_expressions)
+            and all(r.key == "metadata.name" and requirement_matches(r, fields)
+                    for r in term.match_fields))
+
+
+def terms_match(terms: Iterable[Any], labels: Mapping[str, str], node_name: str) -> bool:
+    """Node selector terms are ORed; no terms match nothing."""
+    return any(term_matches(t, labels, node_name) for t in terms)
+
+
+def tolerates(toleration: Any, key: str, value: str, effect: str) -> bool:
+    """Whether a toleration tolerates the taint ``key=value:effect`` (§3.4).
+
+    Gt/Lt are honoured (fastsched accepts them, as with the feature gate on).
+    An unparsable taint value is simply not tolerated; upstream's Filter would
+    then report the parse error instead of the usual reason (TT-FILTER-14).
+    """
+    if toleration.effect and toleration.effect != effect:
+        return False
+    wildcard = toleration.key == "" and toleration.operator == "Exists"
+    if toleration.key != key and not wildcard:
+        return False
+    op = toleration.operator
+    if op == "Exists":
+        return True
+    if op in ("Equal", ""):
+        return toleration.value == value
+    if op in ("Gt", "Lt"):
+        have, bound = parse_int64(value), parse_int64(toleration.value)
+        if have is None or bound is None:
+            return False
+        return have > bound if op == "Gt" else have < bound
+    return False
+
+
+def tolerated(taint: Any, tolerations: Iterable[Any]) -> bool:
+    return any(tolerates(t, taint.key, taint.value, taint.effect) for t in tolerations)
+
+
+# -- filter plugins (§3.2–3.7) -------------------------------------------------------------
+# Each returns None when the node passes, else (status code, reasons).
+
+Status = tuple[str, tuple[str, ...]]
+
+
+def _node_unschedulable(cluster: Any, pod: Any, node: Any, profile: Any) -> Status | None:
+    if not node.unschedulable:
+        return None
+    if any(tolerates(t, UNSCHEDULABLE_TAINT_KEY, "", "NoSchedule") for t in pod.tolerations):
+        return None
+    return UNRESOLVABLE, (REASON_UNSCHEDULABLE,)
+
+
+def _node_name(cluster: Any, pod: Any, node: Any, profile: Any) -> Status | None:
+    if pod.node_name and pod.node_name != node.name:
+        return UNRESOLVABLE, (REASON_NODE_NAME,)
+    return None
+
+
+def _taint_toleration(cluster: Any, pod: Any, node: Any, profile: Any) -> Status | None:
+    for taint in node.taints:
+        if taint.effect in HARD_EFFECTS and not tolerated(taint, pod.tolerations):
+            return UNRESOLVABLE, (REASON_TAINT,)
+    return None
+
+
+def _node_affinity(cluster: Any, pod: Any, node: Any, profile: Any) -> Status | None:
+    added = profile.added_affinity
+    if added is not None and added.required is not None:
+        if not terms_match(added.required, node.labels, node.name):
+            return UNRESOLVABLE, (REASON_ENFORCED_AFFINITY,)
+    for key, value in pod.node_selector.items():
+        if node.labels.get(key) != value:
+            return UNRESOLVABLE, (REASON_AFFINITY,)
+    affinity = pod.node_affinity
+    if affinity is not None and affinity.required is not None:
+        if not terms_match(affinity.required, node.labels, node.name):
+            return UNRESOLVABLE, (REASON_AFFINITY,)
+    return None
+
+
+def _ports_conflict(a: tuple[str, str, int], b: tuple[str, str, int]) -> bool:
+    (ip_a, proto_a, port_a), (ip_b, proto_b, port_b) = a, b
+    if proto_a != proto_b or port_a != port_b:
+        return False
+    return ip_a == ANY_IP or ip_b == ANY_IP or ip_a == ip_b
+
+
+def _node_ports(cluster: Any, pod: Any, node: Any, profile: Any) -> Status | None:
+    used = [port for other in cluster.pods_on(node.name) for port in other.host_ports]
+    for wanted in pod.host_ports:
+        if any(_ports_conflict(wanted, have) for have in used):
+            return UNSCHEDULABLE, (REASON_PORTS,)
+    return None
+
+
+def fit_resource_order(requests: Mapping[str, int]) -> list[str]:
+    """The order NodeResourcesFit checks resources in: cpu, memory,
+    ephemeral-storage, then scalar resources sorted by name (upstream iterates
+    a map there, so fastsched fixes the order)."""
+    return [CPU, MEMORY, EPHEMERAL_STORAGE] + sorted(r for r in requests if is_scalar(r))
+
+
+def _node_resources_fit(cluster: Any, pod: Any, node: Any, profile: Any) -> Status | None:
+    alloc = node.allocatable
+    used = node_requested(cluster, node.name)
+    requests = pod.requests
+    reasons: list[str] = []
+    unresolvable = False
+    # Step 1: the pod slot.
+    if len(node.pods) + 1 > alloc.get(PODS, 0):
+        reasons.append(REASON_TOO_MANY_PODS)
+    # Step 2: a pod requesting nothing only needs the slot.
+    if any(amount > 0 for r, amount in requests.items() if r != PODS):
+        args = profile.fit
+        # Steps 3 and 4.
+        for resource in fit_resource_order(requests):
+            want = requests.get(resource, 0)
+            if want <= 0:
+                continue
+            if is_extended(resource) and (
+                    resource in args.ignored_resources
+                    or resource.split("/", 1)[0] in args.ignored_resource_groups):
+                continue
+            capacity = alloc.get(resource, 0)
+            if want > capacity - used.get(resource, 0):
+                reasons.append(f"Insufficient {resource}")
+                # Step 5: the pod alone exceeds the node.
+                unresolvable = unresolvable or want > capacity
+    if not reasons:
+        return None
+    return (UNRESOLVABLE if unresolvable else UNSCHEDULABLE), tuple(reasons)
+
+
+FILTERS = {
+    "NodeUnschedulable": _node_unschedulable,
+    "NodeName": _node_name,
+    "TaintToleration": _taint_toleration,
+    "NodeAffinity": _node_affinity,
+    "NodePorts": _node_ports,
+    "NodeResourcesFit": _node_resources_fit,
+}
+
+
+def filter_status(cluster: Any, pod: Any, node_name: str,
+                  profile: Any) -> tuple[str, str, tuple[str, ...]] | None:
+    """``(plugin, status code, reasons)`` of the first failing filter, None if all pass."""
+    node = cluster.node(node_name)
+    for plugin in profile.filters:
+        status = FILTERS[plugin](cluster, pod, node, profile)
+        if status is not None:
+            return plugin, status[0], status[1]
+    return None
+
+
+def filter_node(cluster: Any, pod: Any, node_name: str, profile: Any) -> tuple[str, ...]:
+    """The reasons of the first failing filter plugin; ``()`` when the node passes."""
+    status = filter_status(cluster, pod, node_name, profile)
+    return () if status is None else status[2]
+
+
+# -- PreFilter (§2, §3.5) ------------------------------------------------------------------
+
+def prefilter(cluster: Any, pod: Any, profile: Any) -> tuple[tuple[str, ...] | None, str]:
+    """NodeAffinity's PreFilter: ``(candidates, message)``.
+
+    ``candidates`` is None when every node may be examined, else the names (in
+    cluster order) the ``metadata.name In`` field requirements allow; names of
+    nodes that do not exist are dropped. ``message`` is non-empty when PreFilter
+    rejects the pod outright (every term contradicts itself).
+    """
+    if "NodeAffinity" not in profile.filters:
+        return None, ""
+    affinity = pod.node_affinity
+    if affinity is None or not affinity.required:
+        return None, ""
+    allowed: set[str] = set()
+    for term in affinity.required:
+        names: set[str] | None = None
+        for req in term.match_fields:
+            if req.key == "metadata.name" and req.operator == "In":
+                names = set(req.values) if names is None else names & set(req.values)
+        if names is None:
+            return None, ""         # this term does not restrict by name
+        allowed |= names
+    if not allowed:
+        return (), REASON_AFFINITY_CONFLICT
+    return tuple(n for n in cluster.node_names if n in allowed), ""
+
+
+def absent_reason(plugins: Sequence[str] = ("NodeAffinity",)) -> str:
+    """The reason given to nodes a PreFilterResult excluded (Go's %v of a slice)."""
+    return f"node(s) didn't satisfy plugin(s) [{' '.join(sorted(plugins))}]"
+
+
+def feasible(cluster: Any, pod: Any, profile: Any) -> list[str]:
+    """Names of the nodes that pass every filter, in cluster order."""
+    candidates, message = prefilter(cluster, pod, profile)
+    if message:
+        return []
+    names = cluster.node_names if candidates is None else candidates
+    return [n for n in names if filter_status(cluster, pod, n, profile) is None]
+
+
+def fit_error_message(cluster: Any, pod: Any, profile: Any) -> str:
+    """The ``0/N nodes are available: …`` text of §9, without a PostFilter message.
+
+    Counts the reasons of every failing node (meant for pods no node fits).
+    """
+    n = len(cluster.node_names)
+    msg = f"0/{n} nodes are available:"
+    candidates, message = prefilter(cluster, pod, profile)
+    if message:
+        return f"{msg} {message}."
+    names = cluster.node_names if candidates is None else candidates
+    counts: dict[str, int] = {}
+    for name in names:
+        status = filter_status(cluster, pod, name, profile)
+        if status is not None:
+            for reason in status[2]:
+                counts[reason] = counts.get(reason, 0) + 1
+    if len(names) < n:
+        reason = absent_reason()
+        counts[reason] = counts.get(reason, 0) + n - len(names)
+    # Byte-wise sort of "count reason": str order on these ASCII strings.
+    parts = sorted(f"{count} {reason}" for reason, count in counts.items())
+    if parts:
+        msg += " " + ", ".join(parts) + "."
+    return msg
+
+
+# -- normalization (§5.1) ----------------------------------------------------------------
+
+def default_normalize(scores: Sequence[int], reverse: bool = False,
+                      max_priority: int = MAX_NODE_SCORE) -> list[int]:
+    """DefaultNormalizeScore."""
+    top = max([0, *scores])
+    if top == 0:
+        return [max_priority] * len(scores) if reverse else list(scores)
+    out = []
+    for s in scores:
+        t = go_div(max_priority * s, top)
+        out.append(max_priority - t if reverse else t)
+    return out
+
+
+# -- TaintToleration and NodeAffinity scores (§5.2, §5.3) ---------------------------------
+
+def taint_toleration_raw(cluster: Any, pod: Any, node_name: str) -> int:
+    """PreferNoSchedule taints not tolerated by the pod's tolerations whose effect
+    is empty or PreferNoSchedule."""
+    soft = [t for t in pod.tolerations if t.effect in ("", "PreferNoSchedule")]
+    return sum(1 for taint in cluster.node(node_name).taints
+               if taint.effect == "PreferNoSchedule" and not tolerated(taint, soft))
+
+
+def node_affinity_raw(cluster: Any, pod: Any, node_name: str, profile: Any) -> int:
+    """Σ weights of matching preferred terms, the pod's and the scheduler's added ones."""
+    labels = cluster.node(node_name).labels
+    terms = []
+    if pod.node_affinity is not None:
+        terms.extend(pod.node_affinity.preferred)
+    if profile.added_affinity is not None:
+        terms.extend(profile.added_affinity.preferred)
+    return sum(t.weight for t in terms
+               if t.weight != 0 and term_matches(t.preference, labels, node_name))
+
+
+# -- NodeResourcesFit and BalancedAllocation (§4) ------------------------------------------
+
+def resource_amounts(cluster: Any, pod: Any, node_name: str, resources: Sequence[str],
+                     real: bool) -> list[tuple[int, int] | None]:
+    """Per configured resource, ``(allocatable a, requested-with-pod q)`` or None if
+    skipped (§4): scalar resources the pod requests 0 of, and resources the node
+    has none of. ``real`` (BalancedAllocation) uses real requests throughout;
+    otherwise cpu and memory use the non-zero variant of §1.3.
+
+    ``pods`` is always skipped: upstream keeps the pod count outside the scalar
+    resource map these scores read, so a configured ``pods`` has allocatable 0.
+    """
+    info = cluster.node(node_name)
+    used = node_requested(cluster, node_name)
+    used_nonzero = node_nonzero_requested(cluster, node_name)
+    out: list[tuple[int, int] | None] = []
+    for resource in resources:
+        if not real and resource in (CPU, MEMORY):
+            p, u = pod.scoring_requests.get(resource, 0), used_nonzero[resource]
+        else:
+            p, u = pod.requests.get(resource, 0), used.get(resource, 0)
+        a = 0 if resource == PODS else info.allocatable.get(resource, 0)
+        if (is_scalar(resource) and p == 0) or a == 0:
+            out.append(None)
+        else:
+            out.append((a, u + p))
+    return out
+
+
+def least_allocated(amounts: Sequence[tuple[int, int] | None], weights: Sequence[int]) -> int:
+    """§4.1."""
+    total = weight_sum = 0
+    for item, w in zip(amounts, weights):
+        if item is None:
+            continue
+        a, q = item
+        s = 0 if q > a else go_div((a - q) * MAX_NODE_SCORE, a)
+        total += s * w
+        weight_sum += w
+    return 0 if weight_sum == 0 else go_div(total, weight_sum)
+
+
+def most_allocated(amounts: Sequence[tuple[int, int] | None], weights: Sequence[int]) -> int:
+    """§4.2."""
+    total = weight_sum = 0
+    for item, w in zip(amounts, weights):
+        if item is None:
+            continue
+        a, q = item
+        s = go_div(min(q, a) * MAX_NODE_SCORE, a)
+        total += s * w
+        weight_sum += w
+    return 0 if weight_sum == 0 else go_div(total, weight_sum)
+
+
+def scaled_shape(shape: Sequence[tuple[int, int]]) -> list[tuple[int, int]]:
+    """RequestedToCapacityRatio points with scores scaled from [0, 10] to [0, 100]."""
+    factor = MAX_NODE_SCORE // MAX_CUSTOM_PRIORITY_SCORE
+    return [(u, s * factor) for u, s in shape]
+
+
+def broken_linear(shape: Sequence[tuple[int, int]], p: int) -> int:
+    """The piecewise-linear function f of §4.3 over (already scaled) points."""
+    for j, (u, s) in enumerate(shape):
+        if p <= u:
+            if j == 0:
+                return s
+            u0, s0 = shape[j - 1]
+            return s0 + go_div((s - s0) * (p - u0), u - u0)
+    return shape[-1][1]
+
+
+def requested_to_capacity_ratio(amounts: Sequence[tuple[int, int] | None],
+                                weights: Sequence[int],
+                                shape: Sequence[tuple[int, int]]) -> int:
+    """§4.3: only resources with a positive score count, float mean, rounded."""
+    points = scaled_shape(shape)
+    total = weight_sum = 0
+    for item, w in zip(amounts, weights):
+        if item is None:
+            continue
+        a, q = item
+        util = MAX_NODE_SCORE if q > a else go_div(q * MAX_NODE_SCORE, a)
+        r = broken_linear(points, util)
+        if r > 0:
+            total += r * w
+            weight_sum += w
+    return 0 if weight_sum == 0 else go_round(float(total) / float(weight_sum))
+
+
+def balanced_allocation(amounts: Sequence[tuple[int, int] | None]) -> int:
+    """§4.4 (≤ v1.35), float64 operations in Go's order."""
+    fractions: list[float] = []
+    total = 0.0
+    for item in amounts:
+        if item is None:
+            continue
+        a, q = item
+        f = float(q) / float(a)
+        if f > 1:
+            f = 1.0
+        total += f
+        fractions.append(f)
+    std = 0.0
+    if len(fractions) == 2:
+        std = abs((fractions[0] - fractions[1]) / 2)
+    elif len(fractions) > 2:
+        mean = total / float(len(fractions))
+        acc = 0.0
+        for f in fractions:
+            acc = acc + (f - mean) * (f - mean)
+        std = math.sqrt(acc / float(len(fractions)))
+    return int((1 - std) * float(MAX_NODE_SCORE))
+
+
+def fit_score(cluster: Any, pod: Any, node_name: str, profile: Any) -> int:
+    """NodeResourcesFit's score with the profile's strategy."""
+    args = profile.fit
+    names = [r for r, _ in args.resources]
+    weights = [w for _, w in args.resources]
+    amounts = resource_amounts(cluster, pod, node_name, names, real=False)
+    if args.strategy == "LeastAllocated":
+        return least_allocated(amounts, weights)
+    if args.strategy == "MostAllocated":
+        return most_allocated(amounts, weights)
+    if args.strategy == "RequestedToCapacityRatio":
+        return requested_to_capacity_ratio(amounts, weights, args.shape)
+    raise ValueError(f"unknown scoring strategy {args.strategy!r}")
+
+
+def balanced_skipped(pod: Any, profile: Any) -> bool:
+    """BalancedAllocation's PreScore Skip: the pod requests 0 of every configured resource."""
+    return all(pod.requests.get(r, 0) == 0 for r, _ in profile.balanced_resources)
+
+
+def balanced_score(cluster: Any, pod: Any, node_name: str, profile: Any) -> int:
+    names = [r for r, _ in profile.balanced_resources]
+    return balanced_allocation(resource_amounts(cluster, pod, node_name, names, real=True))
+
+
+# -- ImageLocality (§5.6) ------------------------------------------------------------------
+
+def image_locality(cluster: Any, pod: Any, node_name: str) -> int:
+    total_nodes = len(cluster.node_names)
+    total = 0
+    containers = (*pod.init_containers, *pod.containers)
+    for container in containers:
+        holders = cluster.image_nodes(normalize_image(container.image)) \
+            if container.image else {}
+        if node_name in holders:
+            spread = float(len(holders)) / float(total_nodes)
+            total += int(float(holders[node_name]) * spread)
+    max_threshold = IMAGE_MAX_CONTAINER_THRESHOLD * len(containers)
+    if total < IMAGE_MIN_THRESHOLD:
+        total = IMAGE_MIN_THRESHOLD
+    elif total > max_threshold:
+        total = max_threshold
+    return go_div(MAX_NODE_SCORE * (total - IMAGE_MIN_THRESHOLD),
+                  max_threshold - IMAGE_MIN_THRESHOLD)
+
+
+# -- combining (§7) ------------------------------------------------------------------------
+
+def score_plugins(cluster: Any, pod: Any, profile: Any,
+                  nodes: Sequence[str]) -> dict[str, list[int]]:
+    """Normalized, unweighted scores of each score plugin, aligned with ``nodes``."""
+    out: dict[str, list[int]] = {}
+    for plugin, _ in profile.scores:
+        if plugin == "TaintToleration":
+            raw = [taint_toleration_raw(cluster, pod, n) for n in nodes]
+            scores = default_normalize(raw, reverse=True)
+        elif plugin == "NodeAffinity":
+            raw = [node_affinity_raw(cluster, pod, n, profile) for n in nodes]
+            scores = default_normalize(raw)
+        elif plugin == "NodeResourcesFit":
+            scores = [fit_score(cluster, pod, n, profile) for n in nodes]
+        elif plugin == "NodeResourcesBalancedAllocation":
+            if balanced_skipped(pod, profile):
+                scores = [0] * len(nodes)
+            else:
+                scores = [balanced_score(cluster, pod, n, profile) for n in nodes]
+        elif plugin == "ImageLocality":
+            scores = [image_locality(cluster, pod, n) for n in nodes]
+        else:
+            raise ValueError(f"unknown score plugin {plugin!r}")
+        if any(not 0 <= s <= MAX_NODE_SCORE for s in scores):
+            raise AssertionError(f"{plugin} scored outside [0, 100]: {scores}")
+        out[plugin] = scores
+    return out
+
+
+def total_scores(cluster: Any, pod: Any, profile: Any, nodes: Sequence[str]) -> list[int]:
+    """Σ weight × score per node; every node totals 1 when there is no score plugin."""
+    if not profile.scores:
+        return [1] * len(nodes)
+    per_plugin = score_plugins(cluster, pod, profile, nodes)
+    weights = dict(profile.scores)
+    return [sum(weights[p] * per_plugin[p][i] for p in per_plugin) for i in range(len(nodes))]
+
+
+def select(nodes: Sequence[str], totals: Sequence[int], tie_break: str = "first",
+           rng: Any = None) -> str | None:
+    """The node with the largest total; ties go to the lowest position ("first")
+    or to ``ties[rng.randrange(k)]`` ("random", called only when k > 1)."""
+    if not nodes:
+        return None
+    best = max(totals)
+    ties = [i for i, t in enumerate(totals) if t == best]
+    if tie_break == "first" or len(ties) == 1:
+        return nodes[ties[0]]
+    if tie_break == "random":
+        return nodes[ties[rng.randrange(len(ties))]]
+    raise ValueError(f"tie_break must be 'first' or 'random', got {tie_break!r}")
+
+
+def num_nodes_to_find(n: int, percentage: int | None) -> int:
+    """§8 numToFind; ``percentage`` 0 or None is adaptive."""
+    if n < MIN_FEASIBLE_NODES_TO_FIND:
+        return n
+    pct = percentage or 0
+    if pct == 0:
+        pct = max(BASE_PERCENTAGE_OF_NODES_TO_SCORE - n // 125, MIN_FEASIBLE_NODES_PERCENTAGE)
+    return max(n * pct // 100, MIN_FEASIBLE_NODES_TO_FIND)
+
+
+def _choose(cluster: Any, pod: Any, profile: Any, nodes: Sequence[str], tie_break: str,
+            rng: Any) -> str | None:
+    if not nodes:
+        return None
+    if len(nodes) == 1:                # §7.1: no scoring at all
+        return nodes[0]
+    return select(nodes, total_scores(cluster, pod, profile, nodes), tie_break, rng)
+
+
+def schedule(cluster: Any, pod: Any, profile: Any, tie_break: str = "first",
+             rng: Any = None) -> str | None:
+    """Filter every node, score, select, bind; the node name, or None (nothing bound)."""
+    chosen = _choose(cluster, pod, profile, feasible(cluster, pod, profile), tie_break, rng)
+    if chosen is not None:
+        # The scheduler assumes its choice: a profile without NodeResourcesFit may
+        # overcommit, hence force.
+        cluster.bind(pod, chosen, force=True)
+    return chosen
+
+
+def schedule_all(cluster: Any, pods: Iterable[Any], profile: Any, tie_break: str = "first",
+                 rng: Any = None) -> list[str | None]:
+    """``schedule`` each pod in turn (earlier placements count for later pods)."""
+    return [schedule(cluster, pod, profile, tie_break, rng) for pod in pods]
+
+
+def schedule_sampled(cluster: Any, pod: Any, profile: Any, start: int,
+                     tie_break: str = "first", rng: Any = None) -> tuple[str | None, int]:
+    """One cycle with percentageOfNodesToScore (§8): ``(node or None, next start)``.
+
+    Candidates (all nodes, or the PreFilter's nodes in cluster order) are visited
+    from ``start``, round robin, one at a time, until numToFind feasible nodes are
+    found; the next start advances by the number of nodes visited. Ties among the
+    feasible nodes go by visiting order. A PreFilter rejection leaves the start.
+    """
+    all_nodes = cluster.node_names
+    if not all_nodes:
+        return None, start
+    candidates, message = prefilter(cluster, pod, profile)
+    if message:
+        return None, start
+    nodes = all_nodes if candidates is None else candidates
+    n = len(nodes)
+    to_find = num_nodes_to_find(n, profile.percentage_of_nodes_to_score)
+    if not profile.scores:
+        to_find = 1
+    found: list[str] = []
+    visited = 0
+    if n and not profile.filters:
+        found = [nodes[(start + i) % n] for i in range(to_find)]
+        visited = to_find
+    else:
+        for i in range(n):
+            name = nodes[(start + i) % n]
+            visited += 1
+            if filter_status(cluster, pod, name, profile) is None:
+                found.append(name)
+                if len(found) == to_find:
+                    break
+    next_start = (start + visited) % len(all_nodes)
+    chosen = _choose(cluster, pod, profile, found, tie_break, rng)
+    if chosen is not None:
+        cluster.bind(pod, chosen, force=True)
+    return chosen, next_start
