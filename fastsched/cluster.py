@@ -492,6 +492,17 @@ class Cluster:
 
     # -- internals -------------------------------------------------------------------
 
+    def _inverse_allocatable(self) -> np.ndarray:
+        """``1 / allocatable`` (0 where it is 0), cached until the node columns change;
+        kernels use it to divide without integer divisions."""
+        key = (self._version, self._alloc.shape)
+        if getattr(self, "_inv_key", None) != key:
+            alloc = self._alloc[: self._n].astype(np.float64)
+            with np.errstate(divide="ignore"):
+                self._inv = np.where(alloc > 0, 1.0 / np.where(alloc > 0, alloc, 1.0), 0.0)
+            self._inv_key = key
+        return self._inv
+
     def _remember(self, pod: Pod, node_name: str) -> None:
         key = pod.key
         self._pod_map[key] = (pod, node_name)

@@ -686,7 +686,10 @@ class _Compiler:
         b.alloc = c._alloc[:n]
         b.req = c._req[:n]
         b.nonzero = c._nonzero[:n]
+        b.inv_alloc = c._inverse_allocatable() if n else np.zeros(1)
+        b.inv_den = 1.0 / np.maximum(np.arange(sum(w for _, w in p.fit.resources) + 1), 1)
         b.pods_col = self.col[PODS]
+        b.small_alloc = int(n == 0 or int(c._alloc[:n, :2].max()) < (1 << 46))
         b.filters = _i64(self.filters)
         fit = p.fit
         b.strategy = ("LeastAllocated", "MostAllocated",
@@ -708,6 +711,12 @@ class _Compiler:
         R = len(self.resources)
         b.spec_req = _stack(self.req, (S, R), np.int64)
         b.spec_filter = _stack(self.filter_req, (S, R), np.int64)
+        offsets, cols = [0], []
+        for filt in self.filter_req:
+            cols.extend(np.flatnonzero(filt > 0).tolist())
+            offsets.append(len(cols))
+        b.fcol_off = _i64(offsets if self.filter_req else [0, 0])
+        b.fcol = _i64(cols or [0])
         b.spec_nz = _stack([np.array(v, np.int64) for v in self.nz], (S, 2), np.int64)
         b.spec_missing = _u8([bool(m) for m in self.missing] or [0])
         b.spec_ba_skip = _u8(self.ba_skip or [0])

@@ -13,6 +13,7 @@ Dynamic filters: NodePorts (occupancy columns) and NodeResourcesFit.
 """
 
 from libc.math cimport fabs, sqrt
+from libc.stdint cimport INT64_MIN
 from libc.stdlib cimport free, malloc
 
 from fastsched._kernels.common cimport i64, u8, u64
@@ -42,7 +43,7 @@ cdef enum:
     MOST_ALLOCATED = 1
     REQUESTED_TO_CAPACITY_RATIO = 2
 
-DEF MAX_BALANCED = 16
+DEF MAX_TERMS = 16
 cdef i64 LOW32 = 0xFFFFFFFF
 
 
@@ -51,6 +52,8 @@ cdef struct Plan:
     i64* alloc
     i64* req
     i64* nonzero
+    double* inv_alloc        # 1 / allocatable (0 where allocatable is 0)
+    double* inv_den          # 1 / d for d = 0 .. sum of fit weights
     # profile
     Py_ssize_t nfilters
     i64* filters
@@ -67,9 +70,12 @@ cdef struct Plan:
     i64* ba_col
     u8* ba_scalar
     i64 w_fit, w_ba, w_tt, w_na, w_il
+    bint small_alloc         # every allocatable cpu and memory below 2^46
     # pod specs
     i64* spec_req
     i64* spec_filter
+    i64* fcol_off            # per spec: the columns it requests (> 0) for the fit filter
+    i64* fcol
     i64* spec_nz
     u8* spec_missing
     u8* spec_ba_skip
@@ -94,10 +100,10 @@ cdef class Batch:
     """Arrays for one kernel call. Attributes are set by ``fastsched.scheduler``,
     which guarantees dtypes, C-contiguity and shapes; the kernel trusts them."""
 
-    cdef public object alloc, req, nonzero
+    cdef public object alloc, req, nonzero, inv_alloc, inv_den, fcol_off, fcol
     cdef public object filters, fit_col, fit_w, fit_nz, fit_scalar, shape_u, shape_s
     cdef public object ba_col, ba_scalar
-    cdef public i64 strategy, w_fit, w_ba, w_tt, w_na, w_il, pods_col
+    cdef public i64 strategy, w_fit, w_ba, w_tt, w_na, w_il, pods_col, small_alloc
     cdef public object spec_req, spec_filter, spec_nz, spec_missing, spec_ba_skip
     cdef public object spec_mask, masks, spec_tt, tt_raw, spec_na, na_raw, spec_il, il_score
     cdef public object occ, chk_off, chk, set_off, set_col
@@ -114,6 +120,10 @@ cdef class Batch:
         p.alloc = _p64(self.alloc)
         p.req = _p64(self.req)
         p.nonzero = _p64(self.nonzero)
+        p.inv_alloc = _pf64(self.inv_alloc)
+        p.inv_den = _pf64(self.inv_den)
+        p.fcol_off = _p64(self.fcol_off)
+        p.fcol = _p64(self.fcol)
         p.nfilters = len(self.filters)
         p.filters = _p64(self.filters)
         p.strategy = <int>self.strategy
@@ -125,11 +135,12 @@ cdef class Batch:
         p.nshape = len(self.shape_u)
         p.shape_u = _p64(self.shape_u)
         p.shape_s = _p64(self.shape_s)
-        p.B = min(len(self.ba_col), MAX_BALANCED)
+        p.B = len(self.ba_col)
         p.ba_col = _p64(self.ba_col)
         p.ba_scalar = _p8(self.ba_scalar)
         p.w_fit, p.w_ba, p.w_tt = self.w_fit, self.w_ba, self.w_tt
         p.w_na, p.w_il = self.w_na, self.w_il
+        p.small_alloc = self.small_alloc
         p.spec_req = _p64(self.spec_req)
         p.spec_filter = _p64(self.spec_filter)
         p.spec_nz = _p64(self.spec_nz)
@@ -155,6 +166,11 @@ cdef class Batch:
 cdef i64* _p64(object array) except NULL:
     """The data pointer of a C-contiguous int64 array (at least one element)."""
     cdef i64[::1] flat = array.reshape(-1)
+    return &flat[0]
+
+
+cdef double* _pf64(object array) except NULL:
+    cdef double[::1] flat = array.reshape(-1)
     return &flat[0]
 
 
@@ -191,13 +207,28 @@ cdef inline u64 fit_bits(Plan* p, Py_ssize_t s, Py_ssize_t i) noexcept nogil:
     return bits
 
 
+cdef inline bint fits(Plan* p, Py_ssize_t s, Py_ssize_t i) noexcept nogil:
+    """NodeResourcesFit's verdict alone: only the columns the spec requests."""
+    cdef i64 j, c
+    cdef i64* a = p.alloc + i * p.R
+    cdef i64* u = p.req + i * p.R
+    cdef i64* q = p.spec_filter + s * p.R
+    if p.spec_missing[s]:
+        return False
+    for j in range(p.fcol_off[s], p.fcol_off[s + 1]):
+        c = p.fcol[j]
+        if q[c] > a[c] - u[c]:
+            return False
+    return True
+
+
 cdef inline bint feasible(Plan* p, Py_ssize_t s, Py_ssize_t i, bint ports, bint fit) noexcept nogil:
     cdef i64 m = p.spec_mask[s]
     if m >= 0 and p.masks[m * p.n + i]:
         return False
     if ports and not ports_free(p, s, i):
         return False
-    return not fit or fit_bits(p, s, i) == 0
+    return not fit or fits(p, s, i)
 
 
 cdef int first_failure(Plan* p, Py_ssize_t s, Py_ssize_t i, u64* bits) noexcept nogil:
@@ -246,63 +277,247 @@ cdef inline i64 shape_at(Plan* p, i64 util) noexcept nogil:
     return p.shape_s[p.nshape - 1]
 
 
-cdef inline i64 fit_score(Plan* p, Py_ssize_t s, Py_ssize_t i) noexcept nogil:
-    """NodeResourcesFit score (spec §4.1–4.3) of node i for spec s."""
-    cdef Py_ssize_t k
-    cdef i64 col, nz, want, a, q, score, util, num = 0, den = 0
+cdef inline i64 floor_div(i64 x, i64 a, double inv) noexcept nogil:
+    """x // a for 0 <= x, 0 < a, without an integer division: a float estimate off by
+    at most one (x // a <= 10^4 here), then corrected exactly in integers."""
+    cdef i64 q = <i64>(<double>x * inv)
+    if q * a > x:
+        q -= 1
+    elif (q + 1) * a <= x:
+        q += 1
+    return q
+
+
+cdef struct Term:
+    i64* alloc               # allocatable column (stride R)
+    double* inv              # 1 / allocatable column (stride R)
+    i64* used                # requested column: real (stride R) or scoring variant (stride 2)
+    Py_ssize_t stride
+    i64 want                 # the pod's amount
+    i64 weight
+
+
+# One spec's scoring inputs, resolved to column pointers once per kernel call.
+cdef struct View:
+    Py_ssize_t R
+    Term fit[MAX_TERMS]
+    Py_ssize_t nfit
+    i64 wsum                 # the mean's denominator when no resource is skipped
+    double inv_wsum
+    Term ba[MAX_TERMS]
+    Py_ssize_t nba
+    bint ba_skip
+    bint fast                # cpu/memory only, LeastAllocated or MostAllocated: see fast_total
+    i64 want_cpu, want_mem, nz_cpu, nz_mem, w_cpu, w_mem
+    bint ba_cpu, ba_mem
+    i64* tt                  # raw TaintToleration row, or NULL
+    i64* na                  # raw NodeAffinity row, or NULL
+    i64* il                  # ImageLocality row, or NULL
+
+
+cdef void make_view(Plan* p, Py_ssize_t s, View* v) noexcept nogil:
+    cdef Py_ssize_t k, nz
+    cdef i64 col, want
+    cdef Term* t
+    v.R = p.R
+    v.nfit = 0
+    v.wsum = 0
     for k in range(p.K):
         col = p.fit_col[k]
-        if col < 0:
-            continue
+        if col < 0 or v.nfit >= MAX_TERMS:
+            continue          # no node offers it: always skipped
         nz = p.fit_nz[k]
-        if nz >= 0:       # cpu and memory: the scoring variant with defaults
-            want = p.spec_nz[s * 2 + nz]
-            q = p.nonzero[i * 2 + nz] + want
-        else:
-            want = p.spec_req[s * p.R + col]
-            if p.fit_scalar[k] and want == 0:
-                continue
-            q = p.req[i * p.R + col] + want
-        a = p.alloc[i * p.R + col]
-        if a == 0:
+        want = p.spec_nz[s * 2 + nz] if nz >= 0 else p.spec_req[s * p.R + col]
+        if nz < 0 and p.fit_scalar[k] and want == 0:
+            continue          # a scalar resource the pod does not use (spec §4)
+        t = &v.fit[v.nfit]
+        t.alloc = p.alloc + col
+        t.inv = p.inv_alloc + col
+        # cpu and memory score with the scoring variant (100m / 200Mi defaults)
+        t.used = p.nonzero + nz if nz >= 0 else p.req + col
+        t.stride = 2 if nz >= 0 else p.R
+        t.want = want
+        t.weight = p.fit_w[k]
+        v.wsum += t.weight
+        v.nfit += 1
+    v.inv_wsum = p.inv_den[v.wsum]
+    v.nba = 0
+    v.ba_skip = p.spec_ba_skip[s]
+    for k in range(p.B):
+        col = p.ba_col[k]
+        if col < 0 or v.nba >= MAX_TERMS:
             continue
-        if p.strategy == LEAST_ALLOCATED:
-            score = 0 if q > a else ((a - q) * 100) // a
-        elif p.strategy == MOST_ALLOCATED:
-            score = ((q if q < a else a) * 100) // a
+        want = p.spec_req[s * p.R + col]
+        if p.ba_scalar[k] and want == 0:
+            continue
+        t = &v.ba[v.nba]
+        t.alloc = p.alloc + col
+        t.used = p.req + col
+        t.stride = p.R
+        t.want = want
+        v.nba += 1
+    _fast_view(p, s, v)
+    v.tt = p.tt_raw + p.spec_tt[s] * p.n if p.w_tt and p.spec_tt[s] >= 0 else NULL
+    v.na = p.na_raw + p.spec_na[s] * p.n if p.w_na and p.spec_na[s] >= 0 else NULL
+    v.il = p.il_score + p.spec_il[s] * p.n if p.w_il and p.spec_il[s] >= 0 else NULL
+
+
+cdef void _fast_view(Plan* p, Py_ssize_t s, View* v) noexcept nogil:
+    """Whether node i's local score can take the straight-line path of fast_total:
+    the resource score and BalancedAllocation read only cpu (column 0) and memory
+    (column 1), the strategy is LeastAllocated or MostAllocated, and allocatable
+    cpu/memory stay below 2^46 (so that 100 * allocatable is exact in a double)."""
+    cdef Py_ssize_t k
+    v.fast = p.small_alloc and p.strategy != REQUESTED_TO_CAPACITY_RATIO
+    v.w_cpu = v.w_mem = 0
+    v.nz_cpu = p.spec_nz[s * 2]
+    v.nz_mem = p.spec_nz[s * 2 + 1]
+    v.want_cpu = p.spec_req[s * p.R]
+    v.want_mem = p.spec_req[s * p.R + 1]
+    for k in range(v.nfit):
+        if v.fit[k].used == p.nonzero:
+            v.w_cpu += v.fit[k].weight
+        elif v.fit[k].used == p.nonzero + 1:
+            v.w_mem += v.fit[k].weight
         else:
-            util = 100 if q > a else (q * 100) // a
+            v.fast = False
+    v.ba_cpu = v.ba_mem = False
+    for k in range(v.nba):
+        if v.ba[k].used == p.req:
+            v.ba_cpu = True
+        elif v.ba[k].used == p.req + 1:
+            v.ba_mem = True
+        else:
+            v.fast = False
+    if v.nba != <Py_ssize_t>v.ba_cpu + <Py_ssize_t>v.ba_mem:
+        v.fast = False
+
+
+cdef inline i64 exact_floor(i64 x, i64 a, double inv) noexcept nogil:
+    """x // a for 0 <= x < 2^53, 0 < a, x // a small: a product with 1/a is off by
+    at most one from the quotient, and two integer products correct it."""
+    cdef i64 q = <i64>(<double>x * inv)
+    q -= q * a > x
+    q += (q + 1) * a <= x
+    return q
+
+
+# Loop-invariant inputs of fast_total, passed by value: the compiler may keep them in
+# registers (writes through i64 pointers could alias fields read through a pointer).
+cdef struct Fast:
+    int strategy
+    i64 nz_cpu, nz_mem, want_cpu, want_mem, w_cpu, w_mem, w_fit, w_ba, w_il
+    bint ba_two, ba_skip
+    double inv_wsum
+    i64 wsum
+    u64 magic                # ceil(2^40 / wsum): x // wsum == (x * magic) >> 40 here
+
+
+cdef inline Fast fast_params(Plan* p, View* v) noexcept nogil:
+    cdef Fast f
+    f.strategy = p.strategy
+    f.nz_cpu, f.nz_mem = v.nz_cpu, v.nz_mem
+    f.want_cpu, f.want_mem = v.want_cpu, v.want_mem
+    f.w_cpu, f.w_mem = v.w_cpu, v.w_mem
+    f.w_fit, f.w_ba, f.w_il = p.w_fit, p.w_ba, p.w_il
+    f.ba_two = v.ba_cpu and v.ba_mem
+    f.ba_skip = v.ba_skip
+    f.wsum = v.w_cpu + v.w_mem
+    f.inv_wsum = p.inv_den[f.wsum]
+    f.magic = ((<u64>1 << 40) + <u64>f.wsum - 1) // <u64>f.wsum if f.wsum > 0 else 0
+    return f
+
+
+cdef inline i64 pct(i64 x, i64 a) noexcept nogil:
+    """x * 100 // a for 0 <= x <= a. An integer division: the float divider is busy
+    with BalancedAllocation, and the two units work in parallel."""
+    return (x * 100) // a
+
+
+cdef inline i64 fast_total(const Fast f, const i64* a, const i64* u, const i64* nz,
+                           const double* inv, const double* inv_den) noexcept nogil:
+    """``local_total`` for the common case (see _fast_view), straight-line, for one
+    node's rows of allocatable ``a``, requested ``u`` and scoring-requested ``nz``."""
+    cdef i64 ac = a[0], am = a[1], qc, qm, sc = 0, sm = 0, den, fit = 0, ba = 100
+    cdef double fc, fm
+    qc = nz[0] + f.nz_cpu
+    qm = nz[1] + f.nz_mem
+    if ac > 0:
+        if f.strategy == LEAST_ALLOCATED:
+            sc = pct(ac - qc, ac) if qc <= ac else 0
+        else:
+            sc = pct(qc if qc < ac else ac, ac)
+    if am > 0:
+        if f.strategy == LEAST_ALLOCATED:
+            sm = pct(am - qm, am) if qm <= am else 0
+        else:
+            sm = pct(qm if qm < am else am, am)
+    if ac > 0 and am > 0:
+        # x // wsum as a multiply: exact for x < 2^40 / wsum (x <= 100 * wsum here)
+        fit = <i64>((<u64>(sc * f.w_cpu + sm * f.w_mem) * f.magic) >> 40)
+    else:
+        den = (f.w_cpu if ac > 0 else 0) + (f.w_mem if am > 0 else 0)
+        if den:
+            fit = (sc * f.w_cpu * (ac > 0) + sm * f.w_mem * (am > 0)) // den
+    if f.ba_skip:
+        ba = 0
+    elif f.ba_two and ac > 0 and am > 0:
+        fc = <double>(u[0] + f.want_cpu) / <double>ac
+        fm = <double>(u[1] + f.want_mem) / <double>am
+        if fc > 1.0:
+            fc = 1.0
+        if fm > 1.0:
+            fm = 1.0
+        ba = <i64>((1.0 - fabs((fc - fm) / 2.0)) * 100.0)
+    return f.w_fit * fit + f.w_ba * ba
+
+
+cdef inline i64 fit_score(Plan* p, View* v, Py_ssize_t i) noexcept nogil:
+    """NodeResourcesFit score (spec §4.1–4.3) of node i."""
+    cdef Py_ssize_t k
+    cdef i64 a, q, score, util, num = 0, den = 0
+    cdef Term* t
+    for k in range(v.nfit):
+        t = &v.fit[k]
+        a = t.alloc[i * v.R]
+        if a == 0:
+            continue          # the node does not have it
+        q = t.used[i * t.stride] + t.want
+        if p.strategy == LEAST_ALLOCATED:
+            score = 0 if q > a else floor_div((a - q) * 100, a, t.inv[i * v.R])
+        elif p.strategy == MOST_ALLOCATED:
+            score = floor_div((q if q < a else a) * 100, a, t.inv[i * v.R])
+        else:
+            util = 100 if q > a else floor_div(q * 100, a, t.inv[i * v.R])
             score = shape_at(p, util)
             if score <= 0:
                 continue      # only positive scores enter the weighted mean
-        num += score * p.fit_w[k]
-        den += p.fit_w[k]
+        num += score * t.weight
+        den += t.weight
     if den == 0:
         return 0
     if p.strategy == REQUESTED_TO_CAPACITY_RATIO:
         return (2 * num + den) // (2 * den)       # round half away from zero
-    return num // den
+    if den == v.wsum:
+        return floor_div(num, den, v.inv_wsum)
+    return floor_div(num, den, p.inv_den[den])
 
 
-cdef inline i64 balanced_score(Plan* p, Py_ssize_t s, Py_ssize_t i) noexcept nogil:
+cdef inline i64 balanced_score(View* v, Py_ssize_t i) noexcept nogil:
     """NodeResourcesBalancedAllocation (≤ v1.35), in Go's float64 order of operations."""
-    cdef double fr[MAX_BALANCED]
+    cdef double fr[MAX_TERMS]
     cdef double f, total = 0.0, mean, acc, std = 0.0
-    cdef Py_ssize_t b, cnt = 0
-    cdef i64 col, want, a
-    if p.spec_ba_skip[s]:
+    cdef Py_ssize_t k, cnt = 0
+    cdef i64 a
+    cdef Term* t
+    if v.ba_skip:
         return 0
-    for b in range(p.B):
-        col = p.ba_col[b]
-        if col < 0:
-            continue
-        want = p.spec_req[s * p.R + col]
-        if p.ba_scalar[b] and want == 0:
-            continue
-        a = p.alloc[i * p.R + col]
+    for k in range(v.nba):
+        t = &v.ba[k]
+        a = t.alloc[i * v.R]
         if a == 0:
             continue
-        f = <double>(p.req[i * p.R + col] + want) / <double>a
+        f = <double>(t.used[i * v.R] + t.want) / <double>a
         if f > 1.0:
             f = 1.0
         fr[cnt] = f
@@ -313,44 +528,44 @@ cdef inline i64 balanced_score(Plan* p, Py_ssize_t s, Py_ssize_t i) noexcept nog
     elif cnt > 2:
         mean = total / <double>cnt
         acc = 0.0
-        for b in range(cnt):
-            acc = acc + (fr[b] - mean) * (fr[b] - mean)
+        for k in range(cnt):
+            acc = acc + (fr[k] - mean) * (fr[k] - mean)
         std = sqrt(acc / <double>cnt)
     return <i64>((1.0 - std) * 100.0)
 
 
-cdef inline i64 local_total(Plan* p, Py_ssize_t s, Py_ssize_t i) noexcept nogil:
+cdef inline i64 local_total(Plan* p, View* v, Py_ssize_t i) noexcept nogil:
     """The weighted scores that depend on node i alone (no normalization)."""
     cdef i64 total = 0
+    if v.fast:
+        return (fast_total(fast_params(p, v), p.alloc + i * p.R, p.req + i * p.R,
+                           p.nonzero + 2 * i, p.inv_alloc + i * p.R, p.inv_den)
+                + (p.w_il * v.il[i] if v.il != NULL else 0))
     if p.w_fit:
-        total += p.w_fit * fit_score(p, s, i)
+        total += p.w_fit * fit_score(p, v, i)
     if p.w_ba:
-        total += p.w_ba * balanced_score(p, s, i)
-    if p.w_il and p.spec_il[s] >= 0:
-        total += p.w_il * p.il_score[p.spec_il[s] * p.n + i]
+        total += p.w_ba * balanced_score(v, i)
+    if v.il != NULL:
+        total += p.w_il * v.il[i]
     return total
 
 
-cdef inline i64 taint_norm(Plan* p, Py_ssize_t s, Py_ssize_t i, i64 top) noexcept nogil:
+cdef inline i64 taint_norm(View* v, Py_ssize_t i, i64 top) noexcept nogil:
     """TaintToleration, reverse default-normalized against the feasible maximum."""
-    if top <= 0:
+    if v.tt == NULL or top <= 0:
         return 100
-    return 100 - (100 * p.tt_raw[p.spec_tt[s] * p.n + i]) // top
+    return 100 - (100 * v.tt[i]) // top
 
 
-cdef inline i64 affinity_norm(Plan* p, Py_ssize_t s, Py_ssize_t i, i64 top) noexcept nogil:
-    if top <= 0:
+cdef inline i64 affinity_norm(View* v, Py_ssize_t i, i64 top) noexcept nogil:
+    if v.na == NULL or top <= 0:
         return 0
-    return (100 * p.na_raw[p.spec_na[s] * p.n + i]) // top
+    return (100 * v.na[i]) // top
 
 
-cdef inline i64 total_score(Plan* p, Py_ssize_t s, Py_ssize_t i, i64 tt_top, i64 na_top) noexcept nogil:
-    cdef i64 total = local_total(p, s, i)
-    if p.w_tt:
-        total += p.w_tt * (taint_norm(p, s, i, tt_top) if p.spec_tt[s] >= 0 else 100)
-    if p.w_na and p.spec_na[s] >= 0:
-        total += p.w_na * affinity_norm(p, s, i, na_top)
-    return total
+cdef inline i64 total_score(Plan* p, View* v, Py_ssize_t i, i64 tt_top, i64 na_top) noexcept nogil:
+    return (local_total(p, v, i) + p.w_tt * taint_norm(v, i, tt_top)
+            + p.w_na * affinity_norm(v, i, na_top))
 
 
 cdef inline void commit(Plan* p, Py_ssize_t s, Py_ssize_t i) noexcept nogil:
@@ -383,41 +598,160 @@ cdef struct Scan:
     u64 rng
 
 
-cdef Py_ssize_t scan(Plan* p, Scan* sc, Py_ssize_t s, i64* best_total) noexcept nogil:
+cdef inline void consider(Scan* sc, Py_ssize_t i, i64 total, i64* best_key,
+                          Py_ssize_t* best, i64* ties) noexcept nogil:
+    """Keep the best total; ties go to the lowest row, or (random) to a uniform pick
+    by reservoir sampling: the c-th maximum replaces the choice with probability 1/c."""
+    if total > best_key[0]:
+        best_key[0], best[0], ties[0] = total, i, 1
+    elif total == best_key[0]:
+        if sc.random:
+            ties[0] += 1
+            if next_random(&sc.rng) % <u64>ties[0] == 0:
+                best[0] = i
+        elif i < best[0]:
+            best[0] = i       # rotation can visit a lower row later: keep the lowest
+
+
+cdef Py_ssize_t scan_fast(Plan* p, View* v, Scan* sc, Py_ssize_t s, i64* best_total) noexcept nogil:
+    """``scan`` for a spec whose scores need no normalization and take fast_total,
+    without host ports: everything loop-invariant lives in locals."""
+    cdef Py_ssize_t n = p.n, R = p.R, k, i, j, found = 0, visited = 0, best = -1
+    cdef Py_ssize_t start = sc.start, to_find = sc.to_find
+    cdef const i64* alloc = p.alloc
+    cdef const i64* req = p.req
+    cdef const i64* nz = p.nonzero
+    cdef const double* inv = p.inv_alloc
+    cdef const double* inv_den = p.inv_den
+    cdef const i64* want = p.spec_filter + s * R
+    cdef const i64* cols = p.fcol + p.fcol_off[s]
+    cdef Py_ssize_t ncols = p.fcol_off[s + 1] - p.fcol_off[s] if sc.fit else 0
+    cdef const u8* mask = p.masks + p.spec_mask[s] * n if p.spec_mask[s] >= 0 else NULL
+    cdef const i64* il = v.il
+    cdef i64 w_il = p.w_il, base = 100 * p.w_tt, best_key = -1, ties = 0, total, c
+    cdef bint random = sc.random, ok
+    cdef Fast f = fast_params(p, v)
+    cdef i64 w0 = INT64_MIN, w1 = INT64_MIN, w2 = INT64_MIN, w3 = INT64_MIN
+    cdef bint native = R >= 4
+    if sc.fit and p.spec_missing[s]:
+        ncols = -1          # a resource no node has: nothing fits
+    for j in range(max(ncols, 0)):
+        c = cols[j]
+        # A column the pod does not request never fails, even overcommitted.
+        if c == 0:
+            w0 = want[0]
+        elif c == 1:
+            w1 = want[1]
+        elif c == 2:
+            w2 = want[2]
+        elif c == 3:
+            w3 = want[3]
+        else:
+            native = False
+    if ncols < 0:
+        visited = n
+    elif to_find >= n and not random and native:
+        # Every node is scored: visit rows in order, so the first maximum is the
+        # lowest row, and nothing else needs counting.
+        visited = n
+        for i in range(n):
+            if mask != NULL and mask[i]:
+                continue
+            if (w0 > alloc[i * R] - req[i * R] or w1 > alloc[i * R + 1] - req[i * R + 1]
+                    or w2 > alloc[i * R + 2] - req[i * R + 2]
+                    or w3 > alloc[i * R + 3] - req[i * R + 3]):
+                continue
+            total = base + fast_total(f, alloc + i * R, req + i * R, nz + 2 * i, inv + i * R,
+                                      inv_den)
+            if il != NULL:
+                total += w_il * il[i]
+            if total > best_key:
+                best_key, best = total, i
+    else:
+        for k in range(n):
+            i = start + k
+            if i >= n:
+                i -= n
+            visited += 1
+            if mask != NULL and mask[i]:
+                continue
+            if native:
+                if (w0 > alloc[i * R] - req[i * R] or w1 > alloc[i * R + 1] - req[i * R + 1]
+                        or w2 > alloc[i * R + 2] - req[i * R + 2]
+                        or w3 > alloc[i * R + 3] - req[i * R + 3]):
+                    continue
+            else:
+                ok = True
+                for j in range(ncols):
+                    c = cols[j]
+                    if want[c] > alloc[i * R + c] - req[i * R + c]:
+                        ok = False
+                        break
+                if not ok:
+                    continue
+            found += 1
+            total = base + fast_total(f, alloc + i * R, req + i * R, nz + 2 * i, inv + i * R,
+                                      inv_den)
+            if il != NULL:
+                total += w_il * il[i]
+            if total > best_key:
+                best_key, best, ties = total, i, 1
+            elif total == best_key:
+                if random:
+                    ties += 1
+                    if next_random(&sc.rng) % <u64>ties == 0:
+                        best = i
+                elif i < best:
+                    best = i
+            if found >= to_find:
+                break
+    if n:
+        sc.start = (start + visited) % n
+    best_total[0] = best_key
+    return best
+
+
+cdef Py_ssize_t scan(Plan* p, View* v, Scan* sc, Py_ssize_t s, i64* best_total) noexcept nogil:
     """Filter (from sc.start, round-robin, until sc.to_find nodes pass), score the
     feasible ones and pick the best. Returns the row or -1."""
     cdef Py_ssize_t n = p.n, k, i, found = 0, visited = 0, best = -1
-    cdef i64 tt_top = 0, na_top = 0, total, best_key = -1, ties = 0
-    cdef bint has_tt = p.w_tt and p.spec_tt[s] >= 0
-    cdef bint has_na = p.w_na and p.spec_na[s] >= 0
-    for k in range(n):
-        i = sc.start + k
-        if i >= n:
-            i -= n
-        visited += 1
-        if feasible(p, s, i, sc.ports, sc.fit):
-            sc.cand[found] = i
-            found += 1
-            if has_tt and p.tt_raw[p.spec_tt[s] * n + i] > tt_top:
-                tt_top = p.tt_raw[p.spec_tt[s] * n + i]
-            if has_na and p.na_raw[p.spec_na[s] * n + i] > na_top:
-                na_top = p.na_raw[p.spec_na[s] * n + i]
-            if found >= sc.to_find:
-                break
+    cdef i64 tt_top = 0, na_top = 0, best_key = -1, ties = 0, const_part
+    if (v.fast and v.tt == NULL and v.na == NULL
+            and not (sc.ports and p.chk_off[s + 1] > p.chk_off[s])):
+        return scan_fast(p, v, sc, s, best_total)
+    if v.tt == NULL and v.na == NULL:
+        # Nothing to normalize: score while filtering, in one pass.
+        const_part = 100 * p.w_tt
+        for k in range(n):
+            i = sc.start + k
+            if i >= n:
+                i -= n
+            visited += 1
+            if feasible(p, s, i, sc.ports, sc.fit):
+                found += 1
+                consider(sc, i, const_part + local_total(p, v, i), &best_key, &best, &ties)
+                if found >= sc.to_find:
+                    break
+    else:
+        for k in range(n):
+            i = sc.start + k
+            if i >= n:
+                i -= n
+            visited += 1
+            if feasible(p, s, i, sc.ports, sc.fit):
+                sc.cand[found] = i
+                found += 1
+                if v.tt != NULL and v.tt[i] > tt_top:
+                    tt_top = v.tt[i]
+                if v.na != NULL and v.na[i] > na_top:
+                    na_top = v.na[i]
+                if found >= sc.to_find:
+                    break
+        for k in range(found):
+            i = sc.cand[k]
+            consider(sc, i, total_score(p, v, i, tt_top, na_top), &best_key, &best, &ties)
     if n:
         sc.start = (sc.start + visited) % n
-    for k in range(found):
-        i = sc.cand[k]
-        total = total_score(p, s, i, tt_top, na_top)
-        if total > best_key:
-            best_key, best, ties = total, i, 1
-        elif total == best_key and sc.random:
-            # reservoir sampling: the c-th maximum replaces the choice with prob. 1/c
-            ties += 1
-            if next_random(&sc.rng) % <u64>ties == 0:
-                best = i
-        elif total == best_key and i < best:
-            best = i        # rotation can visit a lower row later: keep the lowest
     best_total[0] = best_key
     return best
 
@@ -426,41 +760,45 @@ cdef Py_ssize_t scan(Plan* p, Scan* sc, Py_ssize_t s, i64* best_total) noexcept 
 
 cdef struct Tree:
     Py_ssize_t leaves
-    i64* key                # 2 * leaves; key = total << 32 | (2^32 - 1 - row), -1 infeasible
+    Py_ssize_t spec          # -1 until built
+    i64* key                 # 2 * leaves; key = total << 32 | (2^32 - 1 - row), -1 infeasible
     i64 tt_top, na_top
 
 
-cdef inline i64 leaf_key(Plan* p, Py_ssize_t s, Py_ssize_t i, Tree* t, bint ports, bint fit) noexcept nogil:
-    if not feasible(p, s, i, ports, fit):
+cdef inline i64 leaf_key(Plan* p, View* v, Tree* t, Py_ssize_t i, bint ports, bint fit) noexcept nogil:
+    if not feasible(p, t.spec, i, ports, fit):
         return -1
-    return (total_score(p, s, i, t.tt_top, t.na_top) << 32) | (LOW32 - i)
+    return (total_score(p, v, i, t.tt_top, t.na_top) << 32) | (LOW32 - i)
 
 
-cdef void tree_build(Plan* p, Py_ssize_t s, Tree* t, bint ports, bint fit) noexcept nogil:
+cdef void tree_build(Plan* p, View* v, Tree* t, bint ports, bint fit) noexcept nogil:
     cdef Py_ssize_t i, j, n = p.n
     cdef i64 a, b
     t.tt_top = 0
     t.na_top = 0
-    for i in range(n):
-        if feasible(p, s, i, ports, fit):
-            if p.w_tt and p.spec_tt[s] >= 0 and p.tt_raw[p.spec_tt[s] * n + i] > t.tt_top:
-                t.tt_top = p.tt_raw[p.spec_tt[s] * n + i]
-            if p.w_na and p.spec_na[s] >= 0 and p.na_raw[p.spec_na[s] * n + i] > t.na_top:
-                t.na_top = p.na_raw[p.spec_na[s] * n + i]
+    if v.tt != NULL or v.na != NULL:
+        for i in range(n):
+            if feasible(p, t.spec, i, ports, fit):
+                if v.tt != NULL and v.tt[i] > t.tt_top:
+                    t.tt_top = v.tt[i]
+                if v.na != NULL and v.na[i] > t.na_top:
+                    t.na_top = v.na[i]
     for i in range(t.leaves):
-        t.key[t.leaves + i] = leaf_key(p, s, i, t, ports, fit) if i < n else -1
+        t.key[t.leaves + i] = leaf_key(p, v, t, i, ports, fit) if i < n else -1
     for j in range(t.leaves - 1, 0, -1):
         a = t.key[2 * j]
         b = t.key[2 * j + 1]
         t.key[j] = a if a > b else b
 
 
-cdef void tree_update(Plan* p, Py_ssize_t s, Tree* t, Py_ssize_t i, bint ports, bint fit) noexcept nogil:
+cdef void tree_update(Plan* p, View* v, Tree* t, Py_ssize_t i, bint ports, bint fit) noexcept nogil:
     cdef i64 old = t.key[t.leaves + i], new, a, b
     cdef Py_ssize_t j
-    new = leaf_key(p, s, i, t, ports, fit)
-    if new < 0 and old >= 0 and _top_may_drop(p, s, t, i):
-        tree_build(p, s, t, ports, fit)     # a normalizing maximum may have changed
+    new = leaf_key(p, v, t, i, ports, fit)
+    if new < 0 and old >= 0 and (
+            (v.tt != NULL and t.tt_top > 0 and v.tt[i] == t.tt_top)
+            or (v.na != NULL and t.na_top > 0 and v.na[i] == t.na_top)):
+        tree_build(p, v, t, ports, fit)     # a normalizing maximum may have dropped
         return
     t.key[t.leaves + i] = new
     j = (t.leaves + i) >> 1
@@ -469,12 +807,6 @@ cdef void tree_update(Plan* p, Py_ssize_t s, Tree* t, Py_ssize_t i, bint ports, 
         b = t.key[2 * j + 1]
         t.key[j] = a if a > b else b
         j >>= 1
-
-
-cdef inline bint _top_may_drop(Plan* p, Py_ssize_t s, Tree* t, Py_ssize_t i) noexcept nogil:
-    if p.w_tt and p.spec_tt[s] >= 0 and t.tt_top > 0 and p.tt_raw[p.spec_tt[s] * p.n + i] == t.tt_top:
-        return True
-    return p.w_na and p.spec_na[s] >= 0 and t.na_top > 0 and p.na_raw[p.spec_na[s] * p.n + i] == t.na_top
 
 
 # -- entry points --------------------------------------------------------------------
@@ -489,16 +821,16 @@ def place(Batch batch, const i64[::1] pod_spec, i64[::1] out_row, i64[::1] out_s
     tree ``trees[slot]`` (only valid with full scoring and first-row ties).
     ``cursor[0]`` is the round-robin start index (in/out). Returns pods placed."""
     cdef Plan* p = batch.bind()
-    cdef Py_ssize_t n = p.n, P = pod_spec.shape[0], t, s, u, i, best, placed = 0
+    cdef Py_ssize_t n = p.n, P = pod_spec.shape[0], S = tree_slot.shape[0]
+    cdef Py_ssize_t t, s, u, best, placed = 0
     cdef Py_ssize_t nslots = trees.shape[0], leaves = trees.shape[1] // 2
-    cdef i64 total, root
+    cdef i64 total = 0, root
     cdef Scan sc
     cdef Tree* tr = <Tree*>malloc(max(nslots, 1) * sizeof(Tree))
-    cdef u8* built = <u8*>malloc(max(nslots, 1))
-    cdef i64* owner = <i64*>malloc(max(nslots, 1) * sizeof(i64))
+    cdef View* views = <View*>malloc(max(S, 1) * sizeof(View))
     cdef i64* cand = <i64*>malloc(max(n, 1) * sizeof(i64))
-    if tr == NULL or built == NULL or owner == NULL or cand == NULL:
-        free(tr); free(built); free(owner); free(cand)
+    if tr == NULL or views == NULL or cand == NULL:
+        free(tr); free(views); free(cand)
         raise MemoryError()
     sc.ports, sc.fit, sc.random = ports, fit, random
     sc.to_find = to_find
@@ -506,19 +838,19 @@ def place(Batch batch, const i64[::1] pod_spec, i64[::1] out_row, i64[::1] out_s
     sc.cand = cand
     sc.rng = rng[0]
     with nogil:
+        for s in range(S):
+            make_view(p, s, &views[s])
         for u in range(nslots):
-            built[u] = 0
-            owner[u] = -1
+            tr[u].spec = -1
             tr[u].leaves = leaves
             tr[u].key = &trees[u, 0]
         for t in range(P):
             s = pod_spec[t]
             u = tree_slot[s]
             if u >= 0:
-                if not built[u]:
-                    tree_build(p, s, &tr[u], ports, fit)
-                    built[u] = 1
-                    owner[u] = s
+                if tr[u].spec < 0:
+                    tr[u].spec = s
+                    tree_build(p, &views[s], &tr[u], ports, fit)
                 root = tr[u].key[1]
                 if root < 0:
                     best = -1
@@ -526,7 +858,7 @@ def place(Batch batch, const i64[::1] pod_spec, i64[::1] out_row, i64[::1] out_s
                     best = LOW32 - (root & LOW32)
                     total = root >> 32
             else:
-                best = scan(p, &sc, s, &total)
+                best = scan(p, &views[s], &sc, s, &total)
             if best < 0:
                 out_row[t] = -1
                 out_score[t] = 0
@@ -537,11 +869,11 @@ def place(Batch batch, const i64[::1] pod_spec, i64[::1] out_row, i64[::1] out_s
             out_row[t] = best
             out_score[t] = total
             for u in range(nslots):
-                if built[u]:
-                    tree_update(p, owner[u], &tr[u], best, ports, fit)
+                if tr[u].spec >= 0:
+                    tree_update(p, &views[tr[u].spec], &tr[u], best, ports, fit)
     cursor[0] = sc.start
     rng[0] = sc.rng
-    free(tr); free(built); free(owner); free(cand)
+    free(tr); free(views); free(cand)
     return placed
 
 
@@ -592,17 +924,23 @@ def score_feasible(Batch batch, Py_ssize_t s, const i64[::1] rows, i64[:, ::1] o
     cdef Plan* p = batch.bind()
     cdef Py_ssize_t k, i, m = rows.shape[0]
     cdef i64 tt_top = 0, na_top = 0
+    cdef View v
     with nogil:
+        make_view(p, s, &v)
+        # Report every plugin, whatever its weight in the profile.
+        v.tt = p.tt_raw + p.spec_tt[s] * p.n if p.spec_tt[s] >= 0 else NULL
+        v.na = p.na_raw + p.spec_na[s] * p.n if p.spec_na[s] >= 0 else NULL
+        v.il = p.il_score + p.spec_il[s] * p.n if p.spec_il[s] >= 0 else NULL
         for k in range(m):
             i = rows[k]
-            if p.spec_tt[s] >= 0 and p.tt_raw[p.spec_tt[s] * p.n + i] > tt_top:
-                tt_top = p.tt_raw[p.spec_tt[s] * p.n + i]
-            if p.spec_na[s] >= 0 and p.na_raw[p.spec_na[s] * p.n + i] > na_top:
-                na_top = p.na_raw[p.spec_na[s] * p.n + i]
+            if v.tt != NULL and v.tt[i] > tt_top:
+                tt_top = v.tt[i]
+            if v.na != NULL and v.na[i] > na_top:
+                na_top = v.na[i]
         for k in range(m):
             i = rows[k]
-            out[0, k] = taint_norm(p, s, i, tt_top) if p.spec_tt[s] >= 0 else 100
-            out[1, k] = affinity_norm(p, s, i, na_top) if p.spec_na[s] >= 0 else 0
-            out[2, k] = fit_score(p, s, i)
-            out[3, k] = balanced_score(p, s, i)
-            out[4, k] = p.il_score[p.spec_il[s] * p.n + i] if p.spec_il[s] >= 0 else 0
+            out[0, k] = taint_norm(&v, i, tt_top)
+            out[1, k] = affinity_norm(&v, i, na_top)
+            out[2, k] = fit_score(p, &v, i)
+            out[3, k] = balanced_score(&v, i)
+            out[4, k] = v.il[i] if v.il != NULL else 0
