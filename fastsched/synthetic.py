@@ -121,7 +121,7 @@ def mixed_shapes() -> list[Pod]:
             node_affinity=_prefer("cloud.example.com/lifecycle", "spot", 50)),
         pod("frontend-a", 300, 256 * MI, node_affinity=_zone_affinity(("zone-a", "zone-b"))),
         pod("frontend-c", 300, 256 * MI, node_affinity=_zone_affinity(("zone-c",))),
-        pod("ml-train", 4000, 16 * GI, tolerations=gpu_ok, extra={"nvidia.com/gpu": 1}),
+        pod("ml-train", 1500, 12 * GI, tolerations=gpu_ok, extra={"nvidia.com/gpu": 1}),
         pod("analytics", 3000, 12 * GI, node_affinity=_prefer(INSTANCE, "highmem-8", 80)),
         pod("logger", 50, 64 * MI),
         pod("proxy", 150, 128 * MI, node_affinity=_prefer("disk", "ssd", 20)),
