@@ -1,0 +1,27 @@
+import numpy as np
+import numpy.typing as npt
+
+class Batch:
+    """Arrays for one kernel call (set by fastsched.scheduler)."""
+
+def place(
+    batch: Batch,
+    pod_spec: npt.NDArray[np.int64],
+    out_row: npt.NDArray[np.int64],
+    out_score: npt.NDArray[np.int64],
+    out_hist: npt.NDArray[np.int64],
+    tree_slot: npt.NDArray[np.int64],
+    trees: npt.NDArray[np.int64],
+    cursor: npt.NDArray[np.int64],
+    rng: npt.NDArray[np.uint64],
+    ports: bool,
+    fit: bool,
+    random: bool,
+    to_find: int,
+) -> int: ...
+def explain(
+    batch: Batch, s: int, out_code: npt.NDArray[np.uint8], out_bits: npt.NDArray[np.uint64]
+) -> int: ...
+def score_feasible(
+    batch: Batch, s: int, rows: npt.NDArray[np.int64], out: npt.NDArray[np.int64]
+) -> None: ...
