@@ -297,7 +297,7 @@ def _effective(containers: Iterable[Container], init: Iterable[Container],
     return FrozenMap(sorted(total.items()))
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, repr=False)
 class Pod:
     """A pod as the scheduler sees it.
 
@@ -365,6 +365,21 @@ class Pod:
             "topologySpreadConstraints"))
         set_field(self, "priority", check_int(self.priority, "priority",
                                               lo=-(1 << 31), hi=(1 << 31) - 1))
+
+    def __repr__(self) -> str:
+        # Only what differs from the defaults: pods carry many empty fields.
+        parts = [repr(self.key)]
+        for f in dataclasses.fields(self):
+            if f.name in ("name", "namespace") or not f.repr:
+                continue
+            value = getattr(self, f.name)
+            if f.name == "containers" and len(value) == 1 and not (
+                    value[0].name or value[0].image or value[0].ports):
+                continue        # the requests= shortcut: requests says it all
+            default = f.default if f.default is not dataclasses.MISSING else None
+            if value != default and value not in ((), {}, None, ""):
+                parts.append(f"{f.name}={value!r}")
+        return f"Pod({', '.join(parts)})"
 
     @property
     def key(self) -> str:
