@@ -690,6 +690,7 @@ class _Compiler:
         b.inv_den = 1.0 / np.maximum(np.arange(sum(w for _, w in p.fit.resources) + 1), 1)
         b.pods_col = self.col[PODS]
         b.small_alloc = int(n == 0 or int(c._alloc[:n, :2].max()) < (1 << 46))
+        b.soa = self._soa(b.small_alloc)
         b.filters = _i64(self.filters)
         fit = p.fit
         b.strategy = ("LeastAllocated", "MostAllocated",
@@ -730,6 +731,24 @@ class _Compiler:
         b.il_score = _stack(self._il_rows, (1, max(n, 1)), np.int64)
         self._ports(b)
         return b
+
+    def _soa(self, small_alloc: int) -> np.ndarray | None:
+        """float64 copies of the columns the AVX2 scan reads (see simd_scan.h), when
+        the CPU has AVX2, the fast path applies and every value is exact in a double."""
+        c, n = self.cluster, self.n
+        if not (_k.SIMD and small_alloc and n >= 4 and len(self.resources) >= 4):
+            return None
+        alloc, req = c._alloc[:n, :4], c._req[:n, :4]
+        soa = np.empty((10, n), np.float64)
+        soa[0:2] = alloc[:, :2].T
+        soa[2:6] = (alloc - req).T
+        soa[6:8] = req[:, :2].T
+        soa[8:10] = c._nonzero[:n].T
+        exact = 1 << 53
+        if (np.abs(alloc).max() >= exact or np.abs(req).max() >= exact
+                or np.abs(c._nonzero[:n]).max() >= exact):
+            return None
+        return soa
 
     def _ports(self, b: Any) -> None:
         """Host-port occupancy: one column per distinct (ip, protocol, port) that a

@@ -17,6 +17,7 @@ import _reference as ref
 import test_reference as cases
 from fastsched import (Cluster, DuplicateError, FitArgs, NodeAffinity, Placement, Pod,
                        Profile, Scheduler, Taint, Unschedulable, ValidationError)
+from fastsched._kernels import placement
 from fastsched.scheduler import num_nodes_to_find
 
 make_cluster, existing, only = cases.make_cluster, cases.existing, cases.only
@@ -443,3 +444,39 @@ def test_thousand_pod_sequence_with_templates_equals_reference():
     assert result.nodes == expected
     assert np.array_equal(c.requested, mirror.requested)
     assert (c.requested <= np.maximum(c.allocatable, 0)).all()
+
+
+@pytest.mark.skipif(not placement.SIMD, reason="no AVX2 on this CPU")
+@settings(max_examples=30, deadline=None,
+          suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large])
+@given(st.integers(0, 2**32 - 1))
+def test_avx2_scan_equals_scalar_scan_and_reference(seed):
+    """Zero allocatable, overcommitted nodes, cordons and ties through both scans."""
+    import fastsched.scheduler as sched_module
+    rng = random.Random(seed)
+    c = Cluster()
+    n = rng.randrange(4, 23)
+    for i in range(n):
+        c.add_node(f"n{i}", {"cpu": rng.choice([0, 1000, 2000, 4000]),
+                             "memory": rng.choice([0, 1 << 30, 4 << 30]),
+                             "pods": rng.randrange(0, 8)},
+                   labels={"zone": ZONES[i % 3]}, unschedulable=rng.random() < 0.1)
+        if rng.random() < 0.3:
+            c.bind(Pod(f"e{i}", requests={"cpu": rng.randrange(0, 5000),
+                                          "memory": rng.randrange(0, 5 << 30)}), f"n{i}",
+                   force=True)
+    shapes = [Pod(f"s{k}", requests={"cpu": rng.choice([0, 100, 500]),
+                                     "memory": rng.choice([0, 1 << 20, 1 << 29])},
+                  node_selector={"zone": "a"} if k == 1 else {}) for k in range(3)]
+    shapes.append(Pod("empty", containers=[{}]))
+    sequence = [rng.choice(shapes).replica(f"p{t}") for t in range(40)]
+    scalar, mirror = c.copy(), c.copy()
+    vector = Scheduler(c, incremental=False).schedule_many(sequence)
+    try:
+        sched_module._k.SIMD = False
+        plain = Scheduler(scalar, incremental=False).schedule_many(sequence)
+    finally:
+        sched_module._k.SIMD = True
+    assert np.array_equal(vector.rows, plain.rows)
+    assert np.array_equal(vector.scores, plain.scores)
+    assert vector.nodes == [ref.schedule(mirror, pod, Profile()) for pod in sequence]

@@ -12,11 +12,33 @@ scheduler-enforced affinity, 4 NodeAffinity (selector and required terms),
 Dynamic filters: NodePorts (occupancy columns) and NodeResourcesFit.
 """
 
-from libc.math cimport fabs, sqrt
+from libc.math cimport INFINITY, fabs, sqrt
 from libc.stdint cimport INT64_MIN
 from libc.stdlib cimport free, malloc
 
 from fastsched._kernels.common cimport i64, u8, u64
+
+cdef extern from "simd_scan.h":
+    ctypedef struct fs_columns:
+        const double* a0
+        const double* a1
+        const double* f0
+        const double* f1
+        const double* f2
+        const double* f3
+        const double* u0
+        const double* u1
+        const double* z0
+        const double* z1
+        const u8* mask
+    ctypedef struct fs_spec:
+        double d0, d1, d2, d3, want_cpu, want_mem, nz_cpu, nz_mem
+        double w_cpu, w_mem, w_fit, w_ba, base
+        int ba_skip, ba_two
+    int fs_simd_available() nogil
+    i64 fs_simd_best(i64 n, const fs_columns* c, const fs_spec* s, double* best_total) nogil
+
+SIMD = bool(fs_simd_available())
 
 # Filter plugin codes, in the order a profile lists them.
 cdef enum:
@@ -71,6 +93,7 @@ cdef struct Plan:
     u8* ba_scalar
     i64 w_fit, w_ba, w_tt, w_na, w_il
     bint small_alloc         # every allocatable cpu and memory below 2^46
+    double* soa              # float64 copies for the AVX2 scan (see simd_scan.h), or NULL
     # pod specs
     i64* spec_req
     i64* spec_filter
@@ -100,7 +123,7 @@ cdef class Batch:
     """Arrays for one kernel call. Attributes are set by ``fastsched.scheduler``,
     which guarantees dtypes, C-contiguity and shapes; the kernel trusts them."""
 
-    cdef public object alloc, req, nonzero, inv_alloc, inv_den, fcol_off, fcol
+    cdef public object alloc, req, nonzero, inv_alloc, inv_den, fcol_off, fcol, soa
     cdef public object filters, fit_col, fit_w, fit_nz, fit_scalar, shape_u, shape_s
     cdef public object ba_col, ba_scalar
     cdef public i64 strategy, w_fit, w_ba, w_tt, w_na, w_il, pods_col, small_alloc
@@ -141,6 +164,7 @@ cdef class Batch:
         p.w_fit, p.w_ba, p.w_tt = self.w_fit, self.w_ba, self.w_tt
         p.w_na, p.w_il = self.w_na, self.w_il
         p.small_alloc = self.small_alloc
+        p.soa = _pf64(self.soa) if self.soa is not None else NULL
         p.spec_req = _p64(self.spec_req)
         p.spec_filter = _p64(self.spec_filter)
         p.spec_nz = _p64(self.spec_nz)
@@ -570,8 +594,15 @@ cdef inline i64 total_score(Plan* p, View* v, Py_ssize_t i, i64 tt_top, i64 na_t
 
 
 cdef inline void commit(Plan* p, Py_ssize_t s, Py_ssize_t i) noexcept nogil:
-    cdef Py_ssize_t r
+    cdef Py_ssize_t r, n = p.n
     cdef i64 j
+    if p.soa != NULL:       # rows: a0 a1 | free 0-3 | requested cpu, mem | scoring cpu, mem
+        for r in range(4):
+            p.soa[(2 + r) * n + i] -= <double>p.spec_req[s * p.R + r]
+        p.soa[6 * n + i] += <double>p.spec_req[s * p.R]
+        p.soa[7 * n + i] += <double>p.spec_req[s * p.R + 1]
+        p.soa[8 * n + i] += <double>p.spec_nz[s * 2]
+        p.soa[9 * n + i] += <double>p.spec_nz[s * 2 + 1]
     for r in range(p.R):
         p.req[i * p.R + r] += p.spec_req[s * p.R + r]
     p.nonzero[i * 2] += p.spec_nz[s * 2]
@@ -677,6 +708,32 @@ cdef inline bint passes(const Filter g, Py_ssize_t i) noexcept nogil:
     return True
 
 
+cdef Py_ssize_t simd_best(Plan* p, Fast* f, Filter* g, Py_ssize_t k, i64* best_key) noexcept nogil:
+    """Rows [0, k) through the AVX2 scan (k a multiple of 4)."""
+    cdef fs_columns c
+    cdef fs_spec q
+    cdef double top
+    cdef Py_ssize_t n = p.n, best
+    cdef double* soa = p.soa
+    c.a0, c.a1 = soa, soa + n
+    c.f0, c.f1, c.f2, c.f3 = soa + 2 * n, soa + 3 * n, soa + 4 * n, soa + 5 * n
+    c.u0, c.u1, c.z0, c.z1 = soa + 6 * n, soa + 7 * n, soa + 8 * n, soa + 9 * n
+    c.mask = g.mask
+    q.d0 = -INFINITY if g.w0 == INT64_MIN else <double>g.w0
+    q.d1 = -INFINITY if g.w1 == INT64_MIN else <double>g.w1
+    q.d2 = -INFINITY if g.w2 == INT64_MIN else <double>g.w2
+    q.d3 = -INFINITY if g.w3 == INT64_MIN else <double>g.w3
+    q.want_cpu, q.want_mem = <double>f.want_cpu, <double>f.want_mem
+    q.nz_cpu, q.nz_mem = <double>f.nz_cpu, <double>f.nz_mem
+    q.w_cpu, q.w_mem = <double>f.w_cpu, <double>f.w_mem
+    q.w_fit, q.w_ba = <double>f.w_fit, <double>f.w_ba
+    q.base = <double>(100 * p.w_tt)
+    q.ba_skip, q.ba_two = f.ba_skip, f.ba_two
+    best = fs_simd_best(k, &c, &q, &top)
+    best_key[0] = <i64>top if best >= 0 else -1
+    return best
+
+
 cdef Py_ssize_t scan_fast(Plan* p, View* v, Scan* sc, Py_ssize_t s, i64* best_total) noexcept nogil:
     """``scan`` for a spec whose local scores take fast_total, without host ports:
     everything loop-invariant lives in locals. TaintToleration and NodeAffinity,
@@ -701,7 +758,12 @@ cdef Py_ssize_t scan_fast(Plan* p, View* v, Scan* sc, Py_ssize_t s, i64* best_to
         # Every node is scored: visit rows in order, so the first maximum is the
         # lowest row, and nothing else needs counting.
         visited = n
-        for i in range(n):
+        k = 0
+        if (p.soa != NULL and g.native and il == NULL
+                and f.strategy == LEAST_ALLOCATED):
+            k = n - n % 4
+            best = simd_best(p, &f, &g, k, &best_key)
+        for i in range(k, n):
             if not passes(g, i):
                 continue
             total = base + fast_total(f, g.alloc + i * R, g.req + i * R, nz + 2 * i,
