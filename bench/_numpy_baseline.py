@@ -40,17 +40,16 @@ from typing import Any
 
 import numpy as np
 
-from fastsched.cluster import Cluster, normalize_image
+from fastsched.cluster import Cluster
 from fastsched.labels import selector_mask, term_mask
 from fastsched.pod import Pod
 from fastsched.profile import Profile
 from fastsched.resources import CPU, MEMORY, PODS
+from fastsched.scheduler import image_locality
 from fastsched.taints import UNSCHEDULABLE_TAINT, tolerated
 
 __all__ = ["numpy_schedule_many"]
 
-MIN_IMAGE = 23 << 20                 # ImageLocality thresholds (spec §5.6)
-MAX_IMAGE_PER_CONTAINER = 1000 << 20
 EXACT_LIMIT = 1 << 46                # float64 floor((a - q) * 100 / a) is exact below
 W_TT, W_NA = 3, 2                    # default weights; the three others are 1
 
@@ -188,16 +187,8 @@ class _Compiler:
         containers = len(pod.containers) + len(pod.init_containers)
         if not pod.images or not self.n:
             return 0.0
-        total = np.zeros(self.n, np.int64)
-        rows = self.cluster._rows
-        for image in pod.images:
-            holders = self.cluster.image_nodes(normalize_image(image))
-            spread = len(holders) / self.n
-            for node, size in holders.items():
-                total[rows[node]] += int(size * spread)
-        top = MAX_IMAGE_PER_CONTAINER * containers
-        clamped = np.clip(total, MIN_IMAGE, top)
-        return ((100 * (clamped - MIN_IMAGE)) // (top - MIN_IMAGE)).astype(np.float64)
+        # Static per spec, like the kernel's compile step: the same function.
+        return image_locality(self.cluster, pod.images, containers).astype(np.float64)
 
 
 def numpy_schedule_many(cluster: Cluster, pods: Sequence[Pod],

@@ -19,7 +19,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from ._model import (EMPTY, FrozenMap, check_choice, check_int, check_label_key, check_str,
-                     coerce, coerce_list, from_k8s, join, label_map, set_field, str_tuple)
+                     coerce, coerce_list, from_k8s, label_map, set_field, str_tuple)
 from .errors import ValidationError
 from .labels import LabelSelector, NodeSelectorTerm
 from .resources import CPU, MEMORY, resource_map

@@ -660,16 +660,7 @@ class _Compiler:
         key = (pod.images, containers)
         found = self._il.get(key)
         if found is None:
-            total = np.zeros(self.n, np.int64)
-            rows = self.cluster._rows
-            for image in pod.images:
-                holders = self.cluster.image_nodes(normalize_image(image))
-                spread = len(holders) / self.n
-                for node, size in holders.items():
-                    total[rows[node]] += int(size * spread)
-            top = MAX_IMAGE_PER_CONTAINER * containers
-            clamped = np.clip(total, MIN_IMAGE, top)
-            score = (100 * (clamped - MIN_IMAGE)) // (top - MIN_IMAGE)
+            score = image_locality(self.cluster, pod.images, containers)
             found = -1
             if score.any():
                 found = len(self._il_rows)
@@ -780,6 +771,22 @@ class _Compiler:
             set_off.append(0)
         b.chk_off, b.chk = _i64(chk_off), _i64(chk or [0])
         b.set_off, b.set_col = _i64(set_off), _i64(set_col or [0])
+
+
+def image_locality(cluster: Cluster, images: Sequence[str], containers: int) -> np.ndarray:
+    """ImageLocality's score per node (spec §5.6) for a pod with these container
+    images (init and regular, repeats kept) and number of containers."""
+    n = len(cluster)
+    total = np.zeros(n, np.int64)
+    rows = cluster._rows
+    for image in images:
+        holders = cluster.image_nodes(normalize_image(image))
+        spread = len(holders) / n          # Go's order: size * (nodes / total)
+        for node, size in holders.items():
+            total[rows[node]] += int(size * spread)
+    top = MAX_IMAGE_PER_CONTAINER * max(containers, 1)
+    clamped = np.clip(total, MIN_IMAGE, top)
+    return (100 * (clamped - MIN_IMAGE)) // (top - MIN_IMAGE)
 
 
 def _scalar(resource: str) -> bool:

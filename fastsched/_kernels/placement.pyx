@@ -823,40 +823,27 @@ cdef Py_ssize_t scan(Plan* p, View* v, Scan* sc, Py_ssize_t s, i64* best_total) 
     """Filter (from sc.start, round-robin, until sc.to_find nodes pass), score the
     feasible ones and pick the best. Returns the row or -1."""
     cdef Py_ssize_t n = p.n, k, i, found = 0, visited = 0, best = -1
-    cdef i64 tt_top = 0, na_top = 0, best_key = -1, ties = 0, const_part
+    cdef i64 tt_top = 0, na_top = 0, best_key = -1, ties = 0
     if v.fast and not (sc.ports and p.chk_off[s + 1] > p.chk_off[s]):
         return scan_fast(p, v, sc, s, best_total)
-    if v.tt == NULL and v.na == NULL:
-        # Nothing to normalize: score while filtering, in one pass.
-        const_part = 100 * p.w_tt
-        for k in range(n):
-            i = sc.start + k
-            if i >= n:
-                i -= n
-            visited += 1
-            if feasible(p, s, i, sc.ports, sc.fit):
-                found += 1
-                consider(sc, i, const_part + local_total(p, v, i), &best_key, &best, &ties)
-                if found >= sc.to_find:
-                    break
-    else:
-        for k in range(n):
-            i = sc.start + k
-            if i >= n:
-                i -= n
-            visited += 1
-            if feasible(p, s, i, sc.ports, sc.fit):
-                sc.cand[found] = i
-                found += 1
-                if v.tt != NULL and v.tt[i] > tt_top:
-                    tt_top = v.tt[i]
-                if v.na != NULL and v.na[i] > na_top:
-                    na_top = v.na[i]
-                if found >= sc.to_find:
-                    break
-        for k in range(found):
-            i = sc.cand[k]
-            consider(sc, i, total_score(p, v, i, tt_top, na_top), &best_key, &best, &ties)
+    # Filter first (the normalizing maxima need every feasible node), then score.
+    for k in range(n):
+        i = sc.start + k
+        if i >= n:
+            i -= n
+        visited += 1
+        if feasible(p, s, i, sc.ports, sc.fit):
+            sc.cand[found] = i
+            found += 1
+            if v.tt != NULL and v.tt[i] > tt_top:
+                tt_top = v.tt[i]
+            if v.na != NULL and v.na[i] > na_top:
+                na_top = v.na[i]
+            if found >= sc.to_find:
+                break
+    for k in range(found):
+        i = sc.cand[k]
+        consider(sc, i, total_score(p, v, i, tt_top, na_top), &best_key, &best, &ties)
     if n:
         sc.start = (sc.start + visited) % n
     best_total[0] = best_key
