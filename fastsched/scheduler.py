@@ -48,6 +48,7 @@ MAX_IMAGE_PER_CONTAINER = 1000 << 20
 TREE_MIN_PODS = 3                 # a spec needs this many pods in a call to get a tree
 TREE_BYTES = 64 << 20             # memory for tournament trees in one call
 CHUNK_SPECS = 256                 # beyond this many distinct specs, run in chunks
+_MISSING = object()
 
 
 def num_nodes_to_find(n: int, percentage: int) -> int:
@@ -236,6 +237,8 @@ class Scheduler:
         self.incremental = incremental
         pct = profile.percentage_of_nodes_to_score
         self.percentage = percentage_of_nodes_to_score if pct is None else pct
+        self._cache: dict = {}
+        self._cache_key: Any = None
         self._cursor = np.zeros(1, np.int64)
         self._rng = np.array([np.uint64(seed & (2**64 - 1))], np.uint64)
 
@@ -267,7 +270,7 @@ class Scheduler:
         rows = np.full(count, -1, np.int64)
         scores = np.zeros(count, np.int64)
         messages: dict[int, tuple[str, dict]] = {}
-        compiler = _Compiler(self.cluster, self.profile)
+        compiler = self._compiler()
         spec_of_object = np.array([compiler.spec(p) for p in objects], np.int64)
         pod_spec = spec_of_object[inverse]
         if compiler.num_specs <= CHUNK_SPECS:
@@ -276,7 +279,7 @@ class Scheduler:
             # Many distinct specs: compile and run in chunks to bound memory.
             step = CHUNK_SPECS
             for lo in range(0, count, step):
-                part = _Compiler(self.cluster, self.profile)
+                part = self._compiler()
                 spec_idx = np.array([part.spec(objects[o]) for o in
                                      inverse[lo:lo + step].tolist()], np.int64)
                 self._run(part, spec_idx, rows[lo:lo + step], scores[lo:lo + step],
@@ -342,8 +345,16 @@ class Scheduler:
     def _single(self, pod: Pod) -> tuple["_Compiler", int]:
         if not isinstance(pod, Pod):
             raise ValidationError(f"expected a Pod, got {type(pod).__name__}", "pod")
-        compiler = _Compiler(self.cluster, self.profile)
+        compiler = self._compiler()
         return compiler, compiler.spec(pod)
+
+    def _compiler(self) -> "_Compiler":
+        """A compiler sharing this scheduler's cache of per-node rows, which holds
+        while the cluster's nodes (not their bindings) stay the same."""
+        key = (id(self.cluster), self.cluster._version, len(self.cluster))
+        if key != self._cache_key:
+            self._cache, self._cache_key = {}, key
+        return _Compiler(self.cluster, self.profile, self._cache)
 
     def _check_pods(self, objects: list[Any], counts: np.ndarray) -> None:
         bound = self.cluster._pods
@@ -368,6 +379,7 @@ class Scheduler:
             for t in range(len(pod_spec)):
                 messages[offset + t] = (NO_NODES, {})
             return
+        compiler.simd_worth_it = len(pod_spec) >= 4
         batch = compiler.batch()
         profile = self.profile
         has_scores = bool(profile.scores)
@@ -437,7 +449,8 @@ class _Compiler:
     the spec they depend on.
     """
 
-    def __init__(self, cluster: Cluster, profile: Profile) -> None:
+    def __init__(self, cluster: Cluster, profile: Profile,
+                 cache: dict | None = None) -> None:
         self.cluster = cluster
         self.profile = profile
         self.n = n = len(cluster)
@@ -460,29 +473,15 @@ class _Compiler:
         self.na_of: list[int] = []
         self.il_of: list[int] = []
         self.conflict: list[bool] = []
+        self.simd_worth_it = True   # copying columns costs about a scalar scan or two
         self.extra: list[dict[str, int]] = []   # ignored resources no node offers
-        self._static: dict[Any, int] = {}
-        self._static_rows: list[np.ndarray] = []
-        self._tt: dict[Any, int] = {}
-        self._tt_rows: list[np.ndarray] = []
-        self._na: dict[Any, int] = {}
-        self._na_rows: list[np.ndarray] = []
-        self._il: dict[Any, int] = {}
-        self._il_rows: list[np.ndarray] = []
+        self._index: dict[str, dict[Any, int]] = {}       # kind -> key -> row index
+        self._rows: dict[str, list[np.ndarray]] = {}      # kind -> rows for the kernel
         self._taint_masks: dict[Any, tuple[np.ndarray, np.ndarray]] = {}
         self.unsched_any = bool(cluster.unschedulable.any()) if n else False
-        added = profile.added_affinity
-        self._added_required = None
-        if added is not None and added.required is not None:
-            match = np.zeros(n, np.bool_)
-            for term in added.required:
-                match |= term_mask(term, cluster.label_table, self.codes, cluster._rows)
-            self._added_required = ~match
-        self._added_preferred = np.zeros(n, np.int64)
-        if added is not None:
-            for pref in added.preferred:
-                self._added_preferred += pref.weight * term_mask(
-                    pref.preference, cluster.label_table, self.codes, cluster._rows)
+        # Per-node rows computed from node columns other than requested: kept across
+        # calls (by the Scheduler) until a node is added, changed or removed.
+        self.cache = cache if cache is not None else {}
         fit = profile.fit
         self.ignored = lambda r: is_extended(r) and (
             r in fit.ignored_resources or r.split("/", 1)[0] in fit.ignored_resource_groups)
@@ -552,11 +551,34 @@ class _Compiler:
             found = self._taint_masks[tolerations] = (hard[:words], soft[:words])
         return found
 
-    def _static_index(self, pod: Pod) -> int:
-        key = (pod.node_name, pod.node_selector, pod.node_affinity, pod.tolerations)
-        found = self._static.get(key)
+    def _row(self, kind: str, key: Any, compute: Any) -> int:
+        """The index of a per-node row for ``(kind, key)``, -1 when it is all zeros.
+
+        ``compute()`` runs at most once while the node columns stay the same: its
+        result is kept in the scheduler's cache across calls."""
+        index = self._index.setdefault(kind, {})
+        found = index.get(key)
         if found is not None:
             return found
+        array = self.cache.get((kind, key), _MISSING)
+        if array is _MISSING:
+            array = compute()
+            array = array if array.any() else None
+            self.cache[(kind, key)] = array
+        found = -1
+        if array is not None:
+            rows = self._rows.setdefault(kind, [])
+            found = len(rows)
+            rows.append(array)
+        index[key] = found
+        return found
+
+    def _static_index(self, pod: Pod) -> int:
+        key = (pod.node_name, pod.node_selector, pod.node_affinity, pod.tolerations)
+        return self._row("static", key, lambda: self._static_bits(pod))
+
+    def _static_bits(self, pod: Pod) -> np.ndarray:
+        """uint8 per node: the static filters that reject it (see placement.pyx)."""
         enabled = set(self.profile.filters)
         n = self.n
         bits = np.zeros(n, np.uint8)
@@ -574,8 +596,9 @@ class _Compiler:
             if hard.any():
                 bits |= (self.taint_bits & hard).any(axis=1).astype(np.uint8) << 2
         if "NodeAffinity" in enabled:
-            if self._added_required is not None:
-                bits |= self._added_required.astype(np.uint8) << 3
+            added = self._added()[0]
+            if added is not None:
+                bits |= added.astype(np.uint8) << 3
             match = None
             table, rows = self.cluster.label_table, self.cluster._rows
             if pod.node_selector:
@@ -591,15 +614,28 @@ class _Compiler:
             allowed = self._prefilter(pod)
             if allowed is not None:
                 outside = np.ones(n, np.bool_)
-                rows = self.cluster._rows
                 outside[[rows[name] for name in allowed if name in rows]] = False
                 bits |= outside.astype(np.uint8) << 5
-        index = -1
-        if bits.any():
-            index = len(self._static_rows)
-            self._static_rows.append(bits)
-        self._static[key] = index
-        return index
+        return bits
+
+    def _added(self) -> tuple[np.ndarray | None, np.ndarray]:
+        """The profile's addedAffinity: (nodes its required terms reject, or None;
+        preferred weights per node)."""
+        found = self.cache.get("added")
+        if found is None:
+            added, n = self.profile.added_affinity, self.n
+            table, rows = self.cluster.label_table, self.cluster._rows
+            rejected = None
+            if added is not None and added.required is not None:
+                match = np.zeros(n, np.bool_)
+                for term in added.required:
+                    match |= term_mask(term, table, self.codes, rows)
+                rejected = ~match
+            preferred = np.zeros(n, np.int64)
+            for pref in added.preferred if added is not None else ():
+                preferred += pref.weight * term_mask(pref.preference, table, self.codes, rows)
+            found = self.cache["added"] = (rejected, preferred)
+        return found
 
     def _prefilter(self, pod: Pod) -> frozenset[str] | None:
         """NodeAffinity's PreFilter (spec §3.5): the node names that ``metadata.name
@@ -623,50 +659,33 @@ class _Compiler:
     def _tt_index(self, pod: Pod) -> int:
         if not self.profile.weight("TaintToleration") or not self.taint_bits.shape[1]:
             return -1
-        key = pod.tolerations
-        found = self._tt.get(key)
-        if found is None:
+
+        def raw() -> np.ndarray:
             _, soft = self._taint_mask(pod.tolerations)
-            found = -1
-            if soft.any():
-                raw = np.bitwise_count(self.taint_bits & soft).sum(axis=1, dtype=np.int64)
-                if raw.any():
-                    found = len(self._tt_rows)
-                    self._tt_rows.append(raw)
-            self._tt[key] = found
-        return found
+            return np.bitwise_count(self.taint_bits & soft).sum(axis=1, dtype=np.int64)
+
+        return self._row("tt", pod.tolerations, raw)
 
     def _na_index(self, pod: Pod) -> int:
         if not self.profile.weight("NodeAffinity"):
             return -1
         preferred = pod.node_affinity.preferred if pod.node_affinity is not None else ()
-        found = self._na.get(preferred)
-        if found is None:
-            raw = self._added_preferred.copy()
+
+        def raw() -> np.ndarray:
+            total = self._added()[1].copy()
             for pref in preferred:
-                raw += pref.weight * term_mask(pref.preference, self.cluster.label_table,
-                                               self.codes, self.cluster._rows)
-            found = -1
-            if raw.any():
-                found = len(self._na_rows)
-                self._na_rows.append(raw)
-            self._na[preferred] = found
-        return found
+                total += pref.weight * term_mask(pref.preference, self.cluster.label_table,
+                                                 self.codes, self.cluster._rows)
+            return total
+
+        return self._row("na", preferred, raw)
 
     def _il_index(self, pod: Pod) -> int:
         if not self.profile.weight("ImageLocality") or not pod.images or not self.n:
             return -1
         containers = len(pod.containers) + len(pod.init_containers)
-        key = (pod.images, containers)
-        found = self._il.get(key)
-        if found is None:
-            score = image_locality(self.cluster, pod.images, containers)
-            found = -1
-            if score.any():
-                found = len(self._il_rows)
-                self._il_rows.append(score)
-            self._il[key] = found
-        return found
+        return self._row("il", (pod.images, containers),
+                         lambda: image_locality(self.cluster, pod.images, containers))
 
     # -- the batch -------------------------------------------------------------------
 
@@ -681,7 +700,7 @@ class _Compiler:
         b.inv_den = 1.0 / np.maximum(np.arange(sum(w for _, w in p.fit.resources) + 1), 1)
         b.pods_col = self.col[PODS]
         b.small_alloc = int(n == 0 or int(c._alloc[:n, :2].max()) < (1 << 46))
-        b.soa = self._soa(b.small_alloc)
+        b.soa = self._soa(b.small_alloc) if self.simd_worth_it else None
         b.filters = _i64(self.filters)
         fit = p.fit
         b.strategy = ("LeastAllocated", "MostAllocated",
@@ -713,13 +732,13 @@ class _Compiler:
         b.spec_missing = _u8([bool(m) for m in self.missing] or [0])
         b.spec_ba_skip = _u8(self.ba_skip or [0])
         b.spec_mask = _i64(self.static_of or [-1])
-        b.masks = _stack(self._static_rows, (1, max(n, 1)), np.uint8)
+        b.masks = _stack(self._rows.get("static", []), (1, max(n, 1)), np.uint8)
         b.spec_tt = _i64(self.tt_of or [-1])
-        b.tt_raw = _stack(self._tt_rows, (1, max(n, 1)), np.int64)
+        b.tt_raw = _stack(self._rows.get("tt", []), (1, max(n, 1)), np.int64)
         b.spec_na = _i64(self.na_of or [-1])
-        b.na_raw = _stack(self._na_rows, (1, max(n, 1)), np.int64)
+        b.na_raw = _stack(self._rows.get("na", []), (1, max(n, 1)), np.int64)
         b.spec_il = _i64(self.il_of or [-1])
-        b.il_score = _stack(self._il_rows, (1, max(n, 1)), np.int64)
+        b.il_score = _stack(self._rows.get("il", []), (1, max(n, 1)), np.int64)
         self._ports(b)
         return b
 

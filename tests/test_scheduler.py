@@ -480,3 +480,20 @@ def test_avx2_scan_equals_scalar_scan_and_reference(seed):
     assert np.array_equal(vector.rows, plain.rows)
     assert np.array_equal(vector.scores, plain.scores)
     assert vector.nodes == [ref.schedule(mirror, pod, Profile()) for pod in sequence]
+
+
+def test_compiled_rows_follow_node_changes():
+    """The scheduler caches per-node rows between calls; node changes invalidate them."""
+    c = make_cluster(("n1", {"cpu": 4000}, {"labels": {"zone": "a"}}),
+                     ("n2", {"cpu": 4000}, {"labels": {"zone": "b"}}))
+    s = Scheduler(c)
+    pick = Pod("p", requests={"cpu": 100}, node_selector={"zone": "c"})
+    assert isinstance(s.schedule(pick), Unschedulable)
+    c.update_node("n2", labels={"zone": "c"})
+    assert s.schedule(pick).node == "n2"
+    c.update_node("n1", taints=[Taint("k", "v", "NoSchedule")], labels={"zone": "c"})
+    assert s.schedule(Pod("q", requests={"cpu": 100}, node_selector={"zone": "c"})).node == "n2"
+    c.add_node("n3", {"cpu": 8000}, labels={"zone": "c"})
+    assert s.schedule(Pod("r", requests={"cpu": 100}, node_selector={"zone": "c"})).node == "n3"
+    c.remove_node("n3")
+    assert s.schedule(Pod("t", requests={"cpu": 100}, node_selector={"zone": "c"})).node == "n2"
