@@ -753,7 +753,10 @@ def _expand(doc: _Doc, namespace: str) -> tuple[Pod, ...]:
             template_pod = _pod(template, name=name, namespace=namespace)
         except ValidationError as err:
             raise err.prefixed("spec.template") from None
-        _check_selector(doc.kind, spec.get("selector"), template_pod)
+        owner = _check_selector(doc.kind, spec.get("selector"), template_pod)
+        if doc.kind != "Job":       # the apps controllers: their selector spreads pods
+            template_pod = template_pod.replica(template_pod.name, owner_selector=owner or
+                                                LabelSelector(template_pod.labels))
     except ValidationError as err:
         raise doc.wrap(err) from None
     # The template is parsed and checked once; replicas share its containers and terms.
@@ -771,10 +774,11 @@ def _count(spec: Mapping[str, Any], key: str) -> int:
     return value
 
 
-def _check_selector(kind: str, selector: Any, pod: Pod) -> None:
-    """The API server refuses a workload whose selector does not match its template."""
+def _check_selector(kind: str, selector: Any, pod: Pod) -> LabelSelector | None:
+    """The workload's selector; the API server refuses one that does not match the
+    template's labels."""
     if selector is None:
-        return
+        return None
     if kind == "ReplicationController":  # a plain label map
         selector = LabelSelector(match_labels=label_map(selector, "spec.selector"))
     else:
@@ -782,6 +786,7 @@ def _check_selector(kind: str, selector: Any, pod: Pod) -> None:
     if not selector.matches(pod.labels):
         raise ValidationError("does not match the pod template's labels "
                               f"{dict(pod.labels)!r}", "spec.selector")
+    return selector
 
 
 def _place(cluster: Cluster, doc: _Doc, pod: Pod, node_field: str, origin: dict[str, str],

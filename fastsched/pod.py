@@ -305,7 +305,9 @@ class Pod:
     shortcut, which stands for one container with those requests. After
     construction ``requests`` holds the pod's effective request (resource → int,
     spec §1.2, overhead included) and ``scoring_requests`` the cpu/memory
-    variant used by the resource scores (§1.3).
+    variant used by the resource scores (§1.3). ``owner_selector`` is the label
+    selector of the ReplicaSet, StatefulSet or ReplicationController that owns the
+    pod (set by ``load_manifests``); PodTopologySpread's default constraints use it.
     """
 
     name: str
@@ -323,6 +325,7 @@ class Pod:
     tolerations: tuple[Toleration, ...] = ()
     topology_spread_constraints: tuple[TopologySpreadConstraint, ...] = ()
     priority: int = 0
+    owner_selector: LabelSelector | None = None
     scoring_requests: Mapping[str, int] = field(init=False, compare=False, repr=False)
 
     def __post_init__(self) -> None:
@@ -365,6 +368,9 @@ class Pod:
             "topologySpreadConstraints"))
         set_field(self, "priority", check_int(self.priority, "priority",
                                               lo=-(1 << 31), hi=(1 << 31) - 1))
+        if self.owner_selector is not None:
+            set_field(self, "owner_selector",
+                      coerce(LabelSelector, self.owner_selector, "ownerSelector"))
 
     def __repr__(self) -> str:
         # Only what differs from the defaults: pods carry many empty fields.
