@@ -33,6 +33,7 @@ from ._model import FrozenMap, check_int, check_str, coerce_list, label_dict
 from .errors import (DoesNotFitError, DuplicateError, NodeNotFoundError, PodNotFoundError,
                      ValidationError)
 from .labels import LabelTable
+from .podtable import PodTable
 from .pod import Pod
 from .resources import CPU, MEMORY, NATIVE_RESOURCES, PODS, resource_dict
 from .taints import Taint
@@ -136,7 +137,10 @@ class Cluster:
         self._ported: dict[str, tuple[str, tuple]] = {}      # key -> (node, host ports)
         # Placements recorded in bulk by the scheduler: their requests are already in
         # the columns; the per-pod dicts are filled in when first read (see _flush).
-        self._bulk: list[tuple[Any, np.ndarray, int, frozenset[int]]] = []
+        self._bulk: list[tuple[Any, np.ndarray, int, frozenset[int], np.ndarray]] = []
+        # Bound pods' labels as columns (PodTopologySpread, InterPodAffinity).
+        self._podtab = PodTable()
+        self._pod_slot: dict[str, int] = {}
         self._replica_seq = 0
         self._version = 0        # bumped whenever node columns other than requested change
         # Images are read when a pod spec is compiled, never in a kernel loop.
@@ -343,6 +347,8 @@ class Cluster:
         for pod in evicted:
             del self._pods[pod.key]
             self._ported.pop(pod.key, None)
+            del self._pod_slot[pod.key]
+        self._podtab.remove_node(row)
         self._version += 1
         n = self._n
         for array in (self._alloc, self._req, self._nonzero, self._unsched, self._labels,
@@ -432,6 +438,7 @@ class Cluster:
         self._req[row] += self.request_vector(pod)
         self._nonzero[row] += self.request_vector(pod, scoring=True)
         self._remember(pod, node_name)
+        self._pod_slot[pod.key] = self._podtab.add(pod.labels, pod.namespace, row)
 
     def unbind(self, pod: Pod | str) -> Pod:
         """Unbind a pod (a ``Pod``, ``"namespace/name"`` or a name in ``default``)."""
@@ -439,6 +446,7 @@ class Cluster:
         bound, node_name = self._pods.pop(key)
         del self._pods_by_node[node_name][key]
         self._ported.pop(key, None)
+        self._podtab.remove(self._pod_slot.pop(key))
         row = self._rows[node_name]
         self._req[row] -= self.request_vector(bound)
         self._nonzero[row] -= self.request_vector(bound, scoring=True)
@@ -486,6 +494,8 @@ class Cluster:
         other._node_pods = {k: dict(v) for k, v in self._pods_by_node.items()}
         other._ported = dict(self._ported)
         other._bulk = []
+        other._podtab = self._podtab.copy()
+        other._pod_slot = dict(self._pod_slot)
         other._node_images = dict(self._node_images)
         other._image_nodes = {k: dict(v) for k, v in self._image_nodes.items()}
         return other
@@ -511,24 +521,41 @@ class Cluster:
         if ports:
             self._ported[key] = (node_name, ports)
 
-    def _record_placements(self, pods: Any, rows: np.ndarray,
-                           templates: frozenset[int]) -> int:
+    def _record_placements(self, pods: Any, rows: np.ndarray, templates: frozenset[int],
+                           ids: np.ndarray | None = None) -> int:
         """Note placements whose requests a kernel has already added to the columns.
 
         ``rows[t]`` is pod t's node row (-1: not placed). A pod object in
         ``templates`` (by id) stands for replicas: its placement at position t is
         bound as ``<name>-<base + t>``, base being the returned sequence number.
+        ``ids`` (``id`` of every pod, if the caller has them) saves recomputing them.
         """
         base = self._replica_seq
         self._replica_seq += len(rows)
-        self._bulk.append((pods, rows, base, templates))
+        placed = np.flatnonzero(rows >= 0)
+        slots = np.zeros(0, np.int64)
+        if len(placed):
+            # Label codes once per distinct pod object, then one vectorized append.
+            if ids is None:
+                ids = np.fromiter(map(id, pods), np.int64, len(rows))
+            _, first, inverse = np.unique(ids[placed], return_index=True, return_inverse=True)
+            table = self._podtab
+            objects = [pods[int(placed[i])] for i in first.tolist()]
+            rows_codes = [table.encode(p.labels) for p in objects]
+            width = table.codes.shape[1]
+            codes = np.full((len(objects), width), -1, np.int32)
+            for i, r in enumerate(rows_codes):
+                codes[i, : len(r)] = r
+            ns = np.array([table.namespace_code(p.namespace) for p in objects], np.int32)
+            slots = table.add_many(codes[inverse], ns[inverse], rows[placed].astype(np.int32))
+        self._bulk.append((pods, rows, base, templates, slots))
         return base
 
     def _flush(self) -> None:
         bulk, self._bulk = self._bulk, []
         names = self._names
-        for pods, rows, base, templates in bulk:
-            for t in np.flatnonzero(rows >= 0).tolist():
+        for pods, rows, base, templates, slots in bulk:
+            for t, slot in zip(np.flatnonzero(rows >= 0).tolist(), slots.tolist()):
                 pod = pods[t]
                 if templates and id(pod) in templates:
                     name = f"{pod.name}-{base + t}"
@@ -536,6 +563,7 @@ class Cluster:
                         name += "-r"        # a user's pod took the generated name
                     pod = pod.replica(name)
                 self._remember(pod, names[rows[t]])
+                self._pod_slot[pod.key] = slot
 
     def _ported_pods(self) -> dict[str, tuple[str, tuple]]:
         """Bound pods with host ports: key -> (node, ports)."""

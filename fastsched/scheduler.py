@@ -284,7 +284,7 @@ class Scheduler:
                                      inverse[lo:lo + step].tolist()], np.int64)
                 self._run(part, spec_idx, rows[lo:lo + step], scores[lo:lo + step],
                           messages, lo)
-        base = self.cluster._record_placements(pods, rows, templates)
+        base = self.cluster._record_placements(pods, rows, templates, ids)
 
         def named(t: int) -> Pod:
             pod = pods[t]

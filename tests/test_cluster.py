@@ -255,7 +255,8 @@ class ClusterMachine(RuleBasedStateMachine):
         requests = {"cpu": cpu, "memory": mem * GI}
         if gpu:
             requests["example.com/gpu"] = gpu
-        pod = Pod(name=f"p{self.counter}", requests=requests)
+        pod = Pod(name=f"p{self.counter}", requests=requests,
+                  labels={"app": f"a{self.counter % 3}"} if self.counter % 2 else {})
         self.counter += 1
         fits = reference_fits(self.nodes[name], self.used(name), self.count(name), pod.requests)
         assert bool(self.cluster.fit_mask(pod)[self.cluster.row(name)]) == fits
@@ -301,6 +302,13 @@ class ClusterMachine(RuleBasedStateMachine):
                            if n == name) for r in ("cpu", "memory")]
             assert c.nonzero_requested[row].tolist() == scoring
         assert set(c.pods) == set(self.bound)
+        # the pod table holds exactly the bound pods, on their nodes
+        table = c._podtab
+        assert sorted(table.live().tolist()) == sorted(c._pod_slot.values())
+        for key, (pod, node) in self.bound.items():
+            slot = c._pod_slot[key]
+            assert table.node[slot] == c.row(node)
+            assert table.labels.decode(table.codes[slot]) == pod.labels
 
 
 TestClusterMachine = ClusterMachine.TestCase
