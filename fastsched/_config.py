@@ -458,8 +458,36 @@ def _resource_name(value: Any, path: str) -> str:
                               "prefix and '/'", path) from None
 
 
+def _interpod_args(args: Mapping[str, Any], path: str) -> dict[str, Any]:
+    weight = check_int(args.get("hardPodAffinityWeight", 1), f"{path}.hardPodAffinityWeight",
+                       lo=0, hi=100)
+    ignore = args.get("ignorePreferredTermsOfExistingPods", False)
+    if not isinstance(ignore, bool):
+        raise ValidationError(f"expected a bool, got {ignore!r}",
+                              f"{path}.ignorePreferredTermsOfExistingPods")
+    return {"hard_pod_affinity_weight": weight,
+            "ignore_preferred_terms_of_existing_pods": ignore}
+
+
+def _spread_args(args: Mapping[str, Any], path: str) -> dict[str, Any]:
+    kind = check_choice(args.get("defaultingType", "System"), f"{path}.defaultingType",
+                        ("System", "List"))
+    constraints = args.get("defaultConstraints") or ()
+    if constraints and kind != "List":
+        raise ValidationError("when .defaultConstraints are not empty, defaultingType must "
+                              "be List", f"{path}.defaultingType")
+    try:
+        Profile(spread_defaulting=kind, default_spread_constraints=constraints)
+    except ValidationError as err:
+        raise err.prefixed(path) from None
+    return {"spread_defaulting": kind, "default_spread_constraints": constraints}
+
+
 # Plugins whose arguments shape a Profile: the args fields and their reader.
 _ARGS = {
+    "InterPodAffinity": (("hardPodAffinityWeight", "ignorePreferredTermsOfExistingPods"),
+                         _interpod_args),
+    "PodTopologySpread": (("defaultConstraints", "defaultingType"), _spread_args),
     "NodeResourcesFit": (("ignoredResources", "ignoredResourceGroups", "scoringStrategy"),
                          _fit_args),
     "NodeResourcesBalancedAllocation": (("resources",), _balanced_args),

@@ -135,6 +135,7 @@ class Cluster:
         self._pod_map: dict[str, tuple[Pod, str]] = {}       # key -> (pod, node name)
         self._node_pods: dict[str, dict[str, Pod]] = {}      # node -> {key: pod}
         self._ported: dict[str, tuple[str, tuple]] = {}      # key -> (node, host ports)
+        self._affine: dict[str, tuple[Pod, str]] = {}        # pods with pod (anti-)affinity
         # Placements recorded in bulk by the scheduler: their requests are already in
         # the columns; the per-pod dicts are filled in when first read (see _flush).
         self._bulk: list[tuple[Any, np.ndarray, int, frozenset[int], np.ndarray]] = []
@@ -347,6 +348,7 @@ class Cluster:
         for pod in evicted:
             del self._pods[pod.key]
             self._ported.pop(pod.key, None)
+            self._affine.pop(pod.key, None)
             del self._pod_slot[pod.key]
         self._podtab.remove_node(row)
         self._version += 1
@@ -446,6 +448,7 @@ class Cluster:
         bound, node_name = self._pods.pop(key)
         del self._pods_by_node[node_name][key]
         self._ported.pop(key, None)
+        self._affine.pop(key, None)
         self._podtab.remove(self._pod_slot.pop(key))
         row = self._rows[node_name]
         self._req[row] -= self.request_vector(bound)
@@ -493,6 +496,7 @@ class Cluster:
         other._pod_map = dict(self._pods)
         other._node_pods = {k: dict(v) for k, v in self._pods_by_node.items()}
         other._ported = dict(self._ported)
+        other._affine = dict(self._affine)
         other._bulk = []
         other._podtab = self._podtab.copy()
         other._pod_slot = dict(self._pod_slot)
@@ -520,6 +524,8 @@ class Cluster:
         ports = pod.host_ports
         if ports:
             self._ported[key] = (node_name, ports)
+        if pod.pod_affinity is not None or pod.pod_anti_affinity is not None:
+            self._affine[key] = (pod, node_name)
 
     def _record_placements(self, pods: Any, rows: np.ndarray, templates: frozenset[int],
                            ids: np.ndarray | None = None) -> int:
@@ -564,6 +570,12 @@ class Cluster:
                     pod = pod.replica(name)
                 self._remember(pod, names[rows[t]])
                 self._pod_slot[pod.key] = slot
+
+    def _affine_pods(self) -> dict[str, tuple[Pod, str]]:
+        """Bound pods with pod affinity or anti-affinity terms: key -> (pod, node)."""
+        if self._bulk:
+            self._flush()
+        return self._affine
 
     def _ported_pods(self) -> dict[str, tuple[str, tuple]]:
         """Bound pods with host ports: key -> (node, ports)."""

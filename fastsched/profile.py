@@ -22,18 +22,19 @@ __all__ = ["Profile", "FitArgs", "FILTER_PLUGINS", "SCORE_PLUGINS", "NOOP_PLUGIN
 
 # Plugins fastsched runs, in kube-scheduler's default order.
 FILTER_PLUGINS = ("NodeUnschedulable", "NodeName", "TaintToleration", "NodeAffinity",
-                  "NodePorts", "NodeResourcesFit")
-SCORE_PLUGINS = ("TaintToleration", "NodeAffinity", "NodeResourcesFit",
-                 "NodeResourcesBalancedAllocation", "ImageLocality")
+                  "NodePorts", "NodeResourcesFit", "PodTopologySpread", "InterPodAffinity")
+SCORE_PLUGINS = ("TaintToleration", "NodeAffinity", "NodeResourcesFit", "PodTopologySpread",
+                 "InterPodAffinity", "NodeResourcesBalancedAllocation", "ImageLocality")
 # Plugins of the default profile that have nothing to do without volumes, claims,
 # queues or binding (or that a later release of fastsched will implement): accepted
 # in configurations, ignored when run.
 NOOP_PLUGINS = ("SchedulingGates", "PrioritySort", "VolumeRestrictions", "NodeVolumeLimits",
-                "VolumeBinding", "VolumeZone", "PodTopologySpread", "InterPodAffinity",
-                "DefaultPreemption", "DynamicResources", "DefaultBinder")
+                "VolumeBinding", "VolumeZone", "DefaultPreemption", "DynamicResources",
+                "DefaultBinder")
 
 DEFAULT_FILTERS = FILTER_PLUGINS
 DEFAULT_SCORES = (("TaintToleration", 3), ("NodeAffinity", 2), ("NodeResourcesFit", 1),
+                  ("PodTopologySpread", 2), ("InterPodAffinity", 2),
                   ("NodeResourcesBalancedAllocation", 1), ("ImageLocality", 1))
 STRATEGIES = ("LeastAllocated", "MostAllocated", "RequestedToCapacityRatio")
 DEFAULT_RESOURCES = (("cpu", 1), ("memory", 1))
@@ -93,7 +94,11 @@ def _weighted(pairs: Any, path: str) -> tuple[tuple[str, int], ...]:
 @dataclass(frozen=True)
 class Profile:
     """A scheduling profile: enabled filters (in order), scores with weights, and
-    plugin arguments. ``percentage_of_nodes_to_score`` None means "not set here"."""
+    plugin arguments. ``percentage_of_nodes_to_score`` None means "not set here".
+    The last four are InterPodAffinity's and PodTopologySpread's arguments:
+    ``spread_defaulting`` "System" gives pods without spread constraints
+    kube-scheduler's defaults (hostname maxSkew 3, zone maxSkew 5, both soft), "List"
+    the ``default_spread_constraints``."""
 
     name: str = "default-scheduler"
     filters: tuple[str, ...] = DEFAULT_FILTERS
@@ -102,6 +107,10 @@ class Profile:
     balanced_resources: tuple[tuple[str, int], ...] = DEFAULT_RESOURCES
     added_affinity: NodeAffinity | None = None
     percentage_of_nodes_to_score: int | None = None
+    hard_pod_affinity_weight: int = 1
+    ignore_preferred_terms_of_existing_pods: bool = False
+    spread_defaulting: str = "System"
+    default_spread_constraints: tuple = ()
 
     def __post_init__(self) -> None:
         for i, name in enumerate(self.filters):
@@ -125,6 +134,22 @@ class Profile:
                       coerce(NodeAffinity, self.added_affinity, "addedAffinity"))
         check_int(self.percentage_of_nodes_to_score, "percentageOfNodesToScore", lo=0, hi=100,
                   allow_none=True)
+        set_field(self, "hard_pod_affinity_weight", check_int(
+            self.hard_pod_affinity_weight, "hardPodAffinityWeight", lo=0, hi=100))
+        check_choice(self.spread_defaulting, "defaultingType", ("System", "List"))
+        from ._model import coerce_list
+        from .pod import TopologySpreadConstraint
+        constraints = coerce_list(TopologySpreadConstraint, self.default_spread_constraints,
+                                  "defaultConstraints")
+        for i, c in enumerate(constraints):
+            if c.label_selector is not None:
+                raise ValidationError("must not be set: default constraints take each "
+                                      "pod's selector from its Services and owner",
+                                      f"defaultConstraints[{i}].labelSelector")
+        if constraints and self.spread_defaulting != "List":
+            raise ValidationError("default constraints need defaultingType List",
+                                  "defaultConstraints")
+        set_field(self, "default_spread_constraints", constraints)
 
     @classmethod
     def default(cls) -> "Profile":

@@ -29,18 +29,25 @@ __all__ = ["Scheduler", "Placement", "Unschedulable", "FilterResult", "ScoreResu
            "ScheduleResult", "num_nodes_to_find"]
 
 FILTER_CODES = {"NodeUnschedulable": 0, "NodeName": 1, "TaintToleration": 2,
-                "NodeAffinity": 3, "NodePorts": 4, "NodeResourcesFit": 5}
+                "NodeAffinity": 3, "NodePorts": 4, "NodeResourcesFit": 5,
+                "PodTopologySpread": 6, "InterPodAffinity": 7}
 SCORE_ROWS = {"TaintToleration": 0, "NodeAffinity": 1, "NodeResourcesFit": 2,
-              "NodeResourcesBalancedAllocation": 3, "ImageLocality": 4}
-STATIC_REASONS = ("node(s) were unschedulable",
+              "NodeResourcesBalancedAllocation": 3, "ImageLocality": 4,
+              "PodTopologySpread": 5, "InterPodAffinity": 6}
+REASONS = ("node(s) were unschedulable",
                   "node(s) didn't match the requested node name",
                   "node(s) had untolerated taint(s)",
                   "node(s) didn't match scheduler-enforced node affinity",
                   "node(s) didn't match Pod's node affinity/selector",
                   "node(s) didn't have free ports for the requested pod ports",
-                  "node(s) didn't satisfy plugin(s) [NodeAffinity]")
+                  "node(s) didn't satisfy plugin(s) [NodeAffinity]",
+                  "node(s) didn't match pod topology spread constraints (missing required label)",
+                  "node(s) didn't match pod topology spread constraints",
+                  "node(s) didn't match pod affinity rules",
+                  "node(s) didn't match pod anti-affinity rules",
+                  "node(s) didn't satisfy existing pods anti-affinity rules")
 AFFINITY_CONFLICT = "pod affinity terms conflict"
-RESOURCE0 = len(STATIC_REASONS)
+RESOURCE0 = len(REASONS)
 PASSES = 255
 NO_NODES = "no nodes available to schedule pods"
 MIN_IMAGE = 23 << 20              # ImageLocality thresholds (spec §5.6)
@@ -109,7 +116,7 @@ class FilterResult:
         if code == PASSES:
             return ()
         if code < RESOURCE0:
-            return (STATIC_REASONS[code],)
+            return (REASONS[code],)
         return _resource_reasons(int(self._bits[row]), self._resources, self._missing)
 
     @property
@@ -209,12 +216,16 @@ class Scheduler:
     ``percentage_of_nodes_to_score``: 100 (default) filters and scores every node;
     less follows kube-scheduler's sampling with a round-robin start (spec §8), and
     the profile's own setting, if any, wins. ``incremental=False`` turns off the
-    tournament trees that let repeated pod specs skip the full scan.
+    tournament trees that let repeated pod specs skip the full scan. ``services``
+    (``fastsched.Service`` values) give PodTopologySpread's default constraints their
+    selectors; ``namespace_labels`` (namespace → labels) serves pod affinity terms'
+    namespaceSelector.
     """
 
     def __init__(self, cluster: Cluster, profile: Profile | None = None, *,
                  tie_break: str = "first", seed: int = 0,
-                 percentage_of_nodes_to_score: int = 100, incremental: bool = True) -> None:
+                 percentage_of_nodes_to_score: int = 100, incremental: bool = True,
+                 services: Iterable[Any] = (), namespace_labels: Any = None) -> None:
         if not isinstance(cluster, Cluster):
             raise ValidationError(f"expected a Cluster, got {type(cluster).__name__}",
                                   "cluster")
@@ -232,6 +243,8 @@ class Scheduler:
                                   "percentage_of_nodes_to_score")
         self.cluster = cluster
         self.profile = profile
+        self.services = tuple(services)
+        self.namespace_labels = dict(namespace_labels or {})
         self.tie_break = tie_break
         self.seed = seed
         self.incremental = incremental
@@ -319,9 +332,9 @@ class Scheduler:
         codes = np.empty(n, np.uint8)
         _k.explain(batch, s, codes, np.empty(n, np.uint64))
         rows = np.flatnonzero(codes == PASSES).astype(np.int64)
-        raw = np.zeros((len(SCORE_ROWS), len(rows)), np.int64)
+        raw = np.zeros((len(SCORE_ROWS), max(len(rows), 1)), np.int64)
         _k.score_feasible(batch, s, rows, raw)
-        plugins = {name: raw[SCORE_ROWS[name]] for name, _ in self.profile.scores}
+        plugins = {name: raw[SCORE_ROWS[name], : len(rows)] for name, _ in self.profile.scores}
         total = sum((w * plugins[name] for name, w in self.profile.scores),
                     np.zeros(len(rows), np.int64))
         names = self.cluster.node_names
@@ -354,7 +367,8 @@ class Scheduler:
         key = (id(self.cluster), self.cluster._version, len(self.cluster))
         if key != self._cache_key:
             self._cache, self._cache_key = {}, key
-        return _Compiler(self.cluster, self.profile, self._cache)
+        return _Compiler(self.cluster, self.profile, self._cache, self.services,
+                         self.namespace_labels)
 
     def _check_pods(self, objects: list[Any], counts: np.ndarray) -> None:
         bound = self.cluster._pods
@@ -390,6 +404,7 @@ class Scheduler:
         leaves = 1 << max(n - 1, 0).bit_length()
         if self.incremental and full and self.tie_break == "first" and n > 1:
             freq = np.bincount(pod_spec, minlength=compiler.num_specs)
+            freq[np.flatnonzero(compiler.topology)] = 0     # their scores move with every bind
             eligible = np.flatnonzero(freq >= TREE_MIN_PODS)
             eligible = eligible[np.argsort(-freq[eligible], kind="stable")]
             eligible = eligible[: max(TREE_BYTES // (16 * leaves), 1)]
@@ -416,7 +431,7 @@ def _hist_counts(hist: np.ndarray, resources: Sequence[str],
                  missing: Sequence[str]) -> dict[str, int]:
     out: dict[str, int] = {}
     values = hist.tolist()
-    for code, reason in enumerate(STATIC_REASONS):
+    for code, reason in enumerate(REASONS):
         if values[code]:
             out[reason] = values[code]
     for col, name in enumerate(resources):
@@ -449,9 +464,13 @@ class _Compiler:
     the spec they depend on.
     """
 
-    def __init__(self, cluster: Cluster, profile: Profile,
-                 cache: dict | None = None) -> None:
+    def __init__(self, cluster: Cluster, profile: Profile, cache: dict | None = None,
+                 services: Sequence[Any] = (), namespace_labels: Any = None) -> None:
         self.cluster = cluster
+        self.services = services
+        self.namespace_labels = namespace_labels or {}
+        self.spec_pods: list[Pod] = []
+        self.topology: list[bool] = []      # per spec: it has topology checks or scores
         self.profile = profile
         self.n = n = len(cluster)
         self.resources = cluster.resources
@@ -495,11 +514,14 @@ class _Compiler:
     def spec(self, pod: Pod) -> int:
         key = (pod.requests, pod.scoring_requests, pod.node_name, pod.node_selector,
                pod.node_affinity, pod.tolerations, pod.host_ports, pod.images,
-               len(pod.containers) + len(pod.init_containers))
+               len(pod.containers) + len(pod.init_containers), pod.namespace, pod.labels,
+               pod.topology_spread_constraints, pod.pod_affinity, pod.pod_anti_affinity,
+               pod.owner_selector)
         found = self.specs.get(key)
         if found is not None:
             return found
         s = self.specs[key] = len(self.req)
+        self.spec_pods.append(pod)
         vec = np.zeros(len(self.resources), np.int64)
         missing = []
         extra = {}
@@ -740,7 +762,64 @@ class _Compiler:
         b.spec_il = _i64(self.il_of or [-1])
         b.il_score = _stack(self._rows.get("il", []), (1, max(n, 1)), np.int64)
         self._ports(b)
+        self._topology(b)
         return b
+
+    def _topology(self, b: Any) -> None:
+        """PodTopologySpread and InterPodAffinity: counters, checks and score terms."""
+        from .topology import TopologyCompiler
+        p, n = self.profile, self.n
+        topo = TopologyCompiler(self.cluster, p, self.services, self.namespace_labels)
+        checks, soft, terms, aff_self = [0], [0], [0], []
+        rows_checks, rows_soft, rows_terms = [], [], []
+        wanted = topo.spread_on or topo.interpod_on or topo.w_pts or topo.w_ipa
+        self.topology = [False] * len(self.spec_pods)
+        for s, pod in enumerate(self.spec_pods):
+            if wanted and n:
+                c, e, t, own = topo.spec(pod, None, self._node_match(pod),
+                                         self._taints_tolerated(pod), self.spec_pods)
+            else:
+                c, e, t, own = [], [], [], True
+            rows_checks += c
+            rows_soft += e
+            rows_terms += t
+            checks.append(len(rows_checks))
+            soft.append(len(rows_soft))
+            terms.append(len(rows_terms))
+            aff_self.append(int(own))
+            self.topology[s] = bool(c or e or t)
+        for name, array in topo.arrays(self.spec_pods).items():
+            setattr(b, name, array)
+        b.tchk_off = _i64(checks if len(checks) > 1 else [0, 0])
+        b.tchk = np.ascontiguousarray(np.array(rows_checks or [[0] * 5], np.int64))
+        b.aff_self = _u8(aff_self or [0])
+        b.tsoft_off = _i64(soft if len(soft) > 1 else [0, 0])
+        b.tsoft = np.ascontiguousarray(np.array(rows_soft or [[0] * 4], np.int64))
+        b.taff_off = _i64(terms if len(terms) > 1 else [0, 0])
+        b.taff = np.ascontiguousarray(np.array(rows_terms or [[0] * 2], np.int64))
+        b.gmin = np.zeros(max(len(rows_checks), 1), np.int64)
+        b.w_pts, b.w_ipa = topo.w_pts, topo.w_ipa
+
+    def _node_match(self, pod: Pod) -> np.ndarray:
+        """Nodes that pass the pod's nodeSelector and required node affinity."""
+        table, rows, n = self.cluster.label_table, self.cluster._rows, self.n
+        match = np.ones(n, np.bool_)
+        if pod.node_selector:
+            match &= selector_mask(pod.node_selector, table, self.codes)
+        affinity = pod.node_affinity
+        if affinity is not None and affinity.required is not None:
+            terms = np.zeros(n, np.bool_)
+            for term in affinity.required:
+                terms |= term_mask(term, table, self.codes, rows)
+            match &= terms
+        return match
+
+    def _taints_tolerated(self, pod: Pod) -> np.ndarray:
+        """Nodes whose NoSchedule/NoExecute taints the pod tolerates."""
+        if not self.taint_bits.shape[1]:
+            return np.ones(self.n, np.bool_)
+        hard, _ = self._taint_mask(pod.tolerations)
+        return ~(self.taint_bits & hard).any(axis=1)
 
     def _soa(self, small_alloc: int) -> np.ndarray | None:
         """float64 copies of the columns the AVX2 scan reads (see simd_scan.h), when

@@ -115,6 +115,7 @@ def test_profile_from_config_file(capsys, tmp_path):
         "      score:\n"
         "        disabled:\n"
         "          - name: NodeResourcesBalancedAllocation\n"
+        "          - name: PodTopologySpread\n"   # it would spread the replicas
         "    pluginConfig:\n"
         "      - name: NodeResourcesFit\n"
         "        args:\n"

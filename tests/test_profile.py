@@ -15,8 +15,9 @@ from fastsched.profile import (DEFAULT_SCORES, FILTER_PLUGINS, SCORE_PLUGINS, Fi
 DATA = Path(__file__).parent / "data" / "config"
 HEAD = {"apiVersion": "kubescheduler.config.k8s.io/v1", "kind": "KubeSchedulerConfiguration"}
 DEFAULT_FILTER_ORDER = ("NodeUnschedulable", "NodeName", "TaintToleration", "NodeAffinity",
-                        "NodePorts", "NodeResourcesFit")
+                        "NodePorts", "NodeResourcesFit", "PodTopologySpread", "InterPodAffinity")
 DEFAULT_SCORE_WEIGHTS = (("TaintToleration", 3), ("NodeAffinity", 2), ("NodeResourcesFit", 1),
+                         ("PodTopologySpread", 2), ("InterPodAffinity", 2),
                          ("NodeResourcesBalancedAllocation", 1), ("ImageLocality", 1))
 
 
@@ -54,18 +55,19 @@ def test_default_profile_contents():
 
 def test_default_total_max_score():
     # Each plugin scores in [0, 100]; the framework sums weight x score.
-    assert sum(100 * w for _, w in Profile.default().scores) == 100 * (3 + 2 + 1 + 1 + 1)
+    assert sum(100 * w for _, w in Profile.default().scores) == 100 * (3 + 2 + 1 + 2 + 2 + 1 + 1)
 
 
 def test_weight():
     p = Profile.default()
-    assert [p.weight(n) for n in SCORE_PLUGINS] == [3, 2, 1, 1, 1]
+    assert [p.weight(n) for n in SCORE_PLUGINS] == [3, 2, 1, 2, 2, 1, 1]
     assert p.weight("NodeName") == 0 and p.weight("NoSuchPlugin") == 0
 
 
 def test_with_scores():
     p = Profile.default().with_scores(ImageLocality=0, NodeResourcesFit=5)
     assert p.scores == (("TaintToleration", 3), ("NodeAffinity", 2), ("NodeResourcesFit", 5),
+                        ("PodTopologySpread", 2), ("InterPodAffinity", 2),
                         ("NodeResourcesBalancedAllocation", 1))
     assert p.weight("ImageLocality") == 0
     assert p.filters == Profile.default().filters
@@ -143,7 +145,8 @@ def test_fixture_file_two_profiles():
     assert p.name == "binpack"
     assert p.percentage_of_nodes_to_score == 100
     assert p.filters == DEFAULT_FILTER_ORDER
-    assert p.scores == (("NodeResourcesFit", 10), ("TaintToleration", 3), ("NodeAffinity", 2))
+    assert p.scores == (("NodeResourcesFit", 10), ("TaintToleration", 3), ("NodeAffinity", 2),
+                        ("InterPodAffinity", 2))
     assert p.fit == FitArgs("RequestedToCapacityRatio", (("cpu", 2), ("memory", 1)),
                             shape=((0, 0), (100, 10)))
 
@@ -190,8 +193,7 @@ profiles:
         enabled:
           - name: TaintToleration     # a default re-listed: replaced in place
             weight: 5
-          - name: PodTopologySpread   # not run by fastsched: accepted, ignored
-            weight: 2
+          - name: VolumeBinding       # not run by fastsched: accepted, ignored
         disabled:
           - name: ImageLocality
       preScore:
@@ -231,9 +233,12 @@ def test_full_yaml_config():
     assert p.name == "custom"
     assert p.percentage_of_nodes_to_score == 20
     assert p.filters == ("NodeUnschedulable", "TaintToleration", "NodeAffinity",
-                         "NodeResourcesFit", "NodeName")
-    assert p.scores == (("NodeAffinity", 7), ("TaintToleration", 5),
-                        ("NodeResourcesBalancedAllocation", 1), ("NodeResourcesFit", 4))
+                         "NodeResourcesFit", "PodTopologySpread", "InterPodAffinity",
+                         "NodeName")
+    assert p.scores == (("NodeAffinity", 7), ("TaintToleration", 5), ("PodTopologySpread", 2),
+                        ("InterPodAffinity", 2), ("NodeResourcesBalancedAllocation", 1),
+                        ("NodeResourcesFit", 4))
+    assert p.spread_defaulting == "List"
     assert p.fit == FitArgs("MostAllocated", (("cpu", 3), ("memory", 1)),
                             ignored_resource_groups=frozenset({"example.com"}))
     assert p.weight("ImageLocality") == 0
@@ -250,9 +255,8 @@ def names(*ns, weight=None):
 # (plugins section, expected filters, expected scores)
 MERGES = [
     pytest.param({"multiPoint": {"enabled": names("NodeResourcesFit", weight=9)}},
-                 D, (("TaintToleration", 3), ("NodeAffinity", 2), ("NodeResourcesFit", 9),
-                     ("NodeResourcesBalancedAllocation", 1), ("ImageLocality", 1)),
-                 id="multipoint-relisted-default-keeps-place"),
+                 D, (("TaintToleration", 3), ("NodeAffinity", 2), ("NodeResourcesFit", 9))
+                 + DEFAULT_SCORES[3:], id="multipoint-relisted-default-keeps-place"),
     pytest.param({"multiPoint": {"enabled": names("TaintToleration")}},
                  D, (("TaintToleration", 1),) + DEFAULT_SCORES[1:],
                  id="multipoint-relisted-without-weight-is-1"),
@@ -262,7 +266,7 @@ MERGES = [
     pytest.param({"multiPoint": {"disabled": names("TaintToleration"),
                                  "enabled": names("TaintToleration", weight=4)}},
                  ("NodeUnschedulable", "NodeName", "NodeAffinity", "NodePorts",
-                  "NodeResourcesFit", "TaintToleration"),
+                  "NodeResourcesFit", "PodTopologySpread", "InterPodAffinity", "TaintToleration"),
                  DEFAULT_SCORES[1:] + (("TaintToleration", 4),),
                  id="multipoint-disabled-and-enabled-moves-to-end"),
     pytest.param({"multiPoint": {"disabled": names("*"),
@@ -271,11 +275,11 @@ MERGES = [
                  id="multipoint-star-keeps-only-enabled"),
     pytest.param({"multiPoint": {"disabled": names("NodeAffinity")}},
                  ("NodeUnschedulable", "NodeName", "TaintToleration", "NodePorts",
-                  "NodeResourcesFit"),
+                  "NodeResourcesFit", "PodTopologySpread", "InterPodAffinity"),
                  tuple(x for x in DEFAULT_SCORES if x[0] != "NodeAffinity"),
                  id="multipoint-disable-removes-filter-and-score"),
     pytest.param({"score": {"enabled": names("ImageLocality", weight=6)}},
-                 D, (("ImageLocality", 6),) + DEFAULT_SCORES[:4],
+                 D, (("ImageLocality", 6),) + DEFAULT_SCORES[:6],
                  id="score-enabled-default-goes-first"),
     pytest.param({"score": {"enabled": names("TaintToleration")}},
                  D, (("TaintToleration", 1),) + DEFAULT_SCORES[1:],
@@ -300,17 +304,15 @@ MERGES = [
                  id="filter-star-then-enabled-order-given"),
     pytest.param({"filter": {"enabled": names("NodePorts")}},
                  ("NodePorts", "NodeUnschedulable", "NodeName", "TaintToleration",
-                  "NodeAffinity", "NodeResourcesFit"), DEFAULT_SCORES,
-                 id="filter-enabled-default-goes-first"),
+                  "NodeAffinity", "NodeResourcesFit", "PodTopologySpread", "InterPodAffinity"),
+                 DEFAULT_SCORES, id="filter-enabled-default-goes-first"),
     pytest.param({"filter": {"disabled": names("TaintToleration")}},
                  ("NodeUnschedulable", "NodeName", "NodeAffinity", "NodePorts",
-                  "NodeResourcesFit"), DEFAULT_SCORES,
+                  "NodeResourcesFit", "PodTopologySpread", "InterPodAffinity"), DEFAULT_SCORES,
                  id="filter-disable-keeps-score"),
-    pytest.param({"multiPoint": {"enabled": names("InterPodAffinity", "VolumeBinding",
-                                                  weight=2),
-                                 "disabled": names("PodTopologySpread")},
+    pytest.param({"multiPoint": {"enabled": names("VolumeBinding", weight=2),
+                                 "disabled": names("DefaultPreemption")},
                   "filter": {"enabled": names("VolumeZone")},
-                  "score": {"enabled": names("PodTopologySpread", weight=3)},
                   "queueSort": {"enabled": names("PrioritySort")},
                   "preFilter": {"disabled": names("*")},
                   "bind": {"enabled": names("DefaultBinder")}},
@@ -387,9 +389,32 @@ def test_args_type_meta_accepted():
 def test_args_of_plugins_without_profile_args_ignored():
     doc = config({"pluginConfig": [
         {"name": "DefaultPreemption", "args": {"minCandidateNodesPercentage": 20}},
-        {"name": "InterPodAffinity", "args": {"hardPodAffinityWeight": 5}},
         {"name": "TaintToleration", "args": {}}]})
     assert Profile.from_config(doc) == Profile.default()
+
+
+def test_interpod_and_spread_args():
+    doc = config({"pluginConfig": [
+        {"name": "InterPodAffinity", "args": {"hardPodAffinityWeight": 5,
+                                              "ignorePreferredTermsOfExistingPods": True}},
+        {"name": "PodTopologySpread", "args": {"defaultingType": "List", "defaultConstraints": [
+            {"maxSkew": 2, "topologyKey": "topology.kubernetes.io/zone",
+             "whenUnsatisfiable": "ScheduleAnyway"}]}}]})
+    p = Profile.from_config(doc)
+    assert p.hard_pod_affinity_weight == 5 and p.ignore_preferred_terms_of_existing_pods
+    assert p.spread_defaulting == "List" and p.default_spread_constraints[0].max_skew == 2
+    bad = [({"name": "InterPodAffinity", "args": {"hardPodAffinityWeight": 101}},
+            "profiles[0].pluginConfig[0].args.hardPodAffinityWeight"),
+           ({"name": "PodTopologySpread", "args": {"defaultConstraints": [
+               {"maxSkew": 1, "topologyKey": "zone", "whenUnsatisfiable": "ScheduleAnyway"}]}},
+            "profiles[0].pluginConfig[0].args.defaultingType"),
+           ({"name": "PodTopologySpread", "args": {"defaultingType": "List", "defaultConstraints": [
+               {"maxSkew": 1, "topologyKey": "zone", "labelSelector": {}}]}},
+            "profiles[0].pluginConfig[0].args.defaultConstraints[0].labelSelector")]
+    for item, field in bad:
+        with pytest.raises(ValidationError) as err:
+            Profile.from_config(config({"pluginConfig": [item]}))
+        assert err.value.field == field
 
 
 # -- percentageOfNodesToScore -----------------------------------------------------------

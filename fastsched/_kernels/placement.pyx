@@ -12,11 +12,11 @@ scheduler-enforced affinity, 4 NodeAffinity (selector and required terms),
 Dynamic filters: NodePorts (occupancy columns) and NodeResourcesFit.
 """
 
-from libc.math cimport INFINITY, fabs, sqrt
-from libc.stdint cimport INT64_MIN
+from libc.math cimport INFINITY, fabs, log, round, sqrt
+from libc.stdint cimport INT64_MAX, INT64_MIN
 from libc.stdlib cimport free, malloc
 
-from fastsched._kernels.common cimport i64, u8, u64
+from fastsched._kernels.common cimport i32, i64, u8, u64
 
 cdef extern from "simd_scan.h":
     ctypedef struct fs_columns:
@@ -48,6 +48,8 @@ cdef enum:
     F_AFFINITY = 3
     F_PORTS = 4
     F_FIT = 5
+    F_SPREAD = 6
+    F_INTERPOD = 7
 
 # Reason buckets of the histogram / per-node explanation.
 cdef enum:
@@ -58,7 +60,19 @@ cdef enum:
     R_AFFINITY = 4
     R_PORTS = 5
     R_PREFILTER = 6      # excluded by NodeAffinity's PreFilter (metadata.name In)
-    R_RESOURCE0 = 7      # + resource column (the pods column means "Too many pods")
+    R_SPREAD_LABEL = 7   # PodTopologySpread: the node lacks a topology key
+    R_SPREAD = 8         # PodTopologySpread: skew above maxSkew
+    R_POD_AFFINITY = 9   # InterPodAffinity, in its order: the pod's affinity,
+    R_POD_ANTI = 10      # the pod's anti-affinity,
+    R_EXISTING_ANTI = 11 # existing pods' anti-affinity
+    R_RESOURCE0 = 12     # + resource column (the pods column means "Too many pods")
+
+# Topology checks of a spec (rows of Plan.tchk: kind, counter, a, b, c).
+cdef enum:
+    T_SPREAD = 0         # a = maxSkew, b = minDomains, c = 1 if the pod matches itself
+    T_AFFINITY = 1
+    T_ANTI = 2
+    T_EXISTING = 3
 
 cdef enum:
     LEAST_ALLOCATED = 0
@@ -117,6 +131,27 @@ cdef struct Plan:
     i64* chk
     i64* set_off
     i64* set_col
+    # topology counters: pods matching a selector (or carrying a term) per domain
+    Py_ssize_t C
+    const i32* ctr_dom       # C x n: domain of each node (-1: lacks the key)
+    const u8* ctr_elig       # C x n: whether the node's pods count
+    const i64* ctr_off       # C + 1: offsets into ctr_counts
+    i64* ctr_counts
+    i64* ctr_total           # C: sum of the counts
+    const u8* ctr_dmask      # per domain: it has an eligible node
+    const u8* ctr_inc        # S x C: a pod of spec s adds to counter c
+    const i64* tchk_off      # S + 1
+    const i64* tchk          # K x 5: kind, counter, a, b, c
+    const u8* aff_self       # S: the pod matches all its own required affinity terms
+    const i64* tsoft_off     # S + 1: PodTopologySpread score constraints
+    const i64* tsoft         # x 4: counter, maxSkew, key required (else ignored), hostname
+    const i64* taff_off      # S + 1: InterPodAffinity score terms
+    const i64* taff          # x 2: counter, signed weight
+    i64 w_pts, w_ipa
+    i64* gmin                # K scratch: PodTopologySpread's global minimum per check
+    bint aff_free            # current spec: "first pod of its group" rule applies
+    i64 mark_gen             # generation of the scratch marks (see topo_scores)
+    bint topo_on             # any spec has topology checks or scores
 
 
 cdef class Batch:
@@ -130,6 +165,9 @@ cdef class Batch:
     cdef public object spec_req, spec_filter, spec_nz, spec_missing, spec_ba_skip
     cdef public object spec_mask, masks, spec_tt, tt_raw, spec_na, na_raw, spec_il, il_score
     cdef public object occ, chk_off, chk, set_off, set_col
+    cdef public object ctr_dom, ctr_elig, ctr_off, ctr_counts, ctr_total, ctr_dmask, ctr_inc
+    cdef public object tchk_off, tchk, aff_self, tsoft_off, tsoft, taff_off, taff, gmin
+    cdef public i64 w_pts, w_ipa
     cdef Plan plan
 
     cdef Plan* bind(self) except NULL:
@@ -184,12 +222,37 @@ cdef class Batch:
         p.chk = _p64(self.chk)
         p.set_off = _p64(self.set_off)
         p.set_col = _p64(self.set_col)
+        p.C = len(self.ctr_total)
+        p.ctr_dom = _p32(self.ctr_dom)
+        p.ctr_elig = _p8(self.ctr_elig)
+        p.ctr_off = _p64(self.ctr_off)
+        p.ctr_counts = _p64(self.ctr_counts)
+        p.ctr_total = _p64(self.ctr_total)
+        p.ctr_dmask = _p8(self.ctr_dmask)
+        p.ctr_inc = _p8(self.ctr_inc)
+        p.tchk_off = _p64(self.tchk_off)
+        p.tchk = _p64(self.tchk)
+        p.aff_self = _p8(self.aff_self)
+        p.tsoft_off = _p64(self.tsoft_off)
+        p.tsoft = _p64(self.tsoft)
+        p.taff_off = _p64(self.taff_off)
+        p.taff = _p64(self.taff)
+        p.gmin = _p64(self.gmin)
+        p.w_pts, p.w_ipa = self.w_pts, self.w_ipa
+        p.aff_free = False
+        p.mark_gen = 0
+        p.topo_on = self.tchk_off[-1] > 0 or self.tsoft_off[-1] > 0 or self.taff_off[-1] > 0
         return p
 
 
 cdef i64* _p64(object array) except NULL:
     """The data pointer of a C-contiguous int64 array (at least one element)."""
     cdef i64[::1] flat = array.reshape(-1)
+    return &flat[0]
+
+
+cdef i32* _p32(object array) except NULL:
+    cdef i32[::1] flat = array.reshape(-1)
     return &flat[0]
 
 
@@ -246,13 +309,93 @@ cdef inline bint fits(Plan* p, Py_ssize_t s, Py_ssize_t i) noexcept nogil:
     return True
 
 
+cdef inline bint has_topology(Plan* p, Py_ssize_t s) noexcept nogil:
+    return p.topo_on and (p.tchk_off[s + 1] > p.tchk_off[s] or p.tsoft_off[s + 1] > p.tsoft_off[s]
+                          or p.taff_off[s + 1] > p.taff_off[s])
+
+
+cdef void topo_prepare(Plan* p, Py_ssize_t s) noexcept nogil:
+    """Per pod, before its filters run: PodTopologySpread's global minimum per hard
+    constraint, and whether InterPodAffinity's first-pod rule applies."""
+    cdef Py_ssize_t k, d, c
+    cdef i64 low, domains, count
+    cdef const i64* row
+    cdef bint none_match = True
+    for k in range(p.tchk_off[s], p.tchk_off[s + 1]):
+        row = p.tchk + 5 * k
+        c = row[1]
+        if row[0] == T_SPREAD:
+            low = 2147483647         # no eligible domain: no skew can exceed maxSkew
+            domains = 0
+            for d in range(p.ctr_off[c], p.ctr_off[c + 1]):
+                if p.ctr_dmask[d]:
+                    domains += 1
+                    count = p.ctr_counts[d]
+                    if count < low:
+                        low = count
+            if row[3] > 0 and domains < row[3]:
+                low = 0              # fewer domains than minDomains
+            p.gmin[k] = low
+        elif row[0] == T_AFFINITY and p.ctr_total[c] > 0:
+            none_match = False
+    # No pod anywhere matches the pod's affinity terms, and it matches them itself:
+    # it may be the first of its group.
+    p.aff_free = none_match and p.aff_self[s]
+
+
+cdef inline int topo_failure(Plan* p, Py_ssize_t s, Py_ssize_t i, bint spread,
+                             bint interpod) noexcept nogil:
+    """The reason of the first failing PodTopologySpread / InterPodAffinity check of
+    node i (in that order unless only one is asked for), or -1."""
+    cdef Py_ssize_t k, n = p.n
+    cdef i64 c, d
+    cdef const i64* row
+    cdef bint satisfied = True
+    if spread:
+        for k in range(p.tchk_off[s], p.tchk_off[s + 1]):
+            row = p.tchk + 5 * k
+            if row[0] != T_SPREAD:
+                continue
+            d = p.ctr_dom[row[1] * n + i]
+            if d < 0:
+                return R_SPREAD_LABEL
+            if p.ctr_counts[p.ctr_off[row[1]] + d] + row[4] - p.gmin[k] > row[2]:
+                return R_SPREAD
+    if interpod:
+        for k in range(p.tchk_off[s], p.tchk_off[s + 1]):
+            row = p.tchk + 5 * k
+            if row[0] == T_AFFINITY:
+                d = p.ctr_dom[row[1] * n + i]
+                if d < 0:
+                    return R_POD_AFFINITY     # every topology key must be on the node
+                if p.ctr_counts[p.ctr_off[row[1]] + d] <= 0:
+                    satisfied = False
+        if not satisfied and not p.aff_free:
+            return R_POD_AFFINITY
+        for k in range(p.tchk_off[s], p.tchk_off[s + 1]):
+            row = p.tchk + 5 * k
+            if row[0] == T_ANTI:
+                d = p.ctr_dom[row[1] * n + i]
+                if d >= 0 and p.ctr_counts[p.ctr_off[row[1]] + d] > 0:
+                    return R_POD_ANTI
+        for k in range(p.tchk_off[s], p.tchk_off[s + 1]):
+            row = p.tchk + 5 * k
+            if row[0] == T_EXISTING:
+                d = p.ctr_dom[row[1] * n + i]
+                if d >= 0 and p.ctr_counts[p.ctr_off[row[1]] + d] > 0:
+                    return R_EXISTING_ANTI
+    return -1
+
+
 cdef inline bint feasible(Plan* p, Py_ssize_t s, Py_ssize_t i, bint ports, bint fit) noexcept nogil:
     cdef i64 m = p.spec_mask[s]
     if m >= 0 and p.masks[m * p.n + i]:
         return False
     if ports and not ports_free(p, s, i):
         return False
-    return not fit or fits(p, s, i)
+    if fit and not fits(p, s, i):
+        return False
+    return p.tchk_off[s + 1] == p.tchk_off[s] or topo_failure(p, s, i, True, True) < 0
 
 
 cdef int first_failure(Plan* p, Py_ssize_t s, Py_ssize_t i, u64* bits) noexcept nogil:
@@ -262,6 +405,7 @@ cdef int first_failure(Plan* p, Py_ssize_t s, Py_ssize_t i, u64* bits) noexcept 
     cdef u8 static = p.masks[m * p.n + i] if m >= 0 else 0
     cdef Py_ssize_t f
     cdef i64 code
+    cdef int topo
     cdef u64 b
     if static & 32:
         return R_PREFILTER
@@ -284,6 +428,10 @@ cdef int first_failure(Plan* p, Py_ssize_t s, Py_ssize_t i, u64* bits) noexcept 
             if b:
                 bits[0] = b
                 return R_RESOURCE0
+        if code == F_SPREAD or code == F_INTERPOD:
+            topo = topo_failure(p, s, i, code == F_SPREAD, code == F_INTERPOD)
+            if topo >= 0:
+                return topo
     return -1
 
 
@@ -594,8 +742,8 @@ cdef inline i64 total_score(Plan* p, View* v, Py_ssize_t i, i64 tt_top, i64 na_t
 
 
 cdef inline void commit(Plan* p, Py_ssize_t s, Py_ssize_t i) noexcept nogil:
-    cdef Py_ssize_t r, n = p.n
-    cdef i64 j
+    cdef Py_ssize_t r, c, n = p.n
+    cdef i64 j, d
     if p.soa != NULL:       # rows: a0 a1 | free 0-3 | requested cpu, mem | scoring cpu, mem
         for r in range(4):
             p.soa[(2 + r) * n + i] -= <double>p.spec_req[s * p.R + r]
@@ -609,6 +757,13 @@ cdef inline void commit(Plan* p, Py_ssize_t s, Py_ssize_t i) noexcept nogil:
     p.nonzero[i * 2 + 1] += p.spec_nz[s * 2 + 1]
     for j in range(p.set_off[s], p.set_off[s + 1]):
         p.occ[i * p.T + p.set_col[j]] = 1
+    if p.topo_on:
+        for c in range(p.C):
+            if p.ctr_inc[s * p.C + c] and p.ctr_elig[c * n + i]:
+                d = p.ctr_dom[c * n + i]
+                if d >= 0:
+                    p.ctr_counts[p.ctr_off[c] + d] += 1
+                    p.ctr_total[c] += 1
 
 
 # -- selection -----------------------------------------------------------------------
@@ -627,6 +782,9 @@ cdef struct Scan:
     Py_ssize_t to_find       # feasible nodes to find before stopping (n = all)
     Py_ssize_t start         # round-robin start (in/out)
     i64* cand                # scratch, n entries
+    i64* spread              # scratch, n entries: topology scores of the candidates
+    i64* interpod
+    i64* mark                # scratch, one per counter domain
     u64 rng
 
 
@@ -819,13 +977,120 @@ cdef Py_ssize_t scan_fast(Plan* p, View* v, Scan* sc, Py_ssize_t s, i64* best_to
     return best
 
 
+cdef void topo_scores(Plan* p, Py_ssize_t s, const i64* cand, Py_ssize_t m, i64* spread,
+                      i64* interpod, i64* mark) noexcept nogil:
+    """Normalized PodTopologySpread and InterPodAffinity scores of the candidate rows
+    (spec §5.4, §5.5). ``mark`` is scratch, one entry per domain of every counter."""
+    cdef Py_ssize_t k, e, n = p.n, i, c
+    cdef i64 d, low, high, size, raw
+    cdef const i64* row
+    cdef double total
+    cdef double weight[MAX_TERMS]
+    cdef bint lacking, nonempty
+    cdef i64 gen
+    cdef Py_ssize_t e0 = p.tsoft_off[s], e1 = p.tsoft_off[s + 1]
+    cdef Py_ssize_t a0 = p.taff_off[s], a1 = p.taff_off[s + 1]
+    # PodTopologySpread: the weight of each constraint from the candidates' domains
+    if e1 > e0:
+        for e in range(e0, min(e1, e0 + MAX_TERMS)):
+            row = p.tsoft + 4 * e
+            c = row[0]
+            size = 0
+            lacking = False
+            p.mark_gen += 1
+            gen = p.mark_gen
+            for k in range(m):
+                i = cand[k]
+                if _spread_ignored(p, e0, e1, i):
+                    continue
+                d = p.ctr_dom[c * n + i]
+                if row[3]:
+                    size += 1                     # hostname: one domain per node
+                elif d < 0:
+                    lacking = True                # counted once, as the empty value
+                elif mark[p.ctr_off[c] + d] != gen:
+                    mark[p.ctr_off[c] + d] = gen
+                    size += 1
+            weight[e - e0] = log(<double>(size + lacking + 2))
+        low, high = INT64_MAX, 0
+        for k in range(m):
+            i = cand[k]
+            if _spread_ignored(p, e0, e1, i):
+                spread[k] = -1
+                continue
+            total = 0.0
+            for e in range(e0, min(e1, e0 + MAX_TERMS)):
+                row = p.tsoft + 4 * e
+                d = p.ctr_dom[row[0] * n + i]
+                if d >= 0:
+                    total += (<double>p.ctr_counts[p.ctr_off[row[0]] + d] * weight[e - e0]
+                              + <double>(row[1] - 1))
+            raw = <i64>round(total)
+            spread[k] = raw
+            if raw < low:
+                low = raw
+            if raw > high:
+                high = raw
+        for k in range(m):
+            if spread[k] < 0:
+                spread[k] = 0                     # ignored nodes score 0
+            elif high == 0:
+                spread[k] = 100
+            else:
+                spread[k] = 100 * (high + low - spread[k]) // high
+    else:
+        for k in range(m):
+            spread[k] = 0
+    # InterPodAffinity: signed counts per term, scaled between the extremes
+    nonempty = False
+    for e in range(a0, a1):
+        if p.ctr_total[p.taff[2 * e]] > 0:
+            nonempty = True
+    if not nonempty:
+        for k in range(m):
+            interpod[k] = 0
+        return
+    low, high = INT64_MAX, INT64_MIN
+    for k in range(m):
+        i = cand[k]
+        raw = 0
+        for e in range(a0, a1):
+            c = p.taff[2 * e]
+            d = p.ctr_dom[c * n + i]
+            if d >= 0:
+                raw += p.taff[2 * e + 1] * p.ctr_counts[p.ctr_off[c] + d]
+        interpod[k] = raw
+        if raw < low:
+            low = raw
+        if raw > high:
+            high = raw
+    for k in range(m):
+        if high > low:
+            # Go's order: 100 * ((raw - min) / (max - min)), truncated
+            interpod[k] = <i64>(100.0 * (<double>(interpod[k] - low) / <double>(high - low)))
+        else:
+            interpod[k] = 0
+
+
+cdef inline bint _spread_ignored(Plan* p, Py_ssize_t e0, Py_ssize_t e1, Py_ssize_t i) noexcept nogil:
+    """A node lacking a required topology key of the pod's spread constraints."""
+    cdef Py_ssize_t e
+    for e in range(e0, e1):
+        if p.tsoft[4 * e + 2] and p.ctr_dom[p.tsoft[4 * e] * p.n + i] < 0:
+            return True
+    return False
+
+
 cdef Py_ssize_t scan(Plan* p, View* v, Scan* sc, Py_ssize_t s, i64* best_total) noexcept nogil:
     """Filter (from sc.start, round-robin, until sc.to_find nodes pass), score the
     feasible ones and pick the best. Returns the row or -1."""
     cdef Py_ssize_t n = p.n, k, i, found = 0, visited = 0, best = -1
-    cdef i64 tt_top = 0, na_top = 0, best_key = -1, ties = 0
-    if v.fast and not (sc.ports and p.chk_off[s + 1] > p.chk_off[s]):
+    cdef i64 tt_top = 0, na_top = 0, best_key = -1, ties = 0, total
+    cdef bint topo = has_topology(p, s)
+    if v.fast and not topo and not (sc.ports and p.chk_off[s + 1] > p.chk_off[s]):
         return scan_fast(p, v, sc, s, best_total)
+    if topo:
+        topo_prepare(p, s)
     # Filter first (the normalizing maxima need every feasible node), then score.
     for k in range(n):
         i = sc.start + k
@@ -841,9 +1106,14 @@ cdef Py_ssize_t scan(Plan* p, View* v, Scan* sc, Py_ssize_t s, i64* best_total) 
                 na_top = v.na[i]
             if found >= sc.to_find:
                 break
+    if topo:
+        topo_scores(p, s, sc.cand, found, sc.spread, sc.interpod, sc.mark)
     for k in range(found):
         i = sc.cand[k]
-        consider(sc, i, total_score(p, v, i, tt_top, na_top), &best_key, &best, &ties)
+        total = total_score(p, v, i, tt_top, na_top)
+        if topo:
+            total += p.w_pts * sc.spread[k] + p.w_ipa * sc.interpod[k]
+        consider(sc, i, total, &best_key, &best, &ties)
     if n:
         sc.start = (sc.start + visited) % n
     best_total[0] = best_key
@@ -922,14 +1192,21 @@ def place(Batch batch, const i64[::1] pod_spec, i64[::1] out_row, i64[::1] out_s
     cdef Scan sc
     cdef Tree* tr = <Tree*>malloc(max(nslots, 1) * sizeof(Tree))
     cdef View* views = <View*>malloc(max(S, 1) * sizeof(View))
-    cdef i64* cand = <i64*>malloc(max(n, 1) * sizeof(i64))
-    if tr == NULL or views == NULL or cand == NULL:
-        free(tr); free(views); free(cand)
+    cdef i64* cand = <i64*>malloc(max(n, 1) * sizeof(i64) * 3)
+    cdef i64 marks = p.ctr_off[p.C] if p.C else 0
+    cdef i64* mark = <i64*>malloc(max(marks, 1) * sizeof(i64))
+    if tr == NULL or views == NULL or cand == NULL or mark == NULL:
+        free(tr); free(views); free(cand); free(mark)
         raise MemoryError()
+    for t in range(marks):
+        mark[t] = -1
     sc.ports, sc.fit, sc.random = ports, fit, random
     sc.to_find = to_find
     sc.start = cursor[0]
     sc.cand = cand
+    sc.spread = cand + max(n, 1)
+    sc.interpod = cand + 2 * max(n, 1)
+    sc.mark = mark
     sc.rng = rng[0]
     with nogil:
         for s in range(S):
@@ -967,7 +1244,7 @@ def place(Batch batch, const i64[::1] pod_spec, i64[::1] out_row, i64[::1] out_s
                     tree_update(p, &views[tr[u].spec], &tr[u], best, ports, fit)
     cursor[0] = sc.start
     rng[0] = sc.rng
-    free(tr); free(views); free(cand)
+    free(tr); free(views); free(cand); free(mark)
     return placed
 
 
@@ -1002,6 +1279,7 @@ def explain(Batch batch, Py_ssize_t s, u8[::1] out_code, u64[::1] out_bits):
     cdef int code
     cdef u64 bits
     with nogil:
+        topo_prepare(p, s)
         for i in range(p.n):
             bits = 0
             code = first_failure(p, s, i, &bits)
@@ -1014,12 +1292,19 @@ def explain(Batch batch, Py_ssize_t s, u8[::1] out_code, u64[::1] out_bits):
 def score_feasible(Batch batch, Py_ssize_t s, const i64[::1] rows, i64[:, ::1] out):
     """Normalized, unweighted scores of spec s on the given (feasible) rows:
     out[0] TaintToleration, out[1] NodeAffinity, out[2] NodeResourcesFit,
-    out[3] BalancedAllocation, out[4] ImageLocality."""
+    out[3] BalancedAllocation, out[4] ImageLocality, out[5] PodTopologySpread,
+    out[6] InterPodAffinity."""
     cdef Plan* p = batch.bind()
     cdef Py_ssize_t k, i, m = rows.shape[0]
     cdef i64 tt_top = 0, na_top = 0
     cdef View v
+    cdef i64 marks = p.ctr_off[p.C] if p.C else 0
+    cdef i64* mark = <i64*>malloc(max(marks, 1) * sizeof(i64))
+    if mark == NULL:
+        raise MemoryError()
     with nogil:
+        for k in range(marks):
+            mark[k] = -1
         make_view(p, s, &v)
         # Report every plugin, whatever its weight in the profile.
         v.tt = p.tt_raw + p.spec_tt[s] * p.n if p.spec_tt[s] >= 0 else NULL
@@ -1038,3 +1323,6 @@ def score_feasible(Batch batch, Py_ssize_t s, const i64[::1] rows, i64[:, ::1] o
             out[2, k] = fit_score(p, &v, i)
             out[3, k] = balanced_score(&v, i)
             out[4, k] = v.il[i] if v.il != NULL else 0
+        if m:
+            topo_scores(p, s, &rows[0], m, &out[5, 0], &out[6, 0], mark)
+    free(mark)
