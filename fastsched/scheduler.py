@@ -305,6 +305,31 @@ class Scheduler:
 
         return ScheduleResult(pods, rows, scores, self.cluster.node_names, messages, named)
 
+    def schedule_gang(self, pods: Iterable[Pod], min_member: int | None = None) -> ScheduleResult:
+        """Place a gang: at least ``min_member`` of ``pods`` (default: all of them), in
+        order, or none. When fewer fit, nothing is bound and every pod is reported
+        unschedulable with the gang's reason (and its own, if it had one)."""
+        pods = list(pods)
+        want = len(pods) if min_member is None else min_member
+        if isinstance(want, bool) or not isinstance(want, int) or not 0 < want <= max(len(pods), 1):
+            raise ValidationError(f"must be an integer in [1, {len(pods)}], got {min_member!r}",
+                                  "min_member")
+        saved = (self._cursor.copy(), self._rng.copy())
+        result = self.schedule_many(pods)
+        if result.placed >= want:
+            return result
+        self.cluster._undo_last_placements()
+        self._cursor[:], self._rng[:] = saved
+        gang = (f"gang of {len(pods)} pods: only {result.placed} can be placed together, "
+                f"{want} needed")
+        messages = {}
+        for t in range(len(pods)):
+            own = result._messages.get(t)
+            messages[t] = (f"{gang}; {own[0]}" if own else gang, dict(own[1]) if own else {})
+        return ScheduleResult(result.pods, np.full(len(pods), -1, np.int64),
+                              np.zeros(len(pods), np.int64), result._names, messages,
+                              result._replica_names)
+
     def filter(self, pod: Pod) -> FilterResult:
         """Run the filters on every node; nothing is committed."""
         compiler, s = self._single(pod)

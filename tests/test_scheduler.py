@@ -497,3 +497,22 @@ def test_compiled_rows_follow_node_changes():
     assert s.schedule(Pod("r", requests={"cpu": 100}, node_selector={"zone": "c"})).node == "n3"
     c.remove_node("n3")
     assert s.schedule(Pod("t", requests={"cpu": 100}, node_selector={"zone": "c"})).node == "n2"
+
+
+def test_gang_all_or_nothing():
+    c = make_cluster(("n1", {"cpu": 4000, "memory": 8 << 30}), ("n2", {"cpu": 2000, "memory": 8 << 30}))
+    worker = Pod("w", requests={"cpu": 1500, "memory": 1 << 30})
+    s = Scheduler(c)
+    before = c.snapshot()
+    failed = s.schedule_gang([worker] * 4)          # only 3 fit (2 + 1)
+    assert failed.placed == 0 and len(failed) == 4
+    assert failed[0].message.startswith("gang of 4 pods: only 3 can be placed together, 4 needed")
+    assert "0/2 nodes are available" in failed[3].message
+    assert c.snapshot() == before and len(c.pods) == 0
+    assert int(c._podtab.live().size) == 0
+    partial = s.schedule_gang([worker] * 4, min_member=3)
+    assert partial.placed == 3 and len(c.pods) == 3
+    ok = s.schedule_gang([Pod("x", requests={"cpu": 100}), Pod("y", requests={"cpu": 100})])
+    assert ok.placed == 2
+    with pytest.raises(ValidationError, match="min_member"):
+        s.schedule_gang([worker], min_member=2)
