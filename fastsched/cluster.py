@@ -440,7 +440,8 @@ class Cluster:
         self._req[row] += self.request_vector(pod)
         self._nonzero[row] += self.request_vector(pod, scoring=True)
         self._remember(pod, node_name)
-        self._pod_slot[pod.key] = self._podtab.add(pod.labels, pod.namespace, row)
+        self._pod_slot[pod.key] = self._podtab.add(pod.labels, pod.namespace, row, pod.priority,
+                                                   self.request_vector(pod))
 
     def unbind(self, pod: Pod | str) -> Pod:
         """Unbind a pod (a ``Pod``, ``"namespace/name"`` or a name in ``default``)."""
@@ -553,7 +554,10 @@ class Cluster:
             for i, r in enumerate(rows_codes):
                 codes[i, : len(r)] = r
             ns = np.array([table.namespace_code(p.namespace) for p in objects], np.int32)
-            slots = table.add_many(codes[inverse], ns[inverse], rows[placed].astype(np.int32))
+            prio = np.array([p.priority for p in objects], np.int32)
+            vectors = np.stack([self.request_vector(p) for p in objects])
+            slots = table.add_many(codes[inverse], ns[inverse], rows[placed].astype(np.int32),
+                                   prio[inverse], vectors[inverse])
         self._bulk.append((pods, rows, base, templates, slots))
         return base
 

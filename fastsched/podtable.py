@@ -29,6 +29,10 @@ class PodTable:
         self.node = np.full(0, -1, np.int32)
         self.ns = np.zeros(0, np.int32)
         self.codes = np.full((0, 0), -1, np.int32)
+        self.priority = np.zeros(0, np.int32)
+        self.seq = np.zeros(0, np.int64)          # binding order (a pod's "start time")
+        self.req = np.zeros((0, 0), np.int64)     # request vector, cluster columns
+        self.next_seq = 0
         self.size = 0                    # slots ever used (high-water mark)
         self.free: list[int] = []
 
@@ -39,7 +43,8 @@ class PodTable:
                                   [dict(v) for v in t.value_index])
         other.namespaces = dict(self.namespaces)
         other.node, other.ns, other.codes = self.node.copy(), self.ns.copy(), self.codes.copy()
-        other.size, other.free = self.size, list(self.free)
+        other.priority, other.seq, other.req = self.priority.copy(), self.seq.copy(), self.req.copy()
+        other.size, other.free, other.next_seq = self.size, list(self.free), self.next_seq
         return other
 
     def namespace_code(self, namespace: str) -> int:
@@ -58,15 +63,17 @@ class PodTable:
         row[keys] = values
         return row
 
-    def add(self, labels: Mapping[str, str], namespace: str, node: int) -> int:
+    def add(self, labels: Mapping[str, str], namespace: str, node: int, priority: int = 0,
+            request: np.ndarray | None = None) -> int:
         """Record one bound pod; returns its slot."""
         return int(self.add_many(self.encode(labels), self.namespace_code(namespace),
-                                 np.array([node], np.int32))[0])
+                                 np.array([node], np.int32), priority,
+                                 None if request is None else request[None, :])[0])
 
-    def add_many(self, codes: np.ndarray, namespace: int | np.ndarray,
-                 nodes: np.ndarray) -> np.ndarray:
+    def add_many(self, codes: np.ndarray, namespace: int | np.ndarray, nodes: np.ndarray,
+                 priority: int | np.ndarray = 0, requests: np.ndarray | None = None) -> np.ndarray:
         """Record pods sharing label codes ``codes`` (a row, or one row per pod) on
-        ``nodes``; returns their slots."""
+        ``nodes``, with their priorities and request vectors; returns their slots."""
         count = len(nodes)
         reuse = [self.free.pop() for _ in range(min(count, len(self.free)))]
         fresh = count - len(reuse)
@@ -80,7 +87,21 @@ class PodTable:
         self.codes[slots, :width] = codes
         self.ns[slots] = namespace
         self.node[slots] = nodes
+        self.priority[slots] = priority
+        self.seq[slots] = np.arange(self.next_seq, self.next_seq + count)
+        self.next_seq += count
+        self.req[slots] = 0
+        if requests is not None:
+            self.widen(requests.shape[1])
+            self.req[slots, : requests.shape[1]] = requests
         return slots
+
+    def widen(self, columns: int) -> None:
+        """Room for ``columns`` resource columns in the request vectors."""
+        if columns > self.req.shape[1]:
+            wider = np.zeros((self.req.shape[0], columns), np.int64)
+            wider[:, : self.req.shape[1]] = self.req
+            self.req = wider
 
     def remove(self, slot: int) -> None:
         self.node[slot] = -1
@@ -119,4 +140,11 @@ class PodTable:
         ns[: len(self.ns)] = self.ns
         codes = np.full((cap, self.codes.shape[1]), -1, np.int32)
         codes[: len(self.codes)] = self.codes
+        priority = np.zeros(cap, np.int32)
+        priority[: len(self.priority)] = self.priority
+        seq = np.zeros(cap, np.int64)
+        seq[: len(self.seq)] = self.seq
+        req = np.zeros((cap, self.req.shape[1]), np.int64)
+        req[: len(self.req)] = self.req
         self.node, self.ns, self.codes = node, ns, codes
+        self.priority, self.seq, self.req = priority, seq, req

@@ -145,7 +145,7 @@ class TopologyCompiler:
             for c in hard:
                 selector = self._spread_selector(c, pod)
                 eligible, ekey = self._eligible(c, pod, has_keys, keys, node_match, hard_taint_ok)
-                counter = self._counter("match", selector, frozenset((pod.namespace,)),
+                counter = self._counter("match", _counted(selector), frozenset((pod.namespace,)),
                                         c.topology_key, eligible, ekey)
                 self_match = int(selector is not None and selector.matches(pod.labels))
                 checks.append((T_SPREAD, counter, c.max_skew, c.min_domains or 0, self_match))
@@ -157,9 +157,13 @@ class TopologyCompiler:
                     has_keys &= self._domains(key) >= 0
             for c in scored:
                 selector = self._spread_selector(c, pod)
-                eligible, ekey = self._eligible(c, pod, has_keys, ("soft", system, keys),
-                                                node_match, hard_taint_ok)
-                counter = self._counter("match", selector, frozenset((pod.namespace,)),
+                if c.topology_key == HOSTNAME:
+                    # per node: the node's own pods, whatever the inclusion policies
+                    eligible, ekey = None, "node"
+                else:
+                    eligible, ekey = self._eligible(c, pod, has_keys, ("soft", system, keys),
+                                                    node_match, hard_taint_ok)
+                counter = self._counter("match", _counted(selector), frozenset((pod.namespace,)),
                                         c.topology_key, eligible, ekey)
                 soft.append((counter, c.max_skew, int(not system),
                              int(c.topology_key == HOSTNAME)))
@@ -246,6 +250,10 @@ class TopologyCompiler:
 
     def _interpod_terms(self, pod: Pod, spec_pods: Sequence[Pod]) -> list[tuple[int, int]]:
         terms: list[tuple[int, int]] = []
+        own_preferred = any(a is not None and a.preferred
+                            for a in (pod.pod_affinity, pod.pod_anti_affinity))
+        if self.profile.ignore_preferred_terms_of_existing_pods and not own_preferred:
+            return terms        # upstream skips the plugin for such pods
         for affinity, sign in ((pod.pod_affinity, 1), (pod.pod_anti_affinity, -1)):
             for weighted in affinity.preferred if affinity is not None else ():
                 term = weighted.pod_affinity_term
@@ -253,14 +261,11 @@ class TopologyCompiler:
                 terms.append((self._counter("match", selector, spaces, term.topology_key,
                                             None), sign * weighted.weight))
         hard = self.profile.hard_pod_affinity_weight
-        skip_preferred = self.profile.ignore_preferred_terms_of_existing_pods
         for carrier, kind, term, weight in self._carried(spec_pods):
             if kind == "anti" or not self._term_matches(term, carrier, pod):
                 continue
             if kind == "affinity":
                 coefficient = hard
-            elif skip_preferred:
-                continue
             else:
                 coefficient = weight if kind == "pref-affinity" else -weight
             if coefficient:
@@ -332,6 +337,14 @@ def _terms_of(pod: Pod) -> list[tuple[str, PodAffinityTerm, int]]:
         out += [("pref-anti", w.pod_affinity_term, w.weight)
                 for w in pod.pod_anti_affinity.preferred]
     return out
+
+
+def _counted(selector: LabelSelector | None) -> LabelSelector | None:
+    """PodTopologySpread counts no pod for an empty selector (upstream's rule), though
+    the incoming pod still matches it."""
+    if selector is not None and not selector.match_labels and not selector.match_expressions:
+        return None
+    return selector
 
 
 def _matches(selector: LabelSelector | None, spaces: frozenset | None, pod: Pod) -> bool:

@@ -325,7 +325,7 @@ cdef void topo_prepare(Plan* p, Py_ssize_t s) noexcept nogil:
         row = p.tchk + 5 * k
         c = row[1]
         if row[0] == T_SPREAD:
-            low = 2147483647         # no eligible domain: no skew can exceed maxSkew
+            low = 2147483647
             domains = 0
             for d in range(p.ctr_off[c], p.ctr_off[c + 1]):
                 if p.ctr_dmask[d]:
@@ -333,8 +333,8 @@ cdef void topo_prepare(Plan* p, Py_ssize_t s) noexcept nogil:
                     count = p.ctr_counts[d]
                     if count < low:
                         low = count
-            if row[3] > 0 and domains < row[3]:
-                low = 0              # fewer domains than minDomains
+            if domains < (row[3] if row[3] > 0 else 1):
+                low = 0              # fewer domains than minDomains (unset: 1)
             p.gmin[k] = low
         elif row[0] == T_AFFINITY and p.ctr_total[c] > 0:
             none_match = False
