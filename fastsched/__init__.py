@@ -15,6 +15,7 @@ from .pod import (Container, ContainerPort, NodeAffinity, Pod, PodAffinity, PodA
                   PreferredSchedulingTerm, TopologySpreadConstraint, WeightedPodAffinityTerm)
 from .profile import FitArgs, Profile
 from .quantity import format_quantity, parse_quantity
+from .preemption import PodDisruptionBudget, Preemption
 from .scheduler import (FilterResult, Placement, ScheduleResult, Scheduler, ScoreResult,
                         Unschedulable)
 from .taints import Taint, Toleration
@@ -28,6 +29,7 @@ __all__ = [
     "LabelSelector", "LabelSelectorRequirement", "NodeSelectorRequirement", "NodeSelectorTerm",
     "Taint", "Toleration",
     "Scheduler", "Placement", "Unschedulable", "ScheduleResult", "FilterResult", "ScoreResult",
+    "Preemption", "PodDisruptionBudget",
     "Profile", "FitArgs",
     "parse_quantity", "format_quantity",
     "Manifests", "Service", "load_manifests", "to_bindings",

@@ -21,12 +21,13 @@ from .cluster import Cluster, normalize_image
 from .errors import DuplicateError, ValidationError
 from .labels import selector_mask, term_mask
 from .pod import Pod
+from .preemption import Preemption
 from .profile import Profile
 from .resources import CPU, MEMORY, PODS, is_extended
 from .taints import UNSCHEDULABLE_TAINT, tolerated
 
 __all__ = ["Scheduler", "Placement", "Unschedulable", "FilterResult", "ScoreResult",
-           "ScheduleResult", "num_nodes_to_find"]
+           "ScheduleResult", "Preemption", "num_nodes_to_find"]
 
 FILTER_CODES = {"NodeUnschedulable": 0, "NodeName": 1, "TaintToleration": 2,
                 "NodeAffinity": 3, "NodePorts": 4, "NodeResourcesFit": 5,
@@ -47,6 +48,7 @@ REASONS = ("node(s) were unschedulable",
                   "node(s) didn't match pod anti-affinity rules",
                   "node(s) didn't satisfy existing pods anti-affinity rules")
 AFFINITY_CONFLICT = "pod affinity terms conflict"
+PORTS_REASON = "node(s) didn't have free ports for the requested pod ports"
 RESOURCE0 = len(REASONS)
 PASSES = 255
 NO_NODES = "no nodes available to schedule pods"
@@ -219,13 +221,14 @@ class Scheduler:
     tournament trees that let repeated pod specs skip the full scan. ``services``
     (``fastsched.Service`` values) give PodTopologySpread's default constraints their
     selectors; ``namespace_labels`` (namespace → labels) serves pod affinity terms'
-    namespaceSelector.
+    namespaceSelector; ``pdbs`` (``PodDisruptionBudget`` values) guide preemption.
     """
 
     def __init__(self, cluster: Cluster, profile: Profile | None = None, *,
                  tie_break: str = "first", seed: int = 0,
                  percentage_of_nodes_to_score: int = 100, incremental: bool = True,
-                 services: Iterable[Any] = (), namespace_labels: Any = None) -> None:
+                 services: Iterable[Any] = (), namespace_labels: Any = None,
+                 pdbs: Iterable[Any] = ()) -> None:
         if not isinstance(cluster, Cluster):
             raise ValidationError(f"expected a Cluster, got {type(cluster).__name__}",
                                   "cluster")
@@ -245,6 +248,8 @@ class Scheduler:
         self.profile = profile
         self.services = tuple(services)
         self.namespace_labels = dict(namespace_labels or {})
+        from .preemption import budgets
+        self.pdbs = budgets(pdbs)
         self.tie_break = tie_break
         self.seed = seed
         self.incremental = incremental
@@ -257,9 +262,60 @@ class Scheduler:
 
     # -- public API ----------------------------------------------------------------
 
-    def schedule(self, pod: Pod) -> Placement | Unschedulable:
-        """Place one pod and bind it; an unschedulable pod changes nothing."""
-        return self.schedule_many([pod])[0]
+    def schedule(self, pod: Pod, *, preempt: bool = False) -> Any:
+        """Place one pod and bind it; an unschedulable pod changes nothing.
+
+        With ``preempt``, a pod that fits nowhere may evict lower-priority pods
+        (see ``preempt``): the victims are unbound and the pod bound in one step,
+        and the result is a ``Preemption``.
+        """
+        result = self.schedule_many([pod])[0]
+        if not preempt or not isinstance(result, Unschedulable):
+            return result
+        choice = self.preempt(pod)
+        if not isinstance(choice, Preemption):
+            return Unschedulable(result.pod, f"{result.message} {choice.message}",
+                                 result.reasons)
+        cluster = self.cluster
+        evicted = [(victim, cluster.node_of(victim)) for victim in choice.victims]
+        for victim, _ in evicted:
+            cluster.unbind(victim)
+        try:
+            cluster.bind(pod, choice.node)
+        except Exception:
+            for victim, node in evicted:      # put everything back as it was
+                cluster.bind(victim, node, force=True)
+            raise
+        return choice
+
+    def preempt(self, pod: Pod) -> Any:
+        """Which lower-priority pods to evict, and where, so that ``pod`` fits
+        (kube-scheduler's DefaultPreemption; nothing is changed). Returns a
+        ``Preemption``, or an ``Unschedulable`` whose message is the
+        ``preemption: 0/N nodes are available: …`` text (also when the pod already
+        fits somewhere: then no preemption is needed)."""
+        from . import preemption
+        compiler, s = self._single(pod)
+        n = len(self.cluster)
+        if n == 0:
+            return Unschedulable(pod, f"preemption: {NO_NODES}", {})
+        batch = compiler.batch()
+        codes = np.empty(n, np.uint8)
+        bits = np.empty(n, np.uint64)
+        _k.explain(batch, s, codes, bits)
+        if (codes == PASSES).any():
+            return Unschedulable(pod, "preemption: not needed, the pod fits", {})
+        want = compiler.req[s]
+        if compiler.missing[s]:
+            counts = {preemption.NOT_HELPFUL: n}
+            return Unschedulable(pod, preemption.message(n, counts), counts)
+        limit = max(n * 10 // 100, 100)      # upstream's minimum candidate counts
+        choice, counts = preemption.find(self.cluster, pod, want, codes, bits, RESOURCE0,
+                                         REASONS.index(PORTS_REASON), self.pdbs,
+                                         pod.host_ports, limit)
+        if choice is not None:
+            return choice
+        return Unschedulable(pod, preemption.message(n, counts), counts)
 
     def schedule_many(self, pods: Iterable[Pod]) -> ScheduleResult:
         """Place pods in order, each placement visible to the next.

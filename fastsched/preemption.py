@@ -1,0 +1,261 @@
+"""Preemption (kube-scheduler's DefaultPreemption PostFilter).
+
+For a pod no node accepts, find the nodes where evicting lower-priority pods makes
+it fit, choose the victims on each as upstream does (remove every lower-priority
+pod, then re-admit the most important ones that still leave room, PodDisruptionBudget
+violators first), and pick the node by upstream's order: fewest budget violations,
+lowest highest-victim priority, smallest priority sum, fewest victims, latest start
+of the most important victims, then the lowest row.
+
+What can be preempted for: NodeResourcesFit (unless the pod alone exceeds the node)
+and NodePorts. Nodes that fail any other filter first are "not helpful", as upstream
+says of unresolvable failures; fastsched also counts PodTopologySpread skew and
+inter-pod anti-affinity there, where upstream would try evictions (a known gap).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+
+from ._model import check_int, check_str, coerce, set_field
+from .labels import LabelSelector
+from ._kernels.preempt import reprieve as _reprieve
+from .pod import Pod
+
+__all__ = ["Preemption", "PodDisruptionBudget", "NOT_HELPFUL", "NO_VICTIMS", "budgets",
+           "message"]
+
+NOT_HELPFUL = "Preemption is not helpful for scheduling"
+NO_VICTIMS = "No preemption victims found for incoming pod"
+PORTS = "node(s) didn't have free ports for the requested pod ports"
+INT32 = 1 << 31
+
+
+@dataclass(frozen=True)
+class Preemption:
+    """Evicting ``victims`` from ``node`` lets ``pod`` run there."""
+
+    pod: Pod
+    node: str
+    victims: tuple[Pod, ...]
+
+
+@dataclass(frozen=True)
+class PodDisruptionBudget:
+    """How many pods matching ``selector`` in ``namespace`` may still be disrupted."""
+
+    name: str
+    selector: LabelSelector
+    disruptions_allowed: int
+    namespace: str = "default"
+
+    def __post_init__(self) -> None:
+        set_field(self, "name", check_str(self.name, "name", allow_empty=False))
+        set_field(self, "selector", coerce(LabelSelector, self.selector, "selector"))
+        set_field(self, "disruptions_allowed",
+                  check_int(self.disruptions_allowed, "disruptionsAllowed", lo=0))
+        set_field(self, "namespace", check_str(self.namespace, "namespace", allow_empty=False))
+
+    def covers(self, pod: Pod) -> bool:
+        return pod.namespace == self.namespace and self.selector.matches(pod.labels)
+
+
+def budgets(values: Iterable[Any]) -> tuple[PodDisruptionBudget, ...]:
+    return tuple(coerce(PodDisruptionBudget, v, f"pdbs[{i}]") for i, v in enumerate(values))
+
+
+def _violations(victims: Sequence[Pod], pdbs: Sequence[PodDisruptionBudget]) -> list[bool]:
+    """Whether evicting each victim (in order) breaks a budget (upstream's rule: a pod
+    violates when a budget covering it has no disruption left)."""
+    left = [b.disruptions_allowed for b in pdbs]
+    out = []
+    for pod in victims:
+        broken = False
+        for i, budget in enumerate(pdbs):
+            if budget.covers(pod):
+                if left[i] <= 0:
+                    broken = True
+                else:
+                    left[i] -= 1
+        out.append(broken)
+    return out
+
+
+def find(cluster: Any, pod: Pod, want: np.ndarray, codes: np.ndarray, bits: np.ndarray,
+         resource_bucket: int, ports_bucket: int, pdbs: Sequence[PodDisruptionBudget],
+         pod_ports: tuple, limit: int) -> tuple[Preemption | None, dict[str, int]]:
+    """The best preemption for ``pod``, or None with the reason counts of the
+    ``preemption: 0/N nodes are available`` message.
+
+    ``want`` is the pod's request vector over the cluster's columns; ``codes``/``bits``
+    the first failing filter per node (from the kernel's explain). At most ``limit``
+    candidate nodes get victims chosen, as upstream's dry run stops early."""
+    n = len(cluster)
+    alloc = cluster._alloc[:n]
+    used = cluster._req[:n]
+    table = cluster._podtab
+    live = table.live()
+    lower = live[table.priority[live] < pod.priority]
+    counts: dict[str, int] = {}
+    # Which nodes preemption could help: resource shortfalls the pod alone does not
+    # exceed, and host-port conflicts.
+    exceeds = ((want[None, :] > alloc) & (want[None, :] > 0)).any(axis=1)
+    helpful = ((codes == resource_bucket) & ~exceeds) | (codes == ports_bucket)
+    counts_not = int(np.count_nonzero(~helpful & (codes != 255)))
+    if counts_not:
+        counts[NOT_HELPFUL] = counts_not
+    # What evicting every lower-priority pod would free, per node.
+    freeable = np.zeros_like(used)
+    if len(lower):
+        nodes = table.node[lower]
+        req = table.req[lower, : used.shape[1]]
+        for col in range(used.shape[1]):
+            freeable[:, col] = np.bincount(nodes, weights=req[:, col], minlength=n)[:n]
+    has_victims = np.zeros(n, np.bool_)
+    if len(lower):
+        has_victims[table.node[lower]] = True
+    no_victims = helpful & ~has_victims
+    if no_victims.any():
+        counts[NO_VICTIMS] = int(np.count_nonzero(no_victims))
+    short = (want[None, :] > alloc - used + freeable) & (want[None, :] > 0)
+    candidates = np.flatnonzero(helpful & has_victims & ~short.any(axis=1))
+    # Where evicting every lower-priority pod is not enough, the filter's own reasons.
+    still = helpful & has_victims & short.any(axis=1)
+    resources = cluster.resources
+    for col in range(short.shape[1]):
+        count = int(np.count_nonzero(still & short[:, col]))
+        if count:
+            reason = "Too many pods" if resources[col] == "pods" else \
+                f"Insufficient {resources[col]}"
+            counts[reason] = counts.get(reason, 0) + count
+    best_key, best_row, best_victims = None, -1, []
+    # Lower-priority pods grouped by node, most important first within a node
+    # (higher priority, then earlier start), so victims are picked per node in order.
+    lower = lower[np.lexsort((table.seq[lower], -table.priority[lower].astype(np.int64),
+                              table.node[lower]))]
+    by_node = table.node[lower]
+    firsts = np.searchsorted(by_node, candidates, "left")
+    lasts = np.searchsorted(by_node, candidates, "right")
+    cols = np.flatnonzero(want > 0)
+    names = cluster.node_names
+    rows = candidates[:limit]
+    if pod_ports or pdbs:
+        # Budgets and host ports need the pods themselves: the plain Python path.
+        for row in rows.tolist():
+            on_node = [p for p in cluster._pods_by_node.get(names[row], {}).values()
+                       if p.priority < pod.priority]
+            choice = _victims(cluster, row, pod, want, on_node, pdbs, pod_ports)
+            if choice is None:      # host ports still taken by pods it may not evict
+                counts[PORTS] = counts.get(PORTS, 0) + 1
+                continue
+            victims, violations = choice
+            top = max(p.priority for p in victims)
+            earliest = min(_started(cluster, p) for p in victims if p.priority == top)
+            key = (violations, top, sum(p.priority + INT32 for p in victims), len(victims),
+                   -earliest, row)
+            if best_key is None or key < best_key:
+                best_key, best_row, best_victims = key, row, [_slot_of(cluster, p)
+                                                              for p in victims]
+    elif len(rows):
+        # The candidates' lower-priority pods, segment by segment, in one kernel call.
+        lo, hi = firsts[: len(rows)], lasts[: len(rows)]
+        lengths = hi - lo
+        offsets = np.zeros(len(rows) + 1, np.int64)
+        offsets[1:] = np.cumsum(lengths)
+        picked = lower[np.repeat(lo - offsets[:-1], lengths) + np.arange(offsets[-1])]
+        victim = np.zeros(len(picked), np.uint8)
+        _reprieve(np.ascontiguousarray(alloc[rows][:, cols] - used[rows][:, cols]),
+                  np.ascontiguousarray(table.req[picked][:, cols]), offsets,
+                  np.ascontiguousarray(want[cols]), victim)
+        is_victim = victim.astype(bool)
+        prio = table.priority[picked].astype(np.int64)
+        starts = offsets[:-1]
+        top = np.maximum.reduceat(np.where(is_victim, prio, -INT32), starts)
+        total = np.add.reduceat(np.where(is_victim, prio + INT32, 0), starts)
+        number = np.add.reduceat(is_victim.astype(np.int64), starts)
+        at_top = is_victim & (prio == np.repeat(top, lengths))
+        earliest = np.minimum.reduceat(np.where(at_top, table.seq[picked], 1 << 62), starts)
+        # upstream's order; lexsort takes the last key first
+        order = np.lexsort((rows, -earliest, number, total, top, number == 0))
+        j = int(order[0])
+        if number[j] == 0:
+            return None, counts
+        best_key, best_row = True, int(rows[j])
+        best_victims = picked[offsets[j]:offsets[j + 1]][is_victim[offsets[j]:offsets[j + 1]]]
+        best_victims = best_victims.tolist()
+    if best_key is None:
+        return None, counts
+    node = names[best_row]
+    chosen = set(best_victims)
+    victims = tuple(p for p in cluster._pods_by_node[node].values()
+                    if cluster._pod_slot[p.key] in chosen)
+    victims = tuple(sorted(victims, key=lambda p: (-p.priority, _started(cluster, p))))
+    return Preemption(pod, node, victims), counts
+
+
+def _slot_of(cluster: Any, pod: Pod) -> int:
+    return cluster._pod_slot[pod.key]
+
+
+def _victims(cluster: Any, row: int, pod: Pod, want: np.ndarray, lower: list[Pod],
+             pdbs: Sequence[PodDisruptionBudget],
+             pod_ports: tuple) -> tuple[list[Pod], int] | None:
+    """Upstream's SelectVictimsOnNode for resources and ports: evict all of
+    ``lower``, then re-admit, most important first (budget violators before the
+    others), every pod that still leaves room."""
+    free = cluster._alloc[row] - cluster._req[row]
+    for p in lower:
+        free = free + cluster.request_vector(p)
+    if ((want > free) & (want > 0)).any():
+        return None
+    ports = _used_ports(cluster, row, exclude={p.key for p in lower})
+    if _clash(pod_ports, ports):
+        return None
+    # Most important first: higher priority, then earlier start (binding order).
+    ranked = sorted(lower, key=lambda p: (-p.priority, _started(cluster, p)))
+    broken = _violations(ranked, pdbs)
+    victims, violations = [], 0
+    for group in (True, False):
+        for p, violates in zip(ranked, broken):
+            if violates != group:
+                continue
+            vec = cluster.request_vector(p)
+            after = free - vec
+            if not ((want > after) & (want > 0)).any() and not _clash(pod_ports,
+                                                                      ports + p.host_ports):
+                free = after                    # re-admitted: it stays
+                ports = ports + p.host_ports
+            else:
+                victims.append(p)
+                violations += violates
+    return victims, violations
+
+
+def _started(cluster: Any, pod: Pod) -> int:
+    """When a pod started: fastsched has no clock, so its place in binding order."""
+    return int(cluster._podtab.seq[cluster._pod_slot[pod.key]])
+
+
+def _used_ports(cluster: Any, row: int, exclude: set[str]) -> tuple:
+    node = cluster.node_names[row]
+    return tuple(port for key, (where, ports) in cluster._ported_pods().items()
+                 if where == node and key not in exclude for port in ports)
+
+
+def _clash(mine: tuple, used: tuple) -> bool:
+    for ip, proto, port in mine:
+        for other_ip, other_proto, other_port in used:
+            if proto == other_proto and port == other_port and (
+                    ip == "0.0.0.0" or other_ip == "0.0.0.0" or ip == other_ip):
+                return True
+    return False
+
+
+def message(total_nodes: int, counts: Mapping[str, int]) -> str:
+    parts = sorted(f"{c} {reason}" for reason, c in counts.items() if c)
+    return f"preemption: 0/{total_nodes} nodes are available: " + ", ".join(parts) + "."
+
