@@ -31,6 +31,7 @@ cdef extern from "simd_scan.h":
         const double* z0
         const double* z1
         const u8* mask
+        const double* extra
     ctypedef struct fs_spec:
         double d0, d1, d2, d3, want_cpu, want_mem, nz_cpu, nz_mem
         double w_cpu, w_mem, w_fit, w_ba, base
@@ -785,6 +786,9 @@ cdef struct Scan:
     i64* spread              # scratch, n entries: topology scores of the candidates
     i64* interpod
     i64* mark                # scratch, one per counter domain
+    u8* tmask                # scratch, n entries: static or topology failures this pod
+    u8* dtable               # scratch, one per counter domain + 1
+    double* extra            # scratch, n entries: normalized scores this pod
     u64 rng
 
 
@@ -866,7 +870,8 @@ cdef inline bint passes(const Filter g, Py_ssize_t i) noexcept nogil:
     return True
 
 
-cdef Py_ssize_t simd_best(Plan* p, Fast* f, Filter* g, Py_ssize_t k, i64* best_key) noexcept nogil:
+cdef Py_ssize_t simd_best(Plan* p, Fast* f, Filter* g, Py_ssize_t k, i64* best_key,
+                          const double* extra=NULL, bint with_base=True) noexcept nogil:
     """Rows [0, k) through the AVX2 scan (k a multiple of 4)."""
     cdef fs_columns c
     cdef fs_spec q
@@ -877,6 +882,7 @@ cdef Py_ssize_t simd_best(Plan* p, Fast* f, Filter* g, Py_ssize_t k, i64* best_k
     c.f0, c.f1, c.f2, c.f3 = soa + 2 * n, soa + 3 * n, soa + 4 * n, soa + 5 * n
     c.u0, c.u1, c.z0, c.z1 = soa + 6 * n, soa + 7 * n, soa + 8 * n, soa + 9 * n
     c.mask = g.mask
+    c.extra = extra
     q.d0 = -INFINITY if g.w0 == INT64_MIN else <double>g.w0
     q.d1 = -INFINITY if g.w1 == INT64_MIN else <double>g.w1
     q.d2 = -INFINITY if g.w2 == INT64_MIN else <double>g.w2
@@ -885,7 +891,7 @@ cdef Py_ssize_t simd_best(Plan* p, Fast* f, Filter* g, Py_ssize_t k, i64* best_k
     q.nz_cpu, q.nz_mem = <double>f.nz_cpu, <double>f.nz_mem
     q.w_cpu, q.w_mem = <double>f.w_cpu, <double>f.w_mem
     q.w_fit, q.w_ba = <double>f.w_fit, <double>f.w_ba
-    q.base = <double>(100 * p.w_tt)
+    q.base = <double>(100 * p.w_tt) if with_base else 0.0
     q.ba_skip, q.ba_two = f.ba_skip, f.ba_two
     best = fs_simd_best(k, &c, &q, &top)
     best_key[0] = <i64>top if best >= 0 else -1
@@ -990,42 +996,59 @@ cdef void topo_scores(Plan* p, Py_ssize_t s, const i64* cand, Py_ssize_t m, i64*
     cdef i64 gen
     cdef Py_ssize_t e0 = p.tsoft_off[s], e1 = p.tsoft_off[s + 1]
     cdef Py_ssize_t a0 = p.taff_off[s], a1 = p.taff_off[s + 1]
-    # PodTopologySpread: the weight of each constraint from the candidates' domains
-    if e1 > e0:
-        for e in range(e0, min(e1, e0 + MAX_TERMS)):
-            row = p.tsoft + 4 * e
-            c = row[0]
+    # PodTopologySpread: the weight of each constraint from the candidates' domains.
+    # Per constraint: its domain column, its counts and its maxSkew - 1, in locals.
+    cdef const i32* edom[MAX_TERMS]
+    cdef const i64* ecount[MAX_TERMS]
+    cdef double eskew[MAX_TERMS]
+    cdef bint erequired[MAX_TERMS]
+    cdef bint ehost[MAX_TERMS]
+    cdef Py_ssize_t ne = min(e1 - e0, MAX_TERMS), q
+    if ne > 0:
+        for q in range(ne):
+            row = p.tsoft + 4 * (e0 + q)
+            edom[q] = p.ctr_dom + row[0] * n
+            ecount[q] = p.ctr_counts + p.ctr_off[row[0]]
+            eskew[q] = <double>(row[1] - 1)
+            erequired[q] = row[2] != 0
+            ehost[q] = row[3] != 0
+        # ignored nodes (lacking a required key) are marked -1 now, scored 0 at the end
+        for k in range(m):
+            i = cand[k]
+            spread[k] = 0
+            for q in range(ne):
+                if erequired[q] and edom[q][i] < 0:
+                    spread[k] = -1
+                    break
+        for q in range(ne):
             size = 0
             lacking = False
             p.mark_gen += 1
             gen = p.mark_gen
+            c = p.tsoft[4 * (e0 + q)]
             for k in range(m):
-                i = cand[k]
-                if _spread_ignored(p, e0, e1, i):
+                if spread[k] < 0:
                     continue
-                d = p.ctr_dom[c * n + i]
-                if row[3]:
+                d = edom[q][cand[k]]
+                if ehost[q]:
                     size += 1                     # hostname: one domain per node
                 elif d < 0:
                     lacking = True                # counted once, as the empty value
                 elif mark[p.ctr_off[c] + d] != gen:
                     mark[p.ctr_off[c] + d] = gen
                     size += 1
-            weight[e - e0] = log(<double>(size + lacking + 2))
+            weight[q] = log(<double>(size + lacking + 2))
         low, high = INT64_MAX, 0
         for k in range(m):
-            i = cand[k]
-            if _spread_ignored(p, e0, e1, i):
-                spread[k] = -1
+            if spread[k] < 0:
                 continue
+            i = cand[k]
             total = 0.0
-            for e in range(e0, min(e1, e0 + MAX_TERMS)):
-                row = p.tsoft + 4 * e
-                d = p.ctr_dom[row[0] * n + i]
+            for q in range(ne):
+                d = edom[q][i]
                 if d >= 0:
-                    total += (<double>p.ctr_counts[p.ctr_off[row[0]] + d] * weight[e - e0]
-                              + <double>(row[1] - 1))
-            raw = <i64>round(total)
+                    total += <double>ecount[q][d] * weight[q] + eskew[q]
+            raw = go_round(total)
             spread[k] = raw
             if raw < low:
                 low = raw
@@ -1072,13 +1095,107 @@ cdef void topo_scores(Plan* p, Py_ssize_t s, const i64* cand, Py_ssize_t m, i64*
             interpod[k] = 0
 
 
-cdef inline bint _spread_ignored(Plan* p, Py_ssize_t e0, Py_ssize_t e1, Py_ssize_t i) noexcept nogil:
-    """A node lacking a required topology key of the pod's spread constraints."""
-    cdef Py_ssize_t e
-    for e in range(e0, e1):
-        if p.tsoft[4 * e + 2] and p.ctr_dom[p.tsoft[4 * e] * p.n + i] < 0:
-            return True
-    return False
+cdef inline i64 go_round(double x) noexcept nogil:
+    """Round half away from zero (Go's math.Round) for |x| < 2^52, without libm."""
+    cdef i64 t = <i64>x                  # truncation toward zero
+    cdef double rest = x - <double>t     # exact for such x
+    if rest >= 0.5:
+        return t + 1
+    if rest <= -0.5:
+        return t - 1
+    return t
+
+
+cdef void topo_mask(Plan* p, Py_ssize_t s, u8* tm, u8* table) noexcept nogil:
+    """Set tm[i] where a topology check rejects node i (the same verdicts as
+    topo_failure, per domain first: one table lookup per node and check)."""
+    cdef Py_ssize_t k, d, i, n = p.n, lo, width
+    cdef const i64* row
+    cdef const i32* dom
+    cdef const i64* counts
+    cdef bint any_unmet
+    for k in range(p.tchk_off[s], p.tchk_off[s + 1]):
+        row = p.tchk + 5 * k
+        lo = p.ctr_off[row[1]]
+        width = p.ctr_off[row[1] + 1] - lo
+        counts = p.ctr_counts + lo
+        dom = p.ctr_dom + row[1] * n
+        table[0] = row[0] != T_ANTI and row[0] != T_EXISTING     # node lacks the key
+        for d in range(width):
+            if row[0] == T_SPREAD:
+                table[d + 1] = counts[d] + row[4] - p.gmin[k] > row[2]
+            elif row[0] == T_AFFINITY:
+                table[d + 1] = counts[d] <= 0 and not p.aff_free
+            else:
+                table[d + 1] = counts[d] > 0
+        for i in range(n):
+            tm[i] |= table[dom[i] + 1]
+
+
+cdef inline bint _native_demands(Plan* p, Py_ssize_t s, bint fit) noexcept nogil:
+    """The spec demands no column past the native four (what the AVX2 scan checks)."""
+    cdef Filter g = make_filter(p, s, fit)
+    return g.native
+
+
+cdef Py_ssize_t scan_masked(Plan* p, View* v, Scan* sc, Py_ssize_t s,
+                            i64* best_total) noexcept nogil:
+    """A full scan (every node, rows in order) through the AVX2 kernel for a spec
+    whose local scores take fast_total but that also has topology checks or scores
+    normalized over the feasible nodes: one scalar pass folds the static and topology
+    failures into a mask and, when needed, computes the normalized scores of the
+    feasible nodes; the AVX2 pass adds them and picks the best."""
+    cdef Py_ssize_t n = p.n, R = p.R, k, i, found = 0, best = -1, k4
+    cdef Filter g = make_filter(p, s, sc.fit)
+    cdef Fast f = fast_params(p, v)
+    cdef bint checks = p.tchk_off[s + 1] > p.tchk_off[s]
+    cdef bint topo = has_topology(p, s)
+    cdef bint norm = topo or v.tt != NULL or v.na != NULL or v.il != NULL
+    cdef i64 tt_top = 0, na_top = 0, best_key = -1, total
+    cdef u8* tm = sc.tmask
+    cdef double* ex = sc.extra
+    cdef const u8* static = g.mask
+    if g.ncols < 0:
+        best_total[0] = -1
+        return -1
+    if topo:
+        topo_prepare(p, s)
+    for i in range(n):
+        tm[i] = static != NULL and static[i] != 0
+    if checks:
+        topo_mask(p, s, tm, sc.dtable)
+    for i in range(n):
+        if norm and not tm[i] and passes(g, i):
+            sc.cand[found] = i
+            found += 1
+            if v.tt != NULL and v.tt[i] > tt_top:
+                tt_top = v.tt[i]
+            if v.na != NULL and v.na[i] > na_top:
+                na_top = v.na[i]
+    if norm:
+        if topo:
+            topo_scores(p, s, sc.cand, found, sc.spread, sc.interpod, sc.mark)
+        for k in range(found):
+            i = sc.cand[k]
+            total = p.w_tt * taint_norm(v, i, tt_top) + p.w_na * affinity_norm(v, i, na_top)
+            if v.il != NULL:
+                total += p.w_il * v.il[i]
+            if topo:
+                total += p.w_pts * sc.spread[k] + p.w_ipa * sc.interpod[k]
+            ex[i] = <double>total
+    g.mask = tm
+    k4 = n - n % 4
+    best = simd_best(p, &f, &g, k4, &best_key, ex if norm else NULL, not norm)
+    for i in range(k4, n):
+        if tm[i] or not passes(g, i):
+            continue
+        total = fast_total(f, g.alloc + i * R, g.req + i * R, p.nonzero + 2 * i,
+                           p.inv_alloc + i * R, p.inv_den)
+        total += <i64>ex[i] if norm else 100 * p.w_tt
+        if total > best_key:
+            best_key, best = total, i
+    best_total[0] = best_key
+    return best
 
 
 cdef Py_ssize_t scan(Plan* p, View* v, Scan* sc, Py_ssize_t s, i64* best_total) noexcept nogil:
@@ -1087,8 +1204,19 @@ cdef Py_ssize_t scan(Plan* p, View* v, Scan* sc, Py_ssize_t s, i64* best_total) 
     cdef Py_ssize_t n = p.n, k, i, found = 0, visited = 0, best = -1
     cdef i64 tt_top = 0, na_top = 0, best_key = -1, ties = 0, total
     cdef bint topo = has_topology(p, s)
-    if v.fast and not topo and not (sc.ports and p.chk_off[s + 1] > p.chk_off[s]):
-        return scan_fast(p, v, sc, s, best_total)
+    cdef bint ports_here = sc.ports and p.chk_off[s + 1] > p.chk_off[s]
+    if v.fast and not ports_here:
+        if topo or v.tt != NULL or v.na != NULL or v.il != NULL:
+            if (p.soa != NULL and sc.to_find >= n and not sc.random
+                    and p.strategy == LEAST_ALLOCATED and p.R >= 4
+                    and _native_demands(p, s, sc.fit)):
+                return scan_masked(p, v, sc, s, best_total)
+        if not topo:
+            return scan_fast(p, v, sc, s, best_total)
+    cdef Filter g = make_filter(p, s, sc.fit)
+    cdef bint ports = sc.ports and p.chk_off[s + 1] > p.chk_off[s]
+    cdef bint checks = p.tchk_off[s + 1] > p.tchk_off[s]
+    cdef Fast f
     if topo:
         topo_prepare(p, s)
     # Filter first (the normalizing maxima need every feasible node), then score.
@@ -1097,20 +1225,34 @@ cdef Py_ssize_t scan(Plan* p, View* v, Scan* sc, Py_ssize_t s, i64* best_total) 
         if i >= n:
             i -= n
         visited += 1
-        if feasible(p, s, i, sc.ports, sc.fit):
-            sc.cand[found] = i
-            found += 1
-            if v.tt != NULL and v.tt[i] > tt_top:
-                tt_top = v.tt[i]
-            if v.na != NULL and v.na[i] > na_top:
-                na_top = v.na[i]
-            if found >= sc.to_find:
-                break
+        if not passes(g, i):
+            continue
+        if ports and not ports_free(p, s, i):
+            continue
+        if checks and topo_failure(p, s, i, True, True) >= 0:
+            continue
+        sc.cand[found] = i
+        found += 1
+        if v.tt != NULL and v.tt[i] > tt_top:
+            tt_top = v.tt[i]
+        if v.na != NULL and v.na[i] > na_top:
+            na_top = v.na[i]
+        if found >= sc.to_find:
+            break
     if topo:
         topo_scores(p, s, sc.cand, found, sc.spread, sc.interpod, sc.mark)
+    if v.fast:
+        f = fast_params(p, v)
     for k in range(found):
         i = sc.cand[k]
-        total = total_score(p, v, i, tt_top, na_top)
+        if v.fast:
+            total = fast_total(f, p.alloc + i * p.R, p.req + i * p.R, p.nonzero + 2 * i,
+                               p.inv_alloc + i * p.R, p.inv_den)
+            if v.il != NULL:
+                total += p.w_il * v.il[i]
+        else:
+            total = local_total(p, v, i)
+        total += p.w_tt * taint_norm(v, i, tt_top) + p.w_na * affinity_norm(v, i, na_top)
         if topo:
             total += p.w_pts * sc.spread[k] + p.w_ipa * sc.interpod[k]
         consider(sc, i, total, &best_key, &best, &ties)
@@ -1193,10 +1335,14 @@ def place(Batch batch, const i64[::1] pod_spec, i64[::1] out_row, i64[::1] out_s
     cdef Tree* tr = <Tree*>malloc(max(nslots, 1) * sizeof(Tree))
     cdef View* views = <View*>malloc(max(S, 1) * sizeof(View))
     cdef i64* cand = <i64*>malloc(max(n, 1) * sizeof(i64) * 3)
+    cdef u8* tmask = <u8*>malloc(max(n, 1))
+    cdef u8* dtable = <u8*>malloc(max(p.ctr_off[p.C] if p.C else 0, 1) + 1)
+    cdef double* extra = <double*>malloc(max(n, 1) * sizeof(double))
     cdef i64 marks = p.ctr_off[p.C] if p.C else 0
     cdef i64* mark = <i64*>malloc(max(marks, 1) * sizeof(i64))
-    if tr == NULL or views == NULL or cand == NULL or mark == NULL:
-        free(tr); free(views); free(cand); free(mark)
+    if (tr == NULL or views == NULL or cand == NULL or mark == NULL or tmask == NULL
+            or extra == NULL or dtable == NULL):
+        free(tr); free(views); free(cand); free(mark); free(tmask); free(extra); free(dtable)
         raise MemoryError()
     for t in range(marks):
         mark[t] = -1
@@ -1207,6 +1353,9 @@ def place(Batch batch, const i64[::1] pod_spec, i64[::1] out_row, i64[::1] out_s
     sc.spread = cand + max(n, 1)
     sc.interpod = cand + 2 * max(n, 1)
     sc.mark = mark
+    sc.tmask = tmask
+    sc.dtable = dtable
+    sc.extra = extra
     sc.rng = rng[0]
     with nogil:
         for s in range(S):
@@ -1244,7 +1393,7 @@ def place(Batch batch, const i64[::1] pod_spec, i64[::1] out_row, i64[::1] out_s
                     tree_update(p, &views[tr[u].spec], &tr[u], best, ports, fit)
     cursor[0] = sc.start
     rng[0] = sc.rng
-    free(tr); free(views); free(cand); free(mark)
+    free(tr); free(views); free(cand); free(mark); free(tmask); free(extra); free(dtable)
     return placed
 
 

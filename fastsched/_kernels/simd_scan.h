@@ -10,7 +10,8 @@
  *               non-integer quotient lies at least 1/a from the next integer;
  *   balanced  = trunc((1 - |fc - fm| / 2) * 100), fc = min((u + want) / a, 1), the
  *               same IEEE operations, in the same order, as Go's;
- *   total     = base + w_fit * fit + w_ba * balanced.
+ *   total     = base + w_fit * fit + w_ba * balanced (+ extra, the plugins that
+ *               normalize over the feasible nodes, computed by the caller).
  * The best node is the lowest row among the maximal totals.
  */
 #ifndef FASTSCHED_SIMD_SCAN_H
@@ -24,6 +25,7 @@ typedef struct {
     const double *u0, *u1;              /* requested cpu, memory (real) */
     const double *z0, *z1;              /* requested cpu, memory (scoring variant) */
     const uint8_t *mask;                /* static failure bits, or NULL */
+    const double *extra;                /* per-node score to add (normalized plugins), or NULL */
 } fs_columns;
 
 typedef struct {
@@ -108,6 +110,8 @@ static int64_t fs_simd_best(int64_t n, const fs_columns *c, const fs_spec *s, do
             ba = _mm256_blendv_pd(hundred, ba, _mm256_and_pd(has_c, has_m));
         }
         __m256d total = _mm256_add_pd(base, _mm256_add_pd(_mm256_mul_pd(wfit, fit), _mm256_mul_pd(wba, ba)));
+        if (c->extra)
+            total = _mm256_add_pd(total, _mm256_loadu_pd(c->extra + i));
         total = _mm256_blendv_pd(minus1, total, ok);
         /* strictly greater keeps each lane's first (lowest-row) maximum */
         __m256d better = _mm256_cmp_pd(total, best, _CMP_GT_OQ);
