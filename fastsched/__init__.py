@@ -2,7 +2,8 @@
 
 A scheduling core with Kubernetes semantics: a cluster model laid out as arrays,
 pods and their specs, an online scheduler whose filters and scores run in Cython
-kernels, Kubernetes manifests in and Bindings out.
+kernels, batch placement with OR-Tools CP-SAT, Kubernetes manifests in and Bindings
+out.
 """
 
 from .cluster import Cluster, ClusterSnapshot, NodeInfo
@@ -18,6 +19,7 @@ from .quantity import format_quantity, parse_quantity
 from .preemption import PodDisruptionBudget, Preemption
 from .scheduler import (FilterResult, Placement, ScheduleResult, Scheduler, ScoreResult,
                         Unschedulable)
+from .solver.batch import AntiAffinity, BatchOptions, BatchResult, Gang, Spread, solve_batch
 from .taints import Taint, Toleration
 
 __version__ = "0.1.0.dev0"
@@ -30,6 +32,7 @@ __all__ = [
     "Taint", "Toleration",
     "Scheduler", "Placement", "Unschedulable", "ScheduleResult", "FilterResult", "ScoreResult",
     "Preemption", "PodDisruptionBudget",
+    "solve_batch", "BatchResult", "BatchOptions", "Gang", "AntiAffinity", "Spread",
     "Profile", "FitArgs",
     "parse_quantity", "format_quantity",
     "Manifests", "Service", "load_manifests", "to_bindings",

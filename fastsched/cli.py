@@ -6,6 +6,7 @@
     fastsched inspect FILES...      summary of the cluster the manifests describe
     fastsched schedule FILES...     schedule the pending pods of the manifests, write Bindings
     fastsched demo                  schedule 10,000 pods on a synthetic 5,000-node cluster
+    fastsched solve FILES...        place all pending pods at once with CP-SAT (batch)
 
 Each subcommand is a pair: ``_add_<name>(commands)`` declares its arguments and
 sets ``run=cmd_<name>``; ``cmd_<name>(args) -> int`` does the work and returns
@@ -36,6 +37,7 @@ import numpy as np
 from . import __version__
 from .cluster import Cluster
 from .errors import FastschedError
+from .solve_cli import add_solve_parser
 from .manifests import Manifests, ManifestWarning, dump_bindings, load_manifests, to_bindings
 from .plot import (INSTALL_HINT, INSTANCE_TYPE_LABELS, ZONE_LABELS, label_column, natural_key,
                    plot_cluster)
@@ -65,6 +67,7 @@ def build_parser() -> argparse.ArgumentParser:
     _add_inspect(commands)
     _add_schedule(commands)
     _add_demo(commands)
+    add_solve_parser(commands)
     return parser
 
 

@@ -1,0 +1,190 @@
+"""``fastsched solve``: batch placement of the pending pods of manifests with CP-SAT.
+
+::
+
+    fastsched solve FILES... [--objective min_nodes] [--time-limit 10] [-o bindings.yaml]
+
+While the solver runs, a live line on stderr (a terminal only) shows the
+incumbent, the bound and the gap; then a summary goes to stdout: pods placed,
+nodes in use before and after, the objective with its bound and gap. ``-o``
+writes the new placements as v1 Bindings. Exit status 0 when a plan was made
+(pods left unplaced are an outcome, not an error), 2 on bad input; also 0 when
+the solver found no plan in time (status UNKNOWN), which the summary says.
+
+Wiring (in cli.py): ``add_solve_parser(commands)`` in ``build_parser``; it sets
+``run=cmd_solve``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import math
+import sys
+import time
+from pathlib import Path
+from typing import Any, TextIO
+
+from .errors import FastschedError
+from .manifests import dump_bindings, to_bindings
+
+__all__ = ["add_solve_parser", "cmd_solve"]
+
+OBJECTIVE_UNITS = {"max_placed": "weighted pods placed", "min_nodes": "nodes in use",
+                   "balance": "permille peak utilization"}
+
+
+def _seconds_arg(text: str) -> float:
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a number of seconds, got {text!r}") from None
+    if not math.isfinite(value) or value < 0:
+        raise argparse.ArgumentTypeError(f"must be a finite number >= 0, got {text}")
+    return value
+
+
+def _count_arg(low: int, high: int) -> Any:
+    def count(text: str) -> int:
+        try:
+            value = int(text)
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"expected an integer, got {text!r}") from None
+        if not low <= value <= high:
+            raise argparse.ArgumentTypeError(f"must be in [{low}, {high}], got {value}")
+        return value
+    return count
+
+
+def add_solve_parser(commands: Any) -> argparse.ArgumentParser:
+    """Declare ``fastsched solve`` on the subparsers ``commands``."""
+    from .solver.batch import OBJECTIVES
+    parser = commands.add_parser(
+        "solve", help="place all pending pods of manifests at once, with CP-SAT",
+        description="Load Kubernetes manifests and place their pending pods in one batch "
+                    "with OR-Tools CP-SAT, respecting every resource and the static "
+                    "filters (selectors, node affinity, taints, cordons, host ports). "
+                    "Objectives: max_placed (the most pods, weighted by priority), "
+                    "min_nodes (every pod if possible, then the fewest nodes in use) and "
+                    "balance (every pod if possible, then the lowest peak utilization). "
+                    "Shows the incumbent, bound and gap while solving (on a terminal), "
+                    "then a summary; -o writes the new placements as v1 Bindings.",
+        epilog="Exit status: 0 when the solver ran (also if pods stay unplaced, or if no "
+               "plan was found in time: the summary says so); 2 on bad input. Needs "
+               "OR-Tools (pip install ortools).")
+    parser.add_argument("files", nargs="+", metavar="FILE",
+                        help="YAML or JSON manifest files (or directories of them)")
+    parser.add_argument("--objective", choices=OBJECTIVES, default="min_nodes",
+                        help="what to optimize (default: min_nodes)")
+    parser.add_argument("--time-limit", type=_seconds_arg, default=10.0, metavar="SECONDS",
+                        help="wall-clock limit for the whole solve (default: 10)")
+    parser.add_argument("--workers", type=_count_arg(1, 256), metavar="N",
+                        help="CP-SAT search workers (default: the number of CPUs)")
+    parser.add_argument("--seed", type=_count_arg(0, (1 << 31) - 1), default=0, metavar="N",
+                        help="CP-SAT random seed (default: 0)")
+    parser.add_argument("--no-hint", action="store_true",
+                        help="search from scratch instead of from the greedy plan")
+    parser.add_argument("-o", "--output", metavar="FILE",
+                        help="write a v1 Binding for each newly placed pod: a JSON v1 List "
+                             "if FILE ends in .json, else multi-document YAML")
+    parser.set_defaults(run=cmd_solve)
+    return parser
+
+
+class _LiveLine:
+    """``incumbent … bound … gap …`` redrawn in place on a terminal (else silent)."""
+
+    def __init__(self, stream: TextIO, start: float) -> None:
+        isatty = getattr(stream, "isatty", None)
+        self.stream = stream
+        self.start = start
+        self.enabled = bool(isatty is not None and isatty())
+        self.width = 0
+
+    def __call__(self, incumbent: int, bound: int) -> None:
+        if not self.enabled:
+            return
+        gap = abs(incumbent - bound) / max(1, abs(incumbent))
+        text = (f"\rsolving  incumbent {incumbent:,}  bound {bound:,}  gap {gap:.2%}  "
+                f"{time.perf_counter() - self.start:.1f} s")
+        self.width = max(self.width, len(text))
+        self.stream.write(text.ljust(self.width))
+        self.stream.flush()
+
+    def close(self) -> None:
+        if self.enabled and self.width:
+            self.stream.write("\n")
+            self.stream.flush()
+
+
+def cmd_solve(args: argparse.Namespace, out: TextIO | None = None,
+              err: TextIO | None = None) -> int:
+    """``fastsched solve``: place the pending pods in one batch, report, write Bindings."""
+    from .cli import _load            # cli imports this module: import on use
+    try:
+        from .solver.batch import solve_batch
+        import ortools  # noqa: F401
+    except ImportError as missing:
+        raise FastschedError(f"fastsched solve needs OR-Tools: pip install ortools "
+                             f"({missing})") from None
+    out = out or sys.stdout
+    err = err or sys.stderr
+
+    # data
+    manifests = _load(args.files)
+    cluster, pending = manifests.cluster, list(manifests.pending)
+
+    # solve, with the live line
+    start = time.perf_counter()
+    live = _LiveLine(err, start)
+    try:
+        result = solve_batch(cluster, pending, objective=args.objective,
+                             time_limit=args.time_limit, workers=args.workers,
+                             seed=args.seed, hint=None if args.no_hint else "greedy",
+                             progress=live)
+    finally:
+        live.close()
+
+    # bindings before the report: if the file cannot be written, that error is final
+    if args.output:
+        _write(args.output, result.bindings)
+
+    # report
+    print("\n".join(_summary(cluster, pending, result)), file=out)
+    if args.output:
+        print(f"\nBindings: {len(result.bindings):,} written to {args.output}", file=out)
+    return 0
+
+
+def _write(path: str, pairs: list) -> None:
+    bindings = to_bindings(pairs, new_only=True)
+    fmt = "json" if path.lower().endswith(".json") else "yaml"
+    Path(path).write_text(dump_bindings(bindings, fmt), encoding="utf-8")
+
+
+def _summary(cluster: Any, pending: list, result: Any) -> list[str]:
+    if not pending:
+        return ["Nothing to solve: the manifests have no pending pods."]
+    total = len(pending)
+    lines = [f"Solved {total:,} pending pod{'s' if total != 1 else ''} onto "
+             f"{len(cluster):,} node{'s' if len(cluster) != 1 else ''} "
+             f"(objective {result.objective}) in {result.wall_time:.2f} s: {result.status}"]
+    width = len(f"{total:,}")
+    lines.append(f"  placed          {result.placed:>{width},} of {total:,}")
+    lines.append(f"  unplaced        {total - result.placed:>{width},}")
+    lines.append(f"  nodes in use    {result.nodes_before:,} before, {result.nodes_after:,} after")
+    unit = OBJECTIVE_UNITS[result.objective]
+    if result.objective_value is None:
+        lines.append("  objective       none: no plan "
+                     + ("exists" if result.status == "INFEASIBLE" else "was found in time"))
+    else:
+        bound = "-" if result.best_bound is None else f"{result.best_bound:,}"
+        gap = "-" if result.gap is None else f"{result.gap:.2%}"
+        lines.append(f"  objective       {result.objective_value:,} {unit} "
+                     f"(bound {bound}, gap {gap})")
+    if result.objective != "max_placed":
+        lines.append(f"  weight placed   {result.placed_weight:,} "
+                     f"(bound {result.placed_bound:,})")
+    stats = result.stats
+    lines.append(f"  model           {stats.get('shapes', 0):,} pod shapes, "
+                 f"{stats.get('num_variables', 0):,} variables, {result.workers} workers")
+    return lines
