@@ -507,6 +507,16 @@ class Cluster:
 
     # -- internals -------------------------------------------------------------------
 
+    def _small_allocatable(self) -> bool:
+        """Whether every allocatable cpu and memory is below 2^46 (the kernels' exact
+        float paths need it); cached until the node columns change."""
+        key = (self._version, self._alloc.shape)
+        if getattr(self, "_small_key", None) != key:
+            n = self._n
+            self._small = n == 0 or int(self._alloc[:n, :2].max()) < (1 << 46)
+            self._small_key = key
+        return self._small
+
     def _inverse_allocatable(self) -> np.ndarray:
         """``1 / allocatable`` (0 where it is 0), cached until the node columns change;
         kernels use it to divide without integer divisions."""

@@ -440,6 +440,7 @@ class Scheduler:
         if not isinstance(pod, Pod):
             raise ValidationError(f"expected a Pod, got {type(pod).__name__}", "pod")
         compiler = self._compiler()
+        compiler.simd_worth_it = False      # one pod: copying columns would not pay
         return compiler, compiler.spec(pod)
 
     def _compiler(self) -> "_Compiler":
@@ -802,7 +803,7 @@ class _Compiler:
         b.inv_alloc = c._inverse_allocatable() if n else np.zeros(1)
         b.inv_den = 1.0 / np.maximum(np.arange(sum(w for _, w in p.fit.resources) + 1), 1)
         b.pods_col = self.col[PODS]
-        b.small_alloc = int(n == 0 or int(c._alloc[:n, :2].max()) < (1 << 46))
+        b.small_alloc = int(c._small_allocatable())
         b.soa = self._soa(b.small_alloc) if self.simd_worth_it else None
         b.filters = _i64(self.filters)
         fit = p.fit
@@ -857,8 +858,8 @@ class _Compiler:
         self.topology = [False] * len(self.spec_pods)
         for s, pod in enumerate(self.spec_pods):
             if wanted and n:
-                c, e, t, own = topo.spec(pod, None, self._node_match(pod),
-                                         self._taints_tolerated(pod), self.spec_pods)
+                c, e, t, own = topo.spec(pod, lambda: self._node_match(pod),
+                                         lambda: self._taints_tolerated(pod), self.spec_pods)
             else:
                 c, e, t, own = [], [], [], True
             rows_checks += c

@@ -120,14 +120,14 @@ class TopologyCompiler:
 
     # -- per spec --------------------------------------------------------------------
 
-    def spec(self, pod: Pod, static_ok: np.ndarray | None,
-             node_match: np.ndarray, hard_taint_ok: np.ndarray,
+    def spec(self, pod: Pod, node_match: Any, taint_ok: Any,
              spec_pods: Sequence[Pod]) -> tuple[list, list, list, bool]:
         """(checks, spread score entries, interpod score entries, pod matches its own
-        affinity terms) of one spec. ``node_match``: nodes passing the pod's
-        nodeSelector and required node affinity; ``hard_taint_ok``: nodes whose
-        NoSchedule/NoExecute taints the pod tolerates; ``spec_pods`` every spec's pod
-        in this call (batch pods carry terms too)."""
+        affinity terms) of one spec. ``node_match()``: nodes passing the pod's
+        nodeSelector and required node affinity; ``taint_ok()``: nodes whose
+        NoSchedule/NoExecute taints the pod tolerates (both computed only if a spread
+        constraint needs them); ``spec_pods`` every spec's pod in this call (batch
+        pods carry terms too)."""
         checks: list[tuple] = []
         soft: list[tuple] = []
         terms: list[tuple] = []
@@ -144,7 +144,7 @@ class TopologyCompiler:
                 has_keys &= self._domains(key) >= 0
             for c in hard:
                 selector = self._spread_selector(c, pod)
-                eligible, ekey = self._eligible(c, pod, has_keys, keys, node_match, hard_taint_ok)
+                eligible, ekey = self._eligible(c, pod, has_keys, keys, node_match, taint_ok)
                 counter = self._counter("match", _counted(selector), frozenset((pod.namespace,)),
                                         c.topology_key, eligible, ekey)
                 self_match = int(selector is not None and selector.matches(pod.labels))
@@ -162,7 +162,7 @@ class TopologyCompiler:
                     eligible, ekey = None, "node"
                 else:
                     eligible, ekey = self._eligible(c, pod, has_keys, ("soft", system, keys),
-                                                    node_match, hard_taint_ok)
+                                                    node_match, taint_ok)
                 counter = self._counter("match", _counted(selector), frozenset((pod.namespace,)),
                                         c.topology_key, eligible, ekey)
                 soft.append((counter, c.max_skew, int(not system),
@@ -209,16 +209,15 @@ class TopologyCompiler:
         return _with_label_keys(c.label_selector, pod, c.match_label_keys)
 
     def _eligible(self, c: TopologySpreadConstraint, pod: Pod, has_keys: np.ndarray,
-                  keys: Any, node_match: np.ndarray,
-                  taint_ok: np.ndarray) -> tuple[np.ndarray, Any]:
+                  keys: Any, node_match: Any, taint_ok: Any) -> tuple[np.ndarray, Any]:
         """Nodes whose pods count for a spread constraint (its inclusion policies)."""
         eligible = has_keys.copy()
         ekey: list[Any] = [keys]
         if c.node_affinity_policy == "Honor":
-            eligible &= node_match
+            eligible &= node_match()
             ekey.append((pod.node_selector, pod.node_affinity))
         if c.node_taints_policy == "Honor":
-            eligible &= taint_ok
+            eligible &= taint_ok()
             ekey.append(pod.tolerations)
         return eligible, tuple(ekey)
 
@@ -280,6 +279,12 @@ class TopologyCompiler:
         """Counter arrays: domains, eligibility, initial counts from the bound pods,
         and which spec adds to which counter when the kernel places it."""
         n, C, S = self.n, len(self.counter_defs), len(spec_pods)
+        if C == 0:          # no topology terms in this call: placeholders only
+            return {"ctr_dom": np.full((1, max(n, 1)), -1, np.int32),
+                    "ctr_elig": np.zeros((1, max(n, 1)), np.uint8),
+                    "ctr_off": np.zeros(2, np.int64), "ctr_counts": np.zeros(1, np.int64),
+                    "ctr_total": np.zeros(1, np.int64), "ctr_dmask": np.zeros(1, np.uint8),
+                    "ctr_inc": np.zeros((max(S, 1), 1), np.uint8)}
         dom = np.full((max(C, 1), max(n, 1)), -1, np.int32)
         elig = np.zeros((max(C, 1), max(n, 1)), np.uint8)
         widths = [self._width(d[3]) for d in self.counter_defs]
