@@ -15,6 +15,7 @@ Dynamic filters: NodePorts (occupancy columns) and NodeResourcesFit.
 from libc.math cimport INFINITY, fabs, log, round, sqrt
 from libc.stdint cimport INT64_MAX, INT64_MIN
 from libc.stdlib cimport free, malloc
+from libc.string cimport memset
 
 from fastsched._kernels.common cimport i32, i64, u8, u64
 
@@ -1004,7 +1005,9 @@ cdef void topo_scores(Plan* p, Py_ssize_t s, const i64* cand, Py_ssize_t m, i64*
     cdef bint erequired[MAX_TERMS]
     cdef bint ehost[MAX_TERMS]
     cdef Py_ssize_t ne = min(e1 - e0, MAX_TERMS), q
-    if ne > 0:
+    if ne == 1 and p.tsoft[4 * e0 + 3] == 0:
+        _spread_by_domain(p, e0, cand, m, spread, mark)
+    elif ne > 0:
         for q in range(ne):
             row = p.tsoft + 4 * (e0 + q)
             edom[q] = p.ctr_dom + row[0] * n
@@ -1070,8 +1073,7 @@ cdef void topo_scores(Plan* p, Py_ssize_t s, const i64* cand, Py_ssize_t m, i64*
         if p.ctr_total[p.taff[2 * e]] > 0:
             nonempty = True
     if not nonempty:
-        for k in range(m):
-            interpod[k] = 0
+        memset(interpod, 0, m * sizeof(i64))
         return
     low, high = INT64_MAX, INT64_MIN
     for k in range(m):
@@ -1093,6 +1095,52 @@ cdef void topo_scores(Plan* p, Py_ssize_t s, const i64* cand, Py_ssize_t m, i64*
             interpod[k] = <i64>(100.0 * (<double>(interpod[k] - low) / <double>(high - low)))
         else:
             interpod[k] = 0
+
+
+cdef void _spread_by_domain(Plan* p, Py_ssize_t e, const i64* cand, Py_ssize_t m,
+                            i64* spread, i64* mark) noexcept nogil:
+    """PodTopologySpread's score for one constraint on a key other than the hostname:
+    a node's raw score depends on its domain only, so it is computed once per domain
+    (cached in ``mark`` as -(raw + 1)), with the same arithmetic as topo_scores."""
+    cdef const i64* row = p.tsoft + 4 * e
+    cdef Py_ssize_t n = p.n, k, c = row[0]
+    cdef const i32* dom = p.ctr_dom + c * n
+    cdef const i64* count = p.ctr_counts + p.ctr_off[c]
+    cdef i64* seen = mark + p.ctr_off[c]
+    cdef bint required = row[2] != 0, lacking = False
+    cdef i64 d, size = 0, gen, raw, low = INT64_MAX, high = 0
+    cdef double weight, skew = <double>(row[1] - 1)
+    p.mark_gen += 1
+    gen = p.mark_gen
+    for k in range(m):
+        d = dom[cand[k]]
+        if d < 0:
+            lacking = True
+        elif seen[d] != gen:
+            seen[d] = gen
+            size += 1
+    # A node lacking a required key is ignored; otherwise it counts once as the
+    # empty value for the size, and its raw score is 0.
+    lacking = lacking and not required
+    weight = log(<double>(size + lacking + 2))
+    if lacking:
+        low = 0
+    for k in range(m):
+        d = dom[cand[k]]
+        if d >= 0 and seen[d] == gen:
+            raw = go_round(<double>count[d] * weight + skew)
+            seen[d] = -(raw + 1)
+            if raw < low:
+                low = raw
+            if raw > high:
+                high = raw
+    for k in range(m):
+        d = dom[cand[k]]
+        if d < 0 and required:
+            spread[k] = 0                         # ignored
+            continue
+        raw = -seen[d] - 1 if d >= 0 else 0
+        spread[k] = 100 if high == 0 else 100 * (high + low - raw) // high
 
 
 cdef inline i64 go_round(double x) noexcept nogil:
@@ -1150,7 +1198,9 @@ cdef Py_ssize_t scan_masked(Plan* p, View* v, Scan* sc, Py_ssize_t s,
     cdef Fast f = fast_params(p, v)
     cdef bint checks = p.tchk_off[s + 1] > p.tchk_off[s]
     cdef bint topo = has_topology(p, s)
-    cdef bint norm = topo or v.tt != NULL or v.na != NULL or v.il != NULL
+    cdef bint topo_scored = (p.tsoft_off[s + 1] > p.tsoft_off[s]
+                             or p.taff_off[s + 1] > p.taff_off[s])
+    cdef bint norm = topo_scored or v.tt != NULL or v.na != NULL or v.il != NULL
     cdef i64 tt_top = 0, na_top = 0, best_key = -1, total
     cdef u8* tm = sc.tmask
     cdef double* ex = sc.extra
@@ -1160,28 +1210,38 @@ cdef Py_ssize_t scan_masked(Plan* p, View* v, Scan* sc, Py_ssize_t s,
         return -1
     if topo:
         topo_prepare(p, s)
-    for i in range(n):
-        tm[i] = static != NULL and static[i] != 0
+    if static != NULL:
+        for i in range(n):
+            tm[i] = static[i] != 0
+    else:
+        memset(tm, 0, n)
     if checks:
         topo_mask(p, s, tm, sc.dtable)
-    for i in range(n):
-        if norm and not tm[i] and passes(g, i):
-            sc.cand[found] = i
+    cdef const i64* tt = v.tt
+    cdef const i64* na = v.na
+    cdef const i64* il = v.il
+    cdef i64* cand = sc.cand
+    cdef i64* spread = sc.spread
+    cdef i64* interpod = sc.interpod
+    cdef i64 w_tt = p.w_tt, w_na = p.w_na, w_il = p.w_il, w_pts = p.w_pts, w_ipa = p.w_ipa
+    for i in range(n if norm else 0):
+        if not tm[i] and passes(g, i):
+            cand[found] = i
             found += 1
-            if v.tt != NULL and v.tt[i] > tt_top:
-                tt_top = v.tt[i]
-            if v.na != NULL and v.na[i] > na_top:
-                na_top = v.na[i]
+            if tt != NULL and tt[i] > tt_top:
+                tt_top = tt[i]
+            if na != NULL and na[i] > na_top:
+                na_top = na[i]
     if norm:
-        if topo:
-            topo_scores(p, s, sc.cand, found, sc.spread, sc.interpod, sc.mark)
+        if topo_scored:
+            topo_scores(p, s, cand, found, spread, interpod, sc.mark)
         for k in range(found):
-            i = sc.cand[k]
-            total = p.w_tt * taint_norm(v, i, tt_top) + p.w_na * affinity_norm(v, i, na_top)
-            if v.il != NULL:
-                total += p.w_il * v.il[i]
-            if topo:
-                total += p.w_pts * sc.spread[k] + p.w_ipa * sc.interpod[k]
+            i = cand[k]
+            total = w_tt * taint_norm(v, i, tt_top) + w_na * affinity_norm(v, i, na_top)
+            if il != NULL:
+                total += w_il * il[i]
+            if topo_scored:
+                total += w_pts * spread[k] + w_ipa * interpod[k]
             ex[i] = <double>total
     g.mask = tm
     k4 = n - n % 4
