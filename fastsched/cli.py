@@ -369,7 +369,9 @@ def cmd_schedule(args: argparse.Namespace, out: TextIO | None = None) -> int:
     cluster, pending = manifests.cluster, list(manifests.pending)
 
     # solve: one call, each placement visible to the next pod
-    scheduler = Scheduler(cluster, profile, tie_break=args.tie_break, seed=args.seed)
+    # Services give PodTopologySpread's default constraints their selectors.
+    scheduler = Scheduler(cluster, profile, tie_break=args.tie_break, seed=args.seed,
+                          services=manifests.services)
     start = time.perf_counter()
     result = scheduler.schedule_many(pending)
     elapsed = time.perf_counter() - start
