@@ -7,10 +7,11 @@ violators first), and pick the node by upstream's order: fewest budget violation
 lowest highest-victim priority, smallest priority sum, fewest victims, latest start
 of the most important victims, then the lowest row.
 
-What can be preempted for: NodeResourcesFit (unless the pod alone exceeds the node)
-and NodePorts. Nodes that fail any other filter first are "not helpful", as upstream
-says of unresolvable failures; fastsched also counts PodTopologySpread skew and
-inter-pod anti-affinity there, where upstream would try evictions (a known gap).
+What can be preempted for, as upstream: NodeResourcesFit (unless the pod alone
+exceeds the node), NodePorts, PodTopologySpread skew and anti-affinity (the pod's and
+existing pods'). Resource and port shortfalls are resolved here, for every candidate
+node at once; topology failures by the Scheduler, which tries evicting on a few such
+nodes and re-runs the filters. Other failures are "not helpful".
 """
 
 from __future__ import annotations
@@ -86,10 +87,14 @@ def _violations(victims: Sequence[Pod], pdbs: Sequence[PodDisruptionBudget]) -> 
 
 
 def find(cluster: Any, pod: Pod, want: np.ndarray, codes: np.ndarray, bits: np.ndarray,
-         resource_bucket: int, ports_bucket: int, pdbs: Sequence[PodDisruptionBudget],
-         pod_ports: tuple, limit: int) -> tuple[Preemption | None, dict[str, int]]:
-    """The best preemption for ``pod``, or None with the reason counts of the
-    ``preemption: 0/N nodes are available`` message.
+         resource_bucket: int, ports_bucket: int, topology_buckets: Sequence[int],
+         pdbs: Sequence[PodDisruptionBudget], pod_ports: tuple,
+         limit: int) -> tuple[Any, Preemption | None, dict[str, int], list[int]]:
+    """The best preemption for ``pod`` among nodes short of resources or host ports:
+    ``(key, choice, counts, topology_rows)``; ``key`` orders choices (smaller is
+    better, None without one), ``counts`` are the reasons for the ``preemption: 0/N
+    nodes are available`` message, ``topology_rows`` the nodes that failed a topology
+    check and host lower-priority pods (the caller tries evicting those).
 
     ``want`` is the pod's request vector over the cluster's columns; ``codes``/``bits``
     the first failing filter per node (from the kernel's explain). At most ``limit``
@@ -105,7 +110,8 @@ def find(cluster: Any, pod: Pod, want: np.ndarray, codes: np.ndarray, bits: np.n
     # exceed, and host-port conflicts.
     exceeds = ((want[None, :] > alloc) & (want[None, :] > 0)).any(axis=1)
     helpful = ((codes == resource_bucket) & ~exceeds) | (codes == ports_bucket)
-    counts_not = int(np.count_nonzero(~helpful & (codes != 255)))
+    topology = np.isin(codes, list(topology_buckets))
+    counts_not = int(np.count_nonzero(~helpful & ~topology & (codes != 255)))
     if counts_not:
         counts[NOT_HELPFUL] = counts_not
     # What evicting every lower-priority pod would free, per node.
@@ -118,7 +124,8 @@ def find(cluster: Any, pod: Pod, want: np.ndarray, codes: np.ndarray, bits: np.n
     has_victims = np.zeros(n, np.bool_)
     if len(lower):
         has_victims[table.node[lower]] = True
-    no_victims = helpful & ~has_victims
+    topology_rows = np.flatnonzero(topology & has_victims).tolist()
+    no_victims = (helpful | topology) & ~has_victims
     if no_victims.any():
         counts[NO_VICTIMS] = int(np.count_nonzero(no_victims))
     short = (want[None, :] > alloc - used + freeable) & (want[None, :] > 0)
@@ -183,18 +190,28 @@ def find(cluster: Any, pod: Pod, want: np.ndarray, codes: np.ndarray, bits: np.n
         order = np.lexsort((rows, -earliest, number, total, top, number == 0))
         j = int(order[0])
         if number[j] == 0:
-            return None, counts
-        best_key, best_row = True, int(rows[j])
+            return None, None, counts, topology_rows
+        best_key = (0, int(top[j]), int(total[j]), int(number[j]), -int(earliest[j]),
+                    int(rows[j]))
+        best_row = int(rows[j])
         best_victims = picked[offsets[j]:offsets[j + 1]][is_victim[offsets[j]:offsets[j + 1]]]
         best_victims = best_victims.tolist()
     if best_key is None:
-        return None, counts
+        return None, None, counts, topology_rows
     node = names[best_row]
     chosen = set(best_victims)
     victims = tuple(p for p in cluster._pods_by_node[node].values()
                     if cluster._pod_slot[p.key] in chosen)
     victims = tuple(sorted(victims, key=lambda p: (-p.priority, _started(cluster, p))))
-    return Preemption(pod, node, victims), counts
+    return best_key, Preemption(pod, node, victims), counts, topology_rows
+
+
+def choice_key(cluster: Any, row: int, victims: Sequence[Pod], violations: int) -> tuple:
+    """Upstream's order between candidate nodes (smaller is better)."""
+    top = max(p.priority for p in victims)
+    earliest = min(_started(cluster, p) for p in victims if p.priority == top)
+    return (violations, top, sum(p.priority + INT32 for p in victims), len(victims),
+            -earliest, row)
 
 
 def _slot_of(cluster: Any, pod: Pod) -> int:

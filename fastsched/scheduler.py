@@ -49,6 +49,11 @@ REASONS = ("node(s) were unschedulable",
                   "node(s) didn't satisfy existing pods anti-affinity rules")
 AFFINITY_CONFLICT = "pod affinity terms conflict"
 PORTS_REASON = "node(s) didn't have free ports for the requested pod ports"
+# Topology failures evicting pods from the node may resolve (upstream: Unschedulable).
+TOPOLOGY_RESOLVABLE = ("node(s) didn't match pod topology spread constraints",
+                       "node(s) didn't match pod anti-affinity rules",
+                       "node(s) didn't satisfy existing pods anti-affinity rules")
+TOPOLOGY_CANDIDATES = 16         # nodes tried that way per preemption (each: a few filters)
 RESOURCE0 = len(REASONS)
 PASSES = 255
 NO_NODES = "no nodes available to schedule pods"
@@ -310,12 +315,67 @@ class Scheduler:
             counts = {preemption.NOT_HELPFUL: n}
             return Unschedulable(pod, preemption.message(n, counts), counts)
         limit = max(n * 10 // 100, 100)      # upstream's minimum candidate counts
-        choice, counts = preemption.find(self.cluster, pod, want, codes, bits, RESOURCE0,
-                                         REASONS.index(PORTS_REASON), self.pdbs,
-                                         pod.host_ports, limit)
+        topology = [REASONS.index(r) for r in TOPOLOGY_RESOLVABLE]
+        key, choice, counts, rows = preemption.find(
+            self.cluster, pod, want, codes, bits, RESOURCE0, REASONS.index(PORTS_REASON),
+            topology, self.pdbs, pod.host_ports, limit)
+        for row in rows[:TOPOLOGY_CANDIDATES]:
+            trial = self._evict_to_fit(pod, row)
+            if trial is None:
+                reason = REASONS[int(codes[row])]
+                counts[reason] = counts.get(reason, 0) + 1
+                continue
+            victims, violations = trial
+            trial_key = preemption.choice_key(self.cluster, row, victims, violations)
+            if key is None or trial_key < key:
+                key = trial_key
+                choice = Preemption(pod, self.cluster.node_names[row], tuple(victims))
+        for row in rows[TOPOLOGY_CANDIDATES:]:
+            reason = REASONS[int(codes[row])]       # not tried: reported as they failed
+            counts[reason] = counts.get(reason, 0) + 1
         if choice is not None:
             return choice
         return Unschedulable(pod, preemption.message(n, counts), counts)
+
+    def _evict_to_fit(self, pod: Pod, row: int) -> tuple[list[Pod], int] | None:
+        """Upstream's victim choice on a node that fails a topology check: evict every
+        lower-priority pod on it, see whether the pod then passes every filter there,
+        and re-admit the most important ones (budget violators first) that keep it
+        passing. Works by unbinding and rebinding for real, and always restores the
+        cluster (pods keep their start order)."""
+        from .preemption import _started, _violations
+        cluster = self.cluster
+        node = cluster.node_names[row]
+        lower = sorted((p for p in cluster.pods_on(node) if p.priority < pod.priority),
+                       key=lambda p: (-p.priority, _started(cluster, p)))
+        started = {p.key: cluster._podtab.seq[cluster._pod_slot[p.key]] for p in lower}
+        broken = _violations(lower, self.pdbs)
+
+        def passes() -> bool:
+            return self.filter(pod).reasons(node) == ()
+
+        try:
+            for victim in lower:
+                cluster.unbind(victim)
+            if not passes():
+                return None
+            victims, violations = [], 0
+            for group in (True, False):
+                for victim, violates in zip(lower, broken):
+                    if violates != group:
+                        continue
+                    cluster.bind(victim, node, force=True)
+                    if passes():
+                        continue                    # re-admitted: it stays
+                    cluster.unbind(victim)
+                    victims.append(victim)
+                    violations += violates
+            return victims, violations
+        finally:
+            for victim in lower:
+                if victim.key not in cluster._pods:
+                    cluster.bind(victim, node, force=True)
+                cluster._podtab.seq[cluster._pod_slot[victim.key]] = started[victim.key]
 
     def schedule_many(self, pods: Iterable[Pod]) -> ScheduleResult:
         """Place pods in order, each placement visible to the next.

@@ -126,6 +126,26 @@ def test_vectorized_and_plain_victim_choice_agree(seed):
         assert (fast.node, fast.victims) == (plain.node, plain.victims)
 
 
+def test_preemption_for_anti_affinity():
+    c = two_nodes()
+    anti = {"requiredDuringSchedulingIgnoredDuringExecution": [
+        {"topologyKey": "kubernetes.io/hostname", "labelSelector": {"matchLabels": {"app": "db"}}}]}
+    c.bind(Pod("db-old", labels={"app": "db"}, requests={"cpu": "1"}, priority=1), "n1")
+    c.bind(Pod("db-keep", labels={"app": "db"}, requests={"cpu": "1"}, priority=50), "n2")
+    c.bind(Pod("filler", labels={"app": "web"}, requests={"cpu": "1"}, priority=1), "n1")
+    s = Scheduler(c)
+    pod = Pod("db-new", labels={"app": "db"}, requests={"cpu": "1"}, priority=10,
+              pod_anti_affinity=anti)
+    before = c.snapshot()
+    choice = s.preempt(pod)
+    assert c.snapshot() == before                   # a dry run, even when it tried evicting
+    assert isinstance(choice, Preemption)
+    assert choice.node == "n1" and [v.name for v in choice.victims] == ["db-old"]
+    assert s.schedule(pod, preempt=True) == choice
+    assert c.node_of("db-new") == "n1" and c.node_of("filler") == "n1"
+    assert c.node_of("db-keep") == "n2"
+
+
 def test_bad_budget():
     with pytest.raises(ValueError, match="disruptionsAllowed"):
         PodDisruptionBudget("x", {}, -1)
