@@ -2,14 +2,16 @@
 
 A scheduling core with Kubernetes semantics: a cluster model laid out as arrays,
 pods and their specs, an online scheduler whose filters and scores run in Cython
-kernels, batch placement with OR-Tools CP-SAT, Kubernetes manifests in and Bindings
-out.
+kernels, batch placement with OR-Tools CP-SAT, consistent hashing (ketama-compatible
+rings, jump, rendezvous, Maglev) for routing, Kubernetes manifests in and Bindings out.
 """
 
 from .cluster import Cluster, ClusterSnapshot, NodeInfo
 from .errors import (DoesNotFitError, DuplicateError, FastschedError, ManifestError,
                      NodeNotFoundError, NotFoundError, PodNotFoundError, QuantityError,
                      ValidationError)
+from .hashing import (BoundedLoads, HashRing, KeyTypeError, Maglev, Rendezvous, fast_hash,
+                      jump_hash)
 from .labels import LabelSelector, LabelSelectorRequirement, NodeSelectorRequirement, NodeSelectorTerm
 from .manifests import Manifests, Service, load_manifests, to_bindings
 from .pod import (Container, ContainerPort, NodeAffinity, Pod, PodAffinity, PodAffinityTerm,
@@ -17,6 +19,7 @@ from .pod import (Container, ContainerPort, NodeAffinity, Pod, PodAffinity, PodA
 from .profile import FitArgs, Profile
 from .quantity import format_quantity, parse_quantity
 from .preemption import PodDisruptionBudget, Preemption
+from .routing import Endpoint, Rebalance, Routes, rebalance_report
 from .scheduler import (FilterResult, Placement, ScheduleResult, Scheduler, ScoreResult,
                         Unschedulable)
 from .solver.batch import AntiAffinity, BatchOptions, BatchResult, Gang, Spread, solve_batch
@@ -33,6 +36,8 @@ __all__ = [
     "Scheduler", "Placement", "Unschedulable", "ScheduleResult", "FilterResult", "ScoreResult",
     "Preemption", "PodDisruptionBudget",
     "solve_batch", "BatchResult", "BatchOptions", "Gang", "AntiAffinity", "Spread",
+    "HashRing", "Rendezvous", "Maglev", "BoundedLoads", "jump_hash", "fast_hash",
+    "KeyTypeError", "Endpoint", "Routes", "Rebalance", "rebalance_report",
     "Profile", "FitArgs",
     "parse_quantity", "format_quantity",
     "Manifests", "Service", "load_manifests", "to_bindings",

@@ -7,6 +7,7 @@
     fastsched schedule FILES...     schedule the pending pods of the manifests, write Bindings
     fastsched demo                  schedule 10,000 pods on a synthetic 5,000-node cluster
     fastsched solve FILES...        place all pending pods at once with CP-SAT (batch)
+    fastsched route FILES... --service NAME --keys FILE|-   route client keys to endpoints
 
 Each subcommand is a pair: ``_add_<name>(commands)`` declares its arguments and
 sets ``run=cmd_<name>``; ``cmd_<name>(args) -> int`` does the work and returns
@@ -37,6 +38,7 @@ import numpy as np
 from . import __version__
 from .cluster import Cluster
 from .errors import FastschedError
+from .route_cli import add_route_parser
 from .solve_cli import add_solve_parser
 from .manifests import Manifests, ManifestWarning, dump_bindings, load_manifests, to_bindings
 from .plot import (INSTALL_HINT, INSTANCE_TYPE_LABELS, ZONE_LABELS, label_column, natural_key,
@@ -68,6 +70,7 @@ def build_parser() -> argparse.ArgumentParser:
     _add_schedule(commands)
     _add_demo(commands)
     add_solve_parser(commands)
+    add_route_parser(commands)
     return parser
 
 

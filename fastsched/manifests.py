@@ -164,6 +164,17 @@ class Service:
         return (bool(self.selector) and pod.namespace == self.namespace
                 and all(pod.labels.get(k) == v for k, v in self.selector.items()))
 
+    def endpoints(self, cluster: Any) -> Any:
+        """The bound pods this Service selects, sorted by pod key (``fastsched.routing``)."""
+        from .routing import endpoints
+        return endpoints(self, cluster)
+
+    def route(self, cluster: Any, client_keys: Any, method: str = "maglev", *,
+              table_size: int = 65537) -> Any:
+        """Map client keys to this Service's endpoints by consistent hashing."""
+        from .routing import route
+        return route(self, cluster, client_keys, method, table_size=table_size)
+
 
 @dataclass(frozen=True)
 class Workload:

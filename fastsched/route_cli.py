@@ -1,0 +1,134 @@
+"""``fastsched route``: the endpoint of a Service that each client key goes to.
+
+::
+
+    fastsched route FILES... --service my-service --keys FILE|- [--method maglev]
+
+Loads the manifests, takes the Service's endpoints (the bound pods it selects;
+with ``--schedule`` the pending pods are scheduled first, with kube-scheduler's
+default profile) and prints one line per key: the key, the pod and its node,
+separated by tabs. ``add_route_parser(commands)`` declares the command and sets
+``run=cmd_route``; ``cmd_route(args) -> int`` returns the exit status: 0, or 2
+after printing ``fastsched: error: <message>`` on bad input.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+import warnings
+from typing import Any, TextIO
+
+from .errors import FastschedError, ValidationError
+from .manifests import Manifests, ManifestWarning, load_manifests
+from .routing import METHODS, endpoints, route_to
+from .scheduler import Scheduler
+
+__all__ = ["add_route_parser", "cmd_route"]
+
+
+def add_route_parser(commands: Any) -> argparse.ArgumentParser:
+    """Declare ``fastsched route`` on a subparsers object."""
+    parser = commands.add_parser(
+        "route", help="map client keys to a Service's endpoints by consistent hashing",
+        description="Load Kubernetes manifests, find the endpoints of a Service (the bound "
+                    "pods its selector matches, sorted by name) and print, for each client "
+                    "key, the endpoint it is routed to: KEY, POD and NODE separated by tabs. "
+                    "maglev builds a Maglev table as kube-proxy's IPVS mh scheduler does; "
+                    "ketama a uhashring-compatible ketama ring; rendezvous uses highest "
+                    "random weight. Endpoints are hashed by namespace/name.",
+        epilog="Exit status: 0, or 2 on bad input (including a Service without endpoints).")
+    parser.add_argument("files", nargs="+", metavar="FILE",
+                        help="YAML or JSON manifest files (or directories of them)")
+    parser.add_argument("--service", required=True, metavar="NAME",
+                        help="the Service: NAME, or NAMESPACE/NAME")
+    parser.add_argument("-n", "--namespace", default="default",
+                        help="the Service's namespace when NAME has none (default: default)")
+    parser.add_argument("--keys", required=True, metavar="FILE",
+                        help="client keys, one per line, '-' for standard input (blank "
+                             "lines are skipped)")
+    parser.add_argument("--method", choices=METHODS, default="maglev",
+                        help="how keys are spread (default: maglev)")
+    parser.add_argument("--table-size", type=int, default=65537, metavar="M",
+                        help="Maglev table size, a prime larger than the endpoint count "
+                             "(default: 65537)")
+    parser.add_argument("--schedule", action="store_true",
+                        help="schedule the pending pods first (kube-scheduler's default "
+                             "profile), so that pods of Deployments become endpoints")
+    parser.set_defaults(run=cmd_route)
+    return parser
+
+
+def cmd_route(args: argparse.Namespace, out: TextIO | None = None,
+              stdin: TextIO | None = None) -> int:
+    """``fastsched route``: print each key's endpoint; 2 on bad input."""
+    try:
+        lines = _route(args, stdin or sys.stdin)
+    except KeyError as err:            # Manifests.service: no such Service
+        print(f"fastsched: error: {err.args[0] if err.args else err}", file=sys.stderr)
+        return 2
+    except (FastschedError, OSError) as err:
+        message = (f"{err.filename}: {err.strerror}"
+                   if isinstance(err, OSError) and err.filename is not None else str(err))
+        print(f"fastsched: error: {message}", file=sys.stderr)
+        return 2
+    out = out or sys.stdout
+    if lines:
+        out.write("\n".join(lines) + "\n")
+    return 0
+
+
+def _route(args: argparse.Namespace, stdin: TextIO) -> list[str]:
+    # data: the keys first (cheap to check), then the manifests
+    keys = _read_keys(args.keys, stdin)
+    manifests = _load(args.files)
+    name, namespace = args.service, args.namespace
+    if "/" in name:
+        namespace, name = name.split("/", 1)
+    service = manifests.service(name, namespace)
+    cluster = manifests.cluster
+    pending = [p for p in manifests.pending if service.matches(p)]
+    if args.schedule and manifests.pending:
+        Scheduler(cluster).schedule_many(manifests.pending)
+
+    # endpoints, then the routing
+    found = endpoints(service, cluster)
+    if not found:
+        hint = ""
+        if pending and not args.schedule:
+            hint = (f" ({len(pending)} of its pods are pending: add --schedule to place "
+                    "them first)")
+        raise ValidationError(f"Service {service.key} has no endpoints{hint}")
+    if not keys:
+        return []
+    routes = route_to(found, keys, args.method, table_size=args.table_size)
+    cells = [f"{e.pod}\t{e.node}" for e in routes.endpoints]
+    return [f"{key}\t{cells[j]}" for key, j in zip(keys, routes.index.tolist())]
+
+
+def _read_keys(path: str, stdin: TextIO) -> list[str]:
+    """One key per line (\n or \r\n); blank lines are not keys."""
+    try:
+        if path == "-":
+            text = stdin.read()
+        else:
+            with open(path, encoding="utf-8") as f:
+                text = f.read()
+    except UnicodeDecodeError as err:
+        raise ValidationError(f"{'standard input' if path == '-' else path} is not UTF-8 "
+                              f"text (byte {err.start})", "keys") from None
+    return [key for key in (line.rstrip("\r") for line in text.split("\n")) if key]
+
+
+def _load(paths: list[str]) -> Manifests:
+    """Load manifests, printing skipped documents as warnings on stderr."""
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always", ManifestWarning)
+        manifests = load_manifests(*paths)
+    for warning in caught:
+        if issubclass(warning.category, ManifestWarning):
+            print(f"fastsched: warning: {warning.message}", file=sys.stderr)
+        else:
+            warnings.showwarning(warning.message, warning.category, warning.filename,
+                                 warning.lineno)
+    return manifests
