@@ -33,6 +33,8 @@ cdef extern from "simd_scan.h":
         const double* z1
         const u8* mask
         const double* extra
+        const i32* extra_dom
+        const double* extra_table
     ctypedef struct fs_spec:
         double d0, d1, d2, d3, want_cpu, want_mem, nz_cpu, nz_mem
         double w_cpu, w_mem, w_fit, w_ba, base
@@ -872,7 +874,8 @@ cdef inline bint passes(const Filter g, Py_ssize_t i) noexcept nogil:
 
 
 cdef Py_ssize_t simd_best(Plan* p, Fast* f, Filter* g, Py_ssize_t k, i64* best_key,
-                          const double* extra=NULL, bint with_base=True) noexcept nogil:
+                          const double* extra=NULL, bint with_base=True,
+                          const i32* extra_dom=NULL, const double* extra_table=NULL) noexcept nogil:
     """Rows [0, k) through the AVX2 scan (k a multiple of 4)."""
     cdef fs_columns c
     cdef fs_spec q
@@ -884,6 +887,8 @@ cdef Py_ssize_t simd_best(Plan* p, Fast* f, Filter* g, Py_ssize_t k, i64* best_k
     c.u0, c.u1, c.z0, c.z1 = soa + 6 * n, soa + 7 * n, soa + 8 * n, soa + 9 * n
     c.mask = g.mask
     c.extra = extra
+    c.extra_dom = extra_dom
+    c.extra_table = extra_table
     q.d0 = -INFINITY if g.w0 == INT64_MIN else <double>g.w0
     q.d1 = -INFINITY if g.w1 == INT64_MIN else <double>g.w1
     q.d2 = -INFINITY if g.w2 == INT64_MIN else <double>g.w2
@@ -1186,6 +1191,63 @@ cdef inline bint _native_demands(Plan* p, Py_ssize_t s, bint fit) noexcept nogil
     return g.native
 
 
+cdef Py_ssize_t _scan_domain_spread(Plan* p, View* v, Scan* sc, Py_ssize_t s, Filter* gp,
+                                    Fast* fp, i64* best_total) noexcept nogil:
+    """scan_masked when the only normalized score is one spread constraint on a key
+    other than the hostname (the mask is ready in sc.tmask): its score depends on the
+    node's domain alone, so one pass finds the domains holding feasible nodes, the
+    normalized score is computed per domain, and the AVX2 pass gathers it per node."""
+    cdef Py_ssize_t n = p.n, R = p.R, i, k4, best = -1, e = p.tsoft_off[s]
+    cdef const i64* row = p.tsoft + 4 * e
+    cdef Py_ssize_t c = row[0]
+    cdef const i32* dom = p.ctr_dom + c * n
+    cdef const i64* count = p.ctr_counts + p.ctr_off[c]
+    cdef Py_ssize_t width = p.ctr_off[c + 1] - p.ctr_off[c], d
+    cdef u8* present = sc.dtable                 # index dom + 1
+    cdef double* table = sc.extra                # index dom + 1 (n + 1 >= width + 1 here)
+    cdef bint required = row[2] != 0, lacking
+    cdef i64 size = 0, raw, low = INT64_MAX, high = 0, best_key = -1, total
+    cdef double weight, skew = <double>(row[1] - 1)
+    cdef Filter g = gp[0]
+    cdef u8* tm = sc.tmask
+    memset(present, 0, width + 1)
+    for i in range(n):
+        if not tm[i] and passes(g, i):
+            present[dom[i] + 1] = 1
+    lacking = present[0] and not required     # counts once, as the empty value
+    for d in range(width):
+        size += present[d + 1]
+    weight = log(<double>(size + lacking + 2))
+    if lacking:
+        low = 0
+    for d in range(width):
+        if present[d + 1]:
+            raw = go_round(<double>count[d] * weight + skew)
+            if raw < low:
+                low = raw
+            if raw > high:
+                high = raw
+    for d in range(width):
+        raw = go_round(<double>count[d] * weight + skew)
+        table[d + 1] = <double>(p.w_pts * (100 if high == 0 else 100 * (high + low - raw) // high))
+    # nodes without the key: ignored (0) when it is required, else raw 0
+    table[0] = 0.0 if required else <double>(p.w_pts * (100 if high == 0 else
+                                                          100 * (high + low) // high))
+    g.mask = tm
+    k4 = n - n % 4
+    best = simd_best(p, fp, &g, k4, &best_key, NULL, True, dom, table)
+    for i in range(k4, n):
+        if tm[i] or not passes(g, i):
+            continue
+        total = fast_total(fp[0], g.alloc + i * R, g.req + i * R, p.nonzero + 2 * i,
+                           p.inv_alloc + i * R, p.inv_den) + 100 * p.w_tt
+        total += <i64>table[dom[i] + 1]
+        if total > best_key:
+            best_key, best = total, i
+    best_total[0] = best_key
+    return best
+
+
 cdef Py_ssize_t scan_masked(Plan* p, View* v, Scan* sc, Py_ssize_t s,
                             i64* best_total) noexcept nogil:
     """A full scan (every node, rows in order) through the AVX2 kernel for a spec
@@ -1224,6 +1286,10 @@ cdef Py_ssize_t scan_masked(Plan* p, View* v, Scan* sc, Py_ssize_t s,
     cdef i64* spread = sc.spread
     cdef i64* interpod = sc.interpod
     cdef i64 w_tt = p.w_tt, w_na = p.w_na, w_il = p.w_il, w_pts = p.w_pts, w_ipa = p.w_ipa
+    if (norm and v.tt == NULL and v.na == NULL and v.il == NULL
+            and p.taff_off[s + 1] == p.taff_off[s]
+            and p.tsoft_off[s + 1] - p.tsoft_off[s] == 1 and p.tsoft[4 * p.tsoft_off[s] + 3] == 0):
+        return _scan_domain_spread(p, v, sc, s, &g, &f, best_total)
     for i in range(n if norm else 0):
         if not tm[i] and passes(g, i):
             cand[found] = i
@@ -1397,7 +1463,8 @@ def place(Batch batch, const i64[::1] pod_spec, i64[::1] out_row, i64[::1] out_s
     cdef i64* cand = <i64*>malloc(max(n, 1) * sizeof(i64) * 3)
     cdef u8* tmask = <u8*>malloc(max(n, 1))
     cdef u8* dtable = <u8*>malloc(max(p.ctr_off[p.C] if p.C else 0, 1) + 1)
-    cdef double* extra = <double*>malloc(max(n, 1) * sizeof(double))
+    cdef double* extra = <double*>malloc(
+        (max(n, p.ctr_off[p.C] if p.C else 0) + 1) * sizeof(double))
     cdef i64 marks = p.ctr_off[p.C] if p.C else 0
     cdef i64* mark = <i64*>malloc(max(marks, 1) * sizeof(i64))
     if (tr == NULL or views == NULL or cand == NULL or mark == NULL or tmask == NULL

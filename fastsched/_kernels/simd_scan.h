@@ -26,6 +26,8 @@ typedef struct {
     const double *z0, *z1;              /* requested cpu, memory (scoring variant) */
     const uint8_t *mask;                /* static failure bits, or NULL */
     const double *extra;                /* per-node score to add (normalized plugins), or NULL */
+    const int32_t *extra_dom;           /* or: a per-domain score, domain of each node */
+    const double *extra_table;          /* (index dom + 1: entry 0 for nodes without one) */
 } fs_columns;
 
 typedef struct {
@@ -112,6 +114,11 @@ static int64_t fs_simd_best(int64_t n, const fs_columns *c, const fs_spec *s, do
         __m256d total = _mm256_add_pd(base, _mm256_add_pd(_mm256_mul_pd(wfit, fit), _mm256_mul_pd(wba, ba)));
         if (c->extra)
             total = _mm256_add_pd(total, _mm256_loadu_pd(c->extra + i));
+        if (c->extra_dom) {
+            __m128i dom = _mm_add_epi32(_mm_loadu_si128((const __m128i *)(c->extra_dom + i)),
+                                        _mm_set1_epi32(1));
+            total = _mm256_add_pd(total, _mm256_i32gather_pd(c->extra_table, dom, 8));
+        }
         total = _mm256_blendv_pd(minus1, total, ok);
         /* strictly greater keeps each lane's first (lowest-row) maximum */
         __m256d better = _mm256_cmp_pd(total, best, _CMP_GT_OQ);
