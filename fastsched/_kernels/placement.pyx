@@ -1160,29 +1160,32 @@ cdef inline i64 go_round(double x) noexcept nogil:
 
 
 cdef void topo_mask(Plan* p, Py_ssize_t s, u8* tm, u8* table) noexcept nogil:
-    """Set tm[i] where a topology check rejects node i (the same verdicts as
-    topo_failure, per domain first: one table lookup per node and check)."""
-    cdef Py_ssize_t k, d, i, n = p.n, lo, width
+    """Set tm[i] where a topology check rejects node i: the same verdicts as
+    topo_failure, one check at a time over all nodes (``table`` is unused scratch)."""
+    cdef Py_ssize_t k, i, n = p.n
     cdef const i64* row
     cdef const i32* dom
     cdef const i64* counts
-    cdef bint any_unmet
+    cdef i64 d, limit
+    cdef bint free
     for k in range(p.tchk_off[s], p.tchk_off[s + 1]):
         row = p.tchk + 5 * k
-        lo = p.ctr_off[row[1]]
-        width = p.ctr_off[row[1] + 1] - lo
-        counts = p.ctr_counts + lo
+        counts = p.ctr_counts + p.ctr_off[row[1]]
         dom = p.ctr_dom + row[1] * n
-        table[0] = row[0] != T_ANTI and row[0] != T_EXISTING     # node lacks the key
-        for d in range(width):
-            if row[0] == T_SPREAD:
-                table[d + 1] = counts[d] + row[4] - p.gmin[k] > row[2]
-            elif row[0] == T_AFFINITY:
-                table[d + 1] = counts[d] <= 0 and not p.aff_free
-            else:
-                table[d + 1] = counts[d] > 0
-        for i in range(n):
-            tm[i] |= table[dom[i] + 1]
+        if row[0] == T_SPREAD:
+            limit = row[2] + p.gmin[k] - row[4]      # fails when count > limit
+            for i in range(n):
+                d = dom[i]
+                tm[i] |= d < 0 or counts[d if d >= 0 else 0] > limit
+        elif row[0] == T_AFFINITY:
+            free = p.aff_free
+            for i in range(n):
+                d = dom[i]
+                tm[i] |= d < 0 or (counts[d if d >= 0 else 0] <= 0 and not free)
+        else:                       # the pod's or existing pods' anti-affinity
+            for i in range(n):
+                d = dom[i]
+                tm[i] |= d >= 0 and counts[d if d >= 0 else 0] > 0
 
 
 cdef inline bint _native_demands(Plan* p, Py_ssize_t s, bint fit) noexcept nogil:
