@@ -490,6 +490,59 @@ def test_zero_time_limit_is_the_greedy_plan():
     assert r.objective_value is None and r.gap is None
 
 
+# -- large-neighbourhood search -------------------------------------------------------
+
+
+def grouped_instance(nodes, count, seed):
+    """A mixed cluster with running pods and a batch under every kind of group: a gang,
+    one-per-node and two-per-zone anti-affinity, and a zone spread."""
+    from fastsched.synthetic import mixed_cluster, mixed_shapes
+    c = mixed_cluster(nodes, running=nodes // 4, seed=seed)
+    shapes = mixed_shapes()
+    gang = Pod("gang", labels={"app": "gang"}, requests={"cpu": "1", "memory": "2Gi"})
+    one = Pod("one", labels={"app": "one"}, requests={"cpu": "500m", "memory": "1Gi"})
+    zk = Pod("zk", labels={"app": "zk"}, requests={"cpu": "1", "memory": "2Gi"})
+    spread = Pod("spread", labels={"app": "spread"}, requests={"cpu": "250m", "memory": "1Gi"})
+    rng = random.Random(seed)
+    pods = rng.choices(shapes[:4] + shapes[11:13], k=count)
+    pods += [gang] * 6 + [one] * 8 + [zk] * 6 + [spread] * 7
+    groups = {"gangs": (Gang([gang], name="g"),),
+              "anti": (AntiAffinity([one]), AntiAffinity([zk], 2, ZONE)),
+              "spread": (Spread([spread], ZONE, max_skew=1),)}
+    return c, pods, groups
+
+
+@pytest.mark.parametrize("seed", range(3))
+def test_lns_keeps_every_rule(monkeypatch, seed):
+    from fastsched.solver import batch
+    monkeypatch.setattr(batch, "_WHOLE_SHARE", 0.0)       # LNS from the greedy plan
+    c, pods, groups = grouped_instance(60, 300, seed)
+    r = solve_batch(c, pods, objective="min_nodes", time_limit=2, workers=2, seed=seed,
+                    gangs=list(groups["gangs"]), anti_affinity=list(groups["anti"]),
+                    spread=list(groups["spread"]))
+    lns = [ph for ph in r.stats["phases"] if ph["objective"] == "lns"]
+    assert lns and lns[0]["steps"] > 0
+    assert r.status in ("OPTIMAL", "FEASIBLE") and r.placed == len(pods)
+    assert not violations(c, r.pods, r.nodes, groups["gangs"], groups["anti"],
+                          groups["spread"], pods)
+    assert r.objective_value == nodes_in_use(c, r.nodes) <= r.stats["greedy"]["nodes"]
+    assert r.best_bound <= r.objective_value and r.wall_time < 3
+
+
+def test_lns_keeps_the_weight_placed_when_not_everything_fits(monkeypatch):
+    from fastsched.solver import batch
+    monkeypatch.setattr(batch, "_WHOLE_SHARE", 0.0)
+    c, pods, groups = grouped_instance(16, 400, 7)
+    r = solve_batch(c, pods, objective="min_nodes", time_limit=2, workers=2,
+                    gangs=list(groups["gangs"]), anti_affinity=list(groups["anti"]),
+                    spread=list(groups["spread"]))
+    assert r.placed < len(pods) and r.status in ("OPTIMAL", "FEASIBLE")
+    assert r.placed_weight >= r.stats["greedy"]["placed_weight"]
+    assert not violations(c, r.pods, r.nodes, groups["gangs"], groups["anti"],
+                          groups["spread"], pods)
+    assert r.objective_value == nodes_in_use(c, r.nodes) and r.wall_time < 3
+
+
 # -- apply ----------------------------------------------------------------------------
 
 
