@@ -22,7 +22,8 @@ from .preemption import PodDisruptionBudget, Preemption
 from .routing import Endpoint, Rebalance, Routes, rebalance_report
 from .scheduler import (FilterResult, Placement, ScheduleResult, Scheduler, ScoreResult,
                         Unschedulable)
-from .solver.batch import AntiAffinity, BatchOptions, BatchResult, Gang, Spread, solve_batch
+from .solver import (AntiAffinity, BatchOptions, BatchResult, Gang, PackResult, Spread, binpack,
+                     binpack_vector, solve_batch)
 from .taints import Taint, Toleration
 
 __version__ = "0.1.0.dev0"
@@ -36,6 +37,7 @@ __all__ = [
     "Scheduler", "Placement", "Unschedulable", "ScheduleResult", "FilterResult", "ScoreResult",
     "Preemption", "PodDisruptionBudget",
     "solve_batch", "BatchResult", "BatchOptions", "Gang", "AntiAffinity", "Spread",
+    "binpack", "binpack_vector", "PackResult",
     "HashRing", "Rendezvous", "Maglev", "BoundedLoads", "jump_hash", "fast_hash",
     "KeyTypeError", "Endpoint", "Routes", "Rebalance", "rebalance_report",
     "Profile", "FitArgs",

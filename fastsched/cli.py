@@ -8,6 +8,7 @@
     fastsched demo                  schedule 10,000 pods on a synthetic 5,000-node cluster
     fastsched solve FILES...        place all pending pods at once with CP-SAT (batch)
     fastsched route FILES... --service NAME --keys FILE|-   route client keys to endpoints
+    fastsched binpack FILE          solve a BPPLIB bin-packing instance (bound, optimality)
 
 Each subcommand is a pair: ``_add_<name>(commands)`` declares its arguments and
 sets ``run=cmd_<name>``; ``cmd_<name>(args) -> int`` does the work and returns
@@ -38,6 +39,7 @@ import numpy as np
 from . import __version__
 from .cluster import Cluster
 from .errors import FastschedError
+from .binpack_cli import add_binpack_parser
 from .route_cli import add_route_parser
 from .solve_cli import add_solve_parser
 from .manifests import Manifests, ManifestWarning, dump_bindings, load_manifests, to_bindings
@@ -71,6 +73,7 @@ def build_parser() -> argparse.ArgumentParser:
     _add_demo(commands)
     add_solve_parser(commands)
     add_route_parser(commands)
+    add_binpack_parser(commands)
     return parser
 
 

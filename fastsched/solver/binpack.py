@@ -1,0 +1,265 @@
+"""Classic bin packing: ``binpack`` (one dimension) and its result type.
+
+Pipeline, cheapest first, stopping as soon as a packing meets a proven bound:
+  1. bounds L1, L2 (Martello–Toth) and heuristics FFD, BFD, MBS';
+  2. the Gilmore–Gomory LP bound by column generation (Farley certificate);
+  3. MBS' with perturbed priorities, aiming at the bound;
+  4. exact: arc-flow reduced by reduced-cost fixing, solved by CP-SAT for a
+     packing into exactly LB bins; a proof that none exists raises LB by one.
+"""
+
+from __future__ import annotations
+
+import math
+import time
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+
+from . import arcflow, heuristics
+from .bounds import item_types, l1_bound, l2_bound, lp_bound
+
+__all__ = ["PackResult", "binpack", "validate_sizes", "default_workers"]
+
+# Shares of the time limit: column generation may use up to half of it, the
+# perturbed MBS' a tenth; the exact phase gets what is left.
+_LP_SHARE = 0.5
+_MBS_SHARE = 0.1
+# Above this many arcs after reduced-cost fixing the flow MIP does not fit in a
+# few seconds (measured: ~60k arcs already take > 20 s on Wäscher TEST0005).
+_MAX_ARCS = 40_000
+# Seconds kept back from the solvers for model building and the report: HiGHS
+# overshoots its limit by a few tenths on large models.
+_SLACK = 0.4
+
+
+@dataclass(frozen=True)
+class PackResult:
+    """Outcome of a bin-packing run.
+
+    ``assignment[i]`` is the bin (0..bins-1) of item i. ``lower_bound`` is proven;
+    ``optimal`` is True only when ``bins == lower_bound`` (the bound proves the
+    packing optimal). ``status`` is "OPTIMAL" or "FEASIBLE"; ``gap`` is
+    ``(bins - lower_bound) / bins`` (0.0 when optimal or empty); ``method`` names
+    what found the packing and what proved the bound, e.g. "mbs'=lp";
+    ``workers`` the CP-SAT workers used (recorded whether or not CP-SAT ran);
+    ``stats`` per-stage details (times, LP value, arc counts).
+    """
+
+    bins: int
+    assignment: np.ndarray
+    lower_bound: int
+    optimal: bool
+    status: str
+    wall_time: float
+    method: str
+    gap: float
+    workers: int
+    stats: dict[str, Any] = field(default_factory=dict, compare=False)
+
+
+def default_workers() -> int:
+    import os
+    return max(1, min(8, os.cpu_count() or 1))
+
+
+def validate_sizes(sizes: Any, name: str = "sizes", ndim: int = 1) -> np.ndarray:
+    """Coerce to int64 with ``ndim`` dimensions; reject NaN, infinities,
+    non-integral floats, negatives, booleans and non-numbers, naming the entry."""
+    try:
+        arr = np.asarray(sizes)
+    except Exception as exc:  # ragged lists and the like
+        raise ValueError(f"{name}: expected an array of integers ({exc})") from None
+    if arr.ndim != ndim and not (arr.size == 0 and ndim == 2 and arr.ndim in (1, 2)):
+        raise ValueError(f"{name}: expected a {ndim}-D array, got shape {arr.shape}")
+    if arr.dtype == bool or not (np.issubdtype(arr.dtype, np.integer)
+                                 or np.issubdtype(arr.dtype, np.floating)
+                                 or arr.dtype == object and arr.size == 0):
+        raise TypeError(f"{name}: expected integers, got dtype {arr.dtype}")
+    if arr.size == 0:
+        return np.zeros((0,) * ndim if ndim == 1 else (0, arr.shape[-1] if arr.ndim == 2
+                                                          else 0), dtype=np.int64)
+    if np.issubdtype(arr.dtype, np.floating):
+        bad = ~np.isfinite(arr) | (arr != np.round(arr))
+        if bad.any():
+            idx = tuple(int(i) for i in np.argwhere(bad)[0])
+            raise ValueError(f"{name}[{', '.join(map(str, idx))}]: expected a finite "
+                             f"integer, got {arr[idx]!r}")
+        if np.abs(arr).max() >= 2.0 ** 62:
+            raise ValueError(f"{name}: values too large")
+    neg = arr < 0
+    if neg.any():
+        idx = tuple(int(i) for i in np.argwhere(neg)[0])
+        raise ValueError(f"{name}[{', '.join(map(str, idx))}]: sizes must be "
+                         f"non-negative, got {arr[idx]!r}")
+    return np.ascontiguousarray(arr, dtype=np.int64)
+
+
+def _validate_capacity(capacity: Any) -> int:
+    if isinstance(capacity, (bool, np.bool_)):
+        raise TypeError("capacity: expected a positive integer, got a bool")
+    try:
+        c = float(capacity)
+    except (TypeError, ValueError):
+        raise TypeError(f"capacity: expected a positive integer, got {capacity!r}") from None
+    if not math.isfinite(c) or c != int(c) or c <= 0:
+        raise ValueError(f"capacity: expected a positive integer, got {capacity!r}")
+    return int(capacity)
+
+
+def _validate_run(time_limit: Any, workers: Any) -> tuple[float, int]:
+    tl = float(time_limit)
+    if not math.isfinite(tl) or tl <= 0:
+        raise ValueError(f"time_limit: expected a positive number of seconds, got {time_limit!r}")
+    if workers is None:
+        workers = default_workers()
+    if isinstance(workers, bool) or int(workers) != workers or workers < 1:
+        raise ValueError(f"workers: expected a positive integer, got {workers!r}")
+    return tl, int(workers)
+
+
+def _counts_to_assignment(counts: list[np.ndarray], type_of: np.ndarray) -> np.ndarray:
+    """Bins given as item-type count vectors (covering: a count may exceed what is
+    left) to a bin per item; bins that end up empty are dropped."""
+    patterns = [[t for t in np.flatnonzero(c) for _ in range(int(c[t]))] for c in counts]
+    left = np.bincount(type_of, minlength=counts[0].size if counts else 0).astype(np.int64)
+    trimmed = []
+    for p in patterns:
+        keep = []
+        for t in p:
+            if left[t] > 0:
+                left[t] -= 1
+                keep.append(int(t))
+        if keep:
+            trimmed.append(keep)
+    return _patterns_to_assignment(trimmed, type_of)
+
+
+def _patterns_to_assignment(patterns: list[list[int]], type_of: np.ndarray) -> np.ndarray:
+    pools: dict[int, list[int]] = {}
+    for i in np.argsort(type_of, kind="stable"):
+        pools.setdefault(int(type_of[i]), []).append(int(i))
+    for p in pools.values():
+        p.reverse()
+    out = np.empty(type_of.size, dtype=np.int64)
+    for b, items in enumerate(patterns):
+        for t in items:
+            out[pools[t].pop()] = b
+    return out
+
+
+def binpack(sizes: Any, capacity: Any, *, time_limit: float = 10.0,
+            workers: int | None = None, seed: int = 0) -> PackResult:
+    """Pack items of integer ``sizes`` into the fewest bins of integer ``capacity``.
+
+    Returns a :class:`PackResult` within about ``time_limit`` seconds; ``optimal``
+    is True only when the packing meets a proven lower bound (L2, the LP bound
+    or a CP-SAT infeasibility proof). ``workers`` is passed to CP-SAT (default:
+    CPUs, at most 8); ``seed`` fixes every random choice.
+
+    Raises ValueError/TypeError for bad input: a negative, NaN or fractional
+    size (naming ``sizes[i]``), a non-positive capacity, or an item larger than
+    the capacity.
+    """
+    t0 = time.monotonic()
+    s = validate_sizes(sizes)
+    cap = _validate_capacity(capacity)
+    tl, nworkers = _validate_run(time_limit, workers)
+    over = np.flatnonzero(s > cap)
+    if over.size:
+        i = int(over[0])
+        raise ValueError(f"sizes[{i}]: item of size {int(s[i])} is larger than the "
+                         f"capacity {cap}")
+    deadline = t0 + tl
+    stats: dict[str, Any] = {}
+
+    # Zero-size items ride along in bin 0; the rest is the real problem.
+    nz = np.flatnonzero(s > 0)
+    if nz.size == 0:
+        nb = 1 if s.size else 0
+        return PackResult(nb, np.zeros(s.size, dtype=np.int64), nb, True, "OPTIMAL",
+                          time.monotonic() - t0, "trivial", 0.0, nworkers, stats)
+    w = np.ascontiguousarray(s[nz])
+
+    def done(bins: int, assign_nz: np.ndarray, lb: int, method: str) -> PackResult:
+        assignment = np.zeros(s.size, dtype=np.int64)
+        assignment[nz] = assign_nz
+        optimal = bins == lb
+        return PackResult(bins, assignment, lb, optimal, "OPTIMAL" if optimal else "FEASIBLE",
+                          time.monotonic() - t0, method, 0.0 if optimal else (bins - lb) / bins,
+                          nworkers, stats)
+
+    # 1. Bounds and greedy packings.
+    lb, lb_by = l2_bound(w, cap), "l2"
+    lb = max(lb, l1_bound(w, cap))
+    best, found_by = heuristics.first_fit_decreasing(w, cap), "ffd"
+    for name, fn in (("bfd", heuristics.best_fit_decreasing), ("mbs'", heuristics.min_bin_slack)):
+        if best[0] == lb:
+            break
+        cand = fn(w, cap)
+        if cand[0] < best[0]:
+            best, found_by = cand, name
+    stats["greedy_seconds"] = time.monotonic() - t0
+    if best[0] == lb:
+        return done(best[0], best[1], lb, f"{found_by}={lb_by}")
+
+    # 2. The LP bound, seeded with the greedy packing's bins as columns; run to
+    #    convergence (unless it meets the packing) since step 4 needs optimal duals.
+    types = item_types(w)
+    initial = [np.bincount(types.type_of[best[1] == b], minlength=types.weights.size)
+               for b in range(best[0])]
+    lp = lp_bound(types, cap, initial=initial, stop_at=best[0], converge=True,
+                  deadline=t0 + _LP_SHARE * tl)
+    stats.update(lp_value=lp.value, lp_bound=lp.bound, lp_converged=lp.converged,
+                 lp_iterations=lp.iterations, lp_seconds=lp.seconds)
+    if lp.bound > lb:
+        lb, lb_by = lp.bound, "lp"
+    if best[0] == lb:
+        return done(best[0], best[1], lb, f"{found_by}={lb_by}")
+
+    # 3. Perturbed MBS' toward the bound, for a small share of the time.
+    t_h = time.monotonic()
+    cand = heuristics.perturbed_mbs(w, cap, lb, seed=seed, best=best,
+                                    deadline=min(deadline, t_h + _MBS_SHARE * tl))
+    stats["perturbed_mbs_seconds"] = time.monotonic() - t_h
+    if cand[0] < best[0]:
+        best, found_by = cand, "perturbed-mbs'"
+    if best[0] == lb:
+        return done(best[0], best[1], lb, f"{found_by}={lb_by}")
+
+    # 4. Exact: the arc-flow graph reduced by the LP duals, one target at a time
+    #    from the bound up; a proof that `lb` bins cannot do raises the bound.
+    while best[0] > lb:
+        if deadline - time.monotonic() <= 0.05:
+            break
+        t_g = time.monotonic()
+        graph = arcflow.build_graph(types, cap, lp.duals, lb - lp.value)
+        record = {"target": lb, "arcs": int(graph.tail.size),
+                  "arcs_unfixed": graph.total_item_arcs,
+                  "build_seconds": time.monotonic() - t_g}
+        stats.setdefault("arcflow", []).append(record)
+        if graph.tail.size > _MAX_ARCS:
+            # Too big to solve in time (gap near 1: large capacities, many small
+            # items): look for a packing among the LP's patterns instead.
+            record["status"] = "SKIPPED"
+            t_r = time.monotonic()
+            found = arcflow.restricted_master(lp.patterns, types.demand, lb,
+                                              time_limit=deadline - time.monotonic() - _SLACK)
+            stats["restricted_master_seconds"] = time.monotonic() - t_r
+            if found is not None:
+                assign = _counts_to_assignment(found, types.type_of)
+                return done(lb, assign, lb, f"price-and-branch={lb_by}")
+            break
+        res = arcflow.solve_target(types, graph, lb,
+                                   time_limit=deadline - time.monotonic() - _SLACK,
+                                   workers=nworkers, seed=seed)
+        record.update(status=res.status, solve_seconds=res.seconds)
+        if res.status == "FEASIBLE":
+            assign = _patterns_to_assignment(res.patterns, types.type_of)
+            return done(lb, assign, lb, f"arcflow={lb_by}")
+        if res.status == "INFEASIBLE":
+            lb, lb_by = lb + 1, "arcflow"
+            continue
+        break
+    return done(best[0], best[1], lb, f"{found_by}={lb_by}" if best[0] == lb else found_by)

@@ -1,0 +1,340 @@
+"""Bin packing: bounds, heuristics, the exact pipeline, vector packing, the CLI."""
+
+from __future__ import annotations
+
+import argparse
+import itertools
+import json
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+pytest.importorskip("scipy")
+pytest.importorskip("ortools")
+
+from fastsched.binpack_cli import add_binpack_parser, cmd_binpack, read_bpplib  # noqa: E402
+from fastsched.solver import PackResult, binpack, binpack_vector  # noqa: E402
+from fastsched.solver.bounds import item_types, l1_bound, l2_bound, lp_bound  # noqa: E402
+from fastsched.solver.heuristics import (best_fit_decreasing,  # noqa: E402
+                                         first_fit_decreasing, min_bin_slack)
+
+HERE = Path(__file__).parent
+LOCAL = HERE / "data" / "bpp"
+SHARED = HERE.parent.parent / "shared" / "data" / "bpp"
+
+
+# ---------------------------------------------------------------- references
+
+def brute_force(sizes, capacity) -> int:
+    """Optimum by trying every set partition (restricted growth strings)."""
+    n = len(sizes)
+    if n == 0:
+        return 0
+    best = n
+    loads: list[int] = []
+
+    def go(i):
+        nonlocal best
+        if len(loads) >= best:
+            return
+        if i == n:
+            best = len(loads)
+            return
+        for b in range(len(loads)):
+            if loads[b] + sizes[i] <= capacity:
+                loads[b] += sizes[i]
+                go(i + 1)
+                loads[b] -= sizes[i]
+        loads.append(sizes[i])
+        go(i + 1)
+        loads.pop()
+
+    go(0)
+    return best
+
+
+def reference_first_fit(sizes, capacity):
+    loads, out = [], []
+    for s in sizes:
+        for b, load in enumerate(loads):
+            if load + s <= capacity:
+                loads[b] += s
+                out.append(b)
+                break
+        else:
+            loads.append(s)
+            out.append(len(loads) - 1)
+    return len(loads), out
+
+
+def check_packing(res: PackResult, sizes, capacity):
+    sizes = np.asarray(sizes, dtype=np.int64).reshape(len(sizes), -1) if len(sizes) else \
+        np.zeros((0, 1), dtype=np.int64)
+    cap = np.atleast_1d(np.asarray(capacity))
+    assert res.assignment.shape == (sizes.shape[0],)
+    if sizes.shape[0]:
+        assert res.assignment.min() >= 0
+        assert set(res.assignment.tolist()) == set(range(res.bins))
+        for b in range(res.bins):
+            assert (sizes[res.assignment == b].sum(axis=0) <= cap).all()
+    assert res.lower_bound <= res.bins
+    assert res.optimal == (res.bins == res.lower_bound)
+    assert res.status == ("OPTIMAL" if res.optimal else "FEASIBLE")
+
+
+# ---------------------------------------------------------------- bounds
+
+def test_l1_l2_hand_checked():
+    # Three items above C/2 need three bins although they sum to 1.8 C.
+    assert l1_bound(np.array([6, 6, 6]), 10) == 2
+    assert l2_bound(np.array([6, 6, 6]), 10) == 3
+    # k = 4: N2 = {6, 6} leaves 4 + 4 of room, N3 = {4, 4, 4} needs 12 -> +1 bin.
+    assert l2_bound(np.array([6, 6, 4, 4, 4]), 10) == 3
+    assert l2_bound(np.array([], dtype=np.int64), 10) == 0
+
+
+def test_bounds_never_exceed_brute_force():
+    rng = np.random.default_rng(1)
+    for _ in range(150):
+        n = int(rng.integers(1, 9))
+        cap = int(rng.integers(5, 30))
+        sizes = rng.integers(1, cap + 1, n)
+        opt = brute_force(sizes.tolist(), cap)
+        l1, l2 = l1_bound(sizes, cap), l2_bound(sizes, cap)
+        lp = lp_bound(item_types(sizes), cap, converge=True).bound
+        assert l1 <= l2 <= opt
+        assert lp <= opt
+
+
+def test_lp_bound_beats_l1():
+    # Five items of 0.4 C fit two per bin: L1 = ceil(2.0) = 2, the LP 2.5 -> 3.
+    sizes = np.array([4] * 5)
+    assert l1_bound(sizes, 10) == 2
+    assert lp_bound(item_types(sizes), 10, converge=True).bound == 3
+
+
+# ---------------------------------------------------------------- heuristics
+
+def test_first_fit_matches_reference():
+    rng = np.random.default_rng(2)
+    for _ in range(100):
+        n = int(rng.integers(0, 40))
+        cap = int(rng.integers(1, 50))
+        sizes = rng.integers(1, cap + 1, n)
+        nb, assign = first_fit_decreasing(sizes, cap)
+        order = np.argsort(-sizes, kind="stable")
+        ref_nb, ref = reference_first_fit(sizes[order].tolist(), cap)
+        assert nb == ref_nb
+        assert assign[order].tolist() == ref
+
+
+@pytest.mark.parametrize("heuristic", [first_fit_decreasing, best_fit_decreasing, min_bin_slack])
+def test_heuristics_feasible(heuristic):
+    rng = np.random.default_rng(3)
+    for _ in range(50):
+        n = int(rng.integers(1, 60))
+        cap = int(rng.integers(1, 100))
+        sizes = rng.integers(1, cap + 1, n)
+        nb, assign = heuristic(sizes, cap)
+        assert set(assign.tolist()) == set(range(nb))
+        assert np.bincount(assign, weights=sizes).max() <= cap
+        assert nb >= l2_bound(sizes, cap)
+
+
+def test_mbs_finds_exact_triplets():
+    # Bins of 100 filled by triplets; FFD pairs the big items badly.
+    sizes = np.array([50, 49, 48, 26, 26, 25, 25, 25, 26])
+    assert min_bin_slack(sizes, 100)[0] == 3
+
+
+# ---------------------------------------------------------------- binpack
+
+@pytest.mark.parametrize("sizes, cap, opt", [
+    ([], 10, 0),
+    ([0, 0], 10, 1),
+    ([10], 10, 1),
+    ([5, 5, 5, 5], 10, 2),
+    ([6, 6, 6], 10, 3),
+    ([7, 3, 6, 4, 5, 5], 10, 3),
+    ([3, 3, 3, 3, 4, 4], 10, 2),
+    ([50, 49, 48, 26, 26, 25, 25, 25, 26], 100, 3),
+])
+def test_hand_checked_optima(sizes, cap, opt):
+    res = binpack(sizes, cap, time_limit=5, workers=1)
+    assert res.bins == opt and res.optimal and res.lower_bound == opt
+    check_packing(res, sizes, cap)
+
+
+def test_random_tiny_against_brute_force():
+    rng = np.random.default_rng(4)
+    for _ in range(120):
+        n = int(rng.integers(1, 9))
+        cap = int(rng.integers(5, 40))
+        sizes = rng.integers(0, cap + 1, n)
+        res = binpack(sizes, cap, time_limit=5, workers=1, seed=int(rng.integers(100)))
+        opt = brute_force(sizes.tolist(), cap)
+        check_packing(res, sizes, cap)
+        assert res.lower_bound <= opt <= res.bins
+        if res.optimal:
+            assert res.bins == opt
+
+
+def test_result_fields_and_determinism():
+    sizes = [42, 17, 99, 63, 5, 88, 31, 74, 55, 20] * 3
+    a = binpack(sizes, 150, time_limit=5, workers=1, seed=7)
+    b = binpack(sizes, 150, time_limit=5, workers=1, seed=7)
+    assert a.bins == b.bins and (a.assignment == b.assignment).all()
+    assert a.workers == 1 and a.wall_time >= 0 and a.method
+    assert a.assignment.dtype == np.int64
+    with pytest.raises(Exception):
+        a.bins = 3  # frozen
+
+
+def test_non_irup_instance_needs_the_exact_phase():
+    # Wäscher TEST0022: ⌈LP⌉ = 14, optimum 15 — proving it needs a search.
+    sizes, cap = read_bpplib(LOCAL / "Waescher_TEST0022.txt")
+    res = binpack(sizes, cap, time_limit=10, workers=1)
+    check_packing(res, sizes, cap)
+    assert res.bins == 15
+    assert res.lower_bound >= 14
+    if res.optimal:
+        assert "arcflow" in res.method
+
+
+def test_time_limit_returns_valid_packing():
+    # A Hard28-like instance with a tiny limit: any answer must still be valid.
+    rng = np.random.default_rng(5)
+    sizes = rng.integers(200, 600, 160)
+    res = binpack(sizes, 1000, time_limit=0.05, workers=1)
+    check_packing(res, sizes, 1000)
+    assert res.lower_bound >= l2_bound(sizes, 1000)
+
+
+def _instances():
+    folder = SHARED if (SHARED / "optima.json").exists() else LOCAL
+    optima = json.loads((folder / "optima.json").read_text())
+    wanted = ["N1C1W1_A", "Falkenauer_t60_00", "Waescher_TEST0022"]
+    return [(folder / f"{k}.txt", optima[k]["optimum"]) for k in wanted if k in optima]
+
+
+@pytest.mark.parametrize("path, opt", _instances())
+def test_real_instances(path, opt):
+    sizes, cap = read_bpplib(path)
+    res = binpack(sizes, cap, time_limit=10, workers=2)
+    check_packing(res, sizes, cap)
+    assert res.lower_bound <= opt <= res.bins
+    assert res.bins == opt
+
+
+# ---------------------------------------------------------------- bad input
+
+@pytest.mark.parametrize("sizes, cap, match", [
+    ([3, -1, 2], 10, r"sizes\[1\]"),
+    ([3, float("nan")], 10, r"sizes\[1\]"),
+    ([3, 2.5], 10, r"sizes\[1\]"),
+    ([3, float("inf")], 10, r"sizes\[1\]"),
+    ([3, 11, 2], 10, r"sizes\[1\].*larger than the capacity 10"),
+    ([3], 0, r"capacity"),
+    ([3], -5, r"capacity"),
+    ([3], 2.5, r"capacity"),
+    ([[1, 2]], 10, r"sizes"),
+])
+def test_bad_input_rejected(sizes, cap, match):
+    with pytest.raises(ValueError, match=match):
+        binpack(sizes, cap)
+
+
+def test_bad_run_options():
+    with pytest.raises(ValueError, match="time_limit"):
+        binpack([1], 10, time_limit=0)
+    with pytest.raises(ValueError, match="workers"):
+        binpack([1], 10, workers=0)
+    with pytest.raises(TypeError):
+        binpack(["a"], 10)
+
+
+def test_integral_floats_accepted():
+    res = binpack([3.0, 7.0, 5.0], 10.0, time_limit=2, workers=1)
+    assert res.bins == 2 and res.optimal
+
+
+# ---------------------------------------------------------------- vector
+
+def brute_force_vector(sizes, cap) -> int:
+    n = len(sizes)
+    best = n
+    for labels in itertools.product(range(n), repeat=n):
+        if labels[0] != 0 or max(labels) + 1 >= best:
+            continue
+        if any(labels[i] > max(labels[:i]) + 1 for i in range(1, n)):
+            continue
+        k = max(labels) + 1
+        loads = np.zeros((k, len(cap)), dtype=np.int64)
+        for i, b in enumerate(labels):
+            loads[b] += sizes[i]
+        if (loads <= cap).all():
+            best = k
+    return best
+
+
+def test_vector_random_tiny_against_brute_force():
+    rng = np.random.default_rng(6)
+    for _ in range(25):
+        n = int(rng.integers(1, 7))
+        d = int(rng.integers(1, 4))
+        cap = rng.integers(5, 20, d)
+        sizes = rng.integers(0, cap + 1, (n, d))
+        res = binpack_vector(sizes, cap, time_limit=3, workers=1)
+        check_packing(res, sizes, cap)
+        opt = brute_force_vector(sizes, cap)
+        assert res.lower_bound <= opt <= res.bins
+        if res.optimal:
+            assert res.bins == opt
+
+
+def test_vector_bad_input():
+    with pytest.raises(ValueError, match=r"sizes\[1, 0\]"):
+        binpack_vector([[1, 2], [-1, 2]], [5, 5])
+    with pytest.raises(ValueError, match=r"sizes\[0, 1\].*dimension 1"):
+        binpack_vector([[1, 9]], [5, 5])
+    with pytest.raises(ValueError, match="capacity"):
+        binpack_vector([[1, 2]], [5, 0])
+    with pytest.raises(ValueError, match="columns"):
+        binpack_vector([[1, 2, 3]], [5, 5])
+
+
+def test_vector_hand_checked():
+    # Two dimensions that conflict: big-in-x items pair with big-in-y items.
+    sizes = [[8, 2], [2, 8], [8, 2], [2, 8]]
+    res = binpack_vector(sizes, [10, 10], time_limit=3, workers=1)
+    assert res.bins == 2 and res.optimal
+
+
+# ---------------------------------------------------------------- CLI
+
+def _run_cli(argv):
+    parser = argparse.ArgumentParser(prog="fastsched")
+    add_binpack_parser(parser.add_subparsers(dest="command"))
+    args = parser.parse_args(argv)
+    return args.run(args)
+
+
+def test_cli_solves_file(capsys):
+    rc = _run_cli(["binpack", str(LOCAL / "N1C1W1_A.txt"), "--time-limit", "5"])
+    out = capsys.readouterr().out
+    assert rc == 0
+    assert "bins: 25" in out and "optimal: yes" in out
+
+
+def test_cli_errors(tmp_path, capsys):
+    assert cmd_binpack(argparse.Namespace(file=str(tmp_path / "missing.txt"), time_limit=1.0,
+                                          workers=1, seed=0, assignment=False)) == 2
+    assert "fastsched: error:" in capsys.readouterr().err
+    bad = tmp_path / "bad.txt"
+    bad.write_text("10\n3\n11\n")
+    assert _run_cli(["binpack", str(bad)]) == 2
+    assert "larger than the capacity" in capsys.readouterr().err
+    bad.write_text("10\nthree\n")
+    assert _run_cli(["binpack", str(bad)]) == 2
+    assert "bad.txt:2" in capsys.readouterr().err
