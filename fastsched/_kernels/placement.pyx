@@ -569,22 +569,12 @@ cdef void _fast_view(Plan* p, Py_ssize_t s, View* v) noexcept nogil:
         v.fast = False
 
 
-cdef inline i64 exact_floor(i64 x, i64 a, double inv) noexcept nogil:
-    """x // a for 0 <= x < 2^53, 0 < a, x // a small: a product with 1/a is off by
-    at most one from the quotient, and two integer products correct it."""
-    cdef i64 q = <i64>(<double>x * inv)
-    q -= q * a > x
-    q += (q + 1) * a <= x
-    return q
-
-
 # Loop-invariant inputs of fast_total, passed by value: the compiler may keep them in
 # registers (writes through i64 pointers could alias fields read through a pointer).
 cdef struct Fast:
     int strategy
     i64 nz_cpu, nz_mem, want_cpu, want_mem, w_cpu, w_mem, w_fit, w_ba, w_il
     bint ba_two, ba_skip
-    double inv_wsum
     i64 wsum
     u64 magic                # ceil(2^40 / wsum): x // wsum == (x * magic) >> 40 here
 
@@ -599,7 +589,6 @@ cdef inline Fast fast_params(Plan* p, View* v) noexcept nogil:
     f.ba_two = v.ba_cpu and v.ba_mem
     f.ba_skip = v.ba_skip
     f.wsum = v.w_cpu + v.w_mem
-    f.inv_wsum = p.inv_den[f.wsum]
     f.magic = ((<u64>1 << 40) + <u64>f.wsum - 1) // <u64>f.wsum if f.wsum > 0 else 0
     return f
 
@@ -611,8 +600,8 @@ cdef inline i64 pct(i64 x, i64 a) noexcept nogil:
     return (x * 100) // a
 
 
-cdef inline i64 fast_total(const Fast f, const i64* a, const i64* u, const i64* nz,
-                           const double* inv, const double* inv_den) noexcept nogil:
+cdef inline i64 fast_total(const Fast f, const i64* a, const i64* u,
+                           const i64* nz) noexcept nogil:
     """``local_total`` for the common case (see _fast_view), straight-line, for one
     node's rows of allocatable ``a``, requested ``u`` and scoring-requested ``nz``."""
     cdef i64 ac = a[0], am = a[1], qc, qm, sc = 0, sm = 0, den, fit = 0, ba = 100
@@ -716,7 +705,7 @@ cdef inline i64 local_total(Plan* p, View* v, Py_ssize_t i) noexcept nogil:
     cdef i64 total = 0
     if v.fast:
         return (fast_total(fast_params(p, v), p.alloc + i * p.R, p.req + i * p.R,
-                           p.nonzero + 2 * i, p.inv_alloc + i * p.R, p.inv_den)
+                           p.nonzero + 2 * i)
                 + (p.w_il * v.il[i] if v.il != NULL else 0))
     if p.w_fit:
         total += p.w_fit * fit_score(p, v, i)
@@ -911,8 +900,6 @@ cdef Py_ssize_t scan_fast(Plan* p, View* v, Scan* sc, Py_ssize_t s, i64* best_to
     cdef Py_ssize_t n = p.n, R = p.R, k, i, found = 0, visited = 0, best = -1
     cdef Py_ssize_t start = sc.start, to_find = sc.to_find
     cdef const i64* nz = p.nonzero
-    cdef const double* inv = p.inv_alloc
-    cdef const double* inv_den = p.inv_den
     cdef const i64* il = v.il
     cdef const i64* tt = v.tt
     cdef const i64* na = v.na
@@ -936,8 +923,7 @@ cdef Py_ssize_t scan_fast(Plan* p, View* v, Scan* sc, Py_ssize_t s, i64* best_to
         for i in range(k, n):
             if not passes(g, i):
                 continue
-            total = base + fast_total(f, g.alloc + i * R, g.req + i * R, nz + 2 * i,
-                                      inv + i * R, inv_den)
+            total = base + fast_total(f, g.alloc + i * R, g.req + i * R, nz + 2 * i)
             if il != NULL:
                 total += w_il * il[i]
             if total > best_key:
@@ -962,8 +948,7 @@ cdef Py_ssize_t scan_fast(Plan* p, View* v, Scan* sc, Py_ssize_t s, i64* best_to
             base = 100 * w_tt
         for k in range(found):
             i = cand[k]
-            total = fast_total(f, g.alloc + i * R, g.req + i * R, nz + 2 * i, inv + i * R,
-                               inv_den)
+            total = fast_total(f, g.alloc + i * R, g.req + i * R, nz + 2 * i)
             if il != NULL:
                 total += w_il * il[i]
             if tt == NULL:
@@ -1159,9 +1144,9 @@ cdef inline i64 go_round(double x) noexcept nogil:
     return t
 
 
-cdef void topo_mask(Plan* p, Py_ssize_t s, u8* tm, u8* table) noexcept nogil:
+cdef void topo_mask(Plan* p, Py_ssize_t s, u8* tm) noexcept nogil:
     """Set tm[i] where a topology check rejects node i: the same verdicts as
-    topo_failure, one check at a time over all nodes (``table`` is unused scratch)."""
+    topo_failure, one check at a time over all nodes."""
     cdef Py_ssize_t k, i, n = p.n
     cdef const i64* row
     cdef const i32* dom
@@ -1242,8 +1227,7 @@ cdef Py_ssize_t _scan_domain_spread(Plan* p, View* v, Scan* sc, Py_ssize_t s, Fi
     for i in range(k4, n):
         if tm[i] or not passes(g, i):
             continue
-        total = fast_total(fp[0], g.alloc + i * R, g.req + i * R, p.nonzero + 2 * i,
-                           p.inv_alloc + i * R, p.inv_den) + 100 * p.w_tt
+        total = fast_total(fp[0], g.alloc + i * R, g.req + i * R, p.nonzero + 2 * i) + 100 * p.w_tt
         total += <i64>table[dom[i] + 1]
         if total > best_key:
             best_key, best = total, i
@@ -1281,7 +1265,7 @@ cdef Py_ssize_t scan_masked(Plan* p, View* v, Scan* sc, Py_ssize_t s,
     else:
         memset(tm, 0, n)
     if checks:
-        topo_mask(p, s, tm, sc.dtable)
+        topo_mask(p, s, tm)
     cdef const i64* tt = v.tt
     cdef const i64* na = v.na
     cdef const i64* il = v.il
@@ -1318,8 +1302,7 @@ cdef Py_ssize_t scan_masked(Plan* p, View* v, Scan* sc, Py_ssize_t s,
     for i in range(k4, n):
         if tm[i] or not passes(g, i):
             continue
-        total = fast_total(f, g.alloc + i * R, g.req + i * R, p.nonzero + 2 * i,
-                           p.inv_alloc + i * R, p.inv_den)
+        total = fast_total(f, g.alloc + i * R, g.req + i * R, p.nonzero + 2 * i)
         total += <i64>ex[i] if norm else 100 * p.w_tt
         if total > best_key:
             best_key, best = total, i
@@ -1375,8 +1358,7 @@ cdef Py_ssize_t scan(Plan* p, View* v, Scan* sc, Py_ssize_t s, i64* best_total) 
     for k in range(found):
         i = sc.cand[k]
         if v.fast:
-            total = fast_total(f, p.alloc + i * p.R, p.req + i * p.R, p.nonzero + 2 * i,
-                               p.inv_alloc + i * p.R, p.inv_den)
+            total = fast_total(f, p.alloc + i * p.R, p.req + i * p.R, p.nonzero + 2 * i)
             if v.il != NULL:
                 total += p.w_il * v.il[i]
         else:
