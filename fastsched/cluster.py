@@ -571,17 +571,6 @@ class Cluster:
         self._bulk.append((pods, rows, base, templates, slots))
         return base
 
-    def _undo_last_placements(self) -> None:
-        """Take back the placements of the last ``_record_placements`` (a gang that
-        could not be placed whole): columns, pod table and the record itself."""
-        pods, rows, base, templates, slots = self._bulk.pop()
-        for t, slot in zip(np.flatnonzero(rows >= 0).tolist(), slots.tolist()):
-            pod, row = pods[t], int(rows[t])
-            self._req[row] -= self.request_vector(pod)
-            self._nonzero[row] -= self.request_vector(pod, scoring=True)
-            self._podtab.remove(slot)
-        self._replica_seq = base
-
     def _flush(self) -> None:
         bulk, self._bulk = self._bulk, []
         names = self._names

@@ -402,10 +402,14 @@ class Scheduler:
         compiler = self._compiler()
         spec_of_object = np.array([compiler.spec(p) for p in objects], np.int64)
         pod_spec = spec_of_object[inverse]
+        bases: list[int] = []     # replica sequence base of each chunk
         if compiler.num_specs <= CHUNK_SPECS:
             self._run(compiler, pod_spec, rows, scores, messages, 0)
+            bases.append(self.cluster._record_placements(pods, rows, templates, ids))
         else:
-            # Many distinct specs: compile and run in chunks to bound memory.
+            # Many distinct specs: compile and run in chunks to bound memory. Each
+            # chunk's placements are recorded before the next compiles, so its
+            # topology counters and host ports see them.
             step = CHUNK_SPECS
             for lo in range(0, count, step):
                 part = self._compiler()
@@ -413,11 +417,15 @@ class Scheduler:
                                      inverse[lo:lo + step].tolist()], np.int64)
                 self._run(part, spec_idx, rows[lo:lo + step], scores[lo:lo + step],
                           messages, lo)
-        base = self.cluster._record_placements(pods, rows, templates, ids)
+                bases.append(self.cluster._record_placements(
+                    pods[lo:lo + step], rows[lo:lo + step], templates, ids[lo:lo + step]) - lo)
 
         def named(t: int) -> Pod:
             pod = pods[t]
-            return pod.replica(f"{pod.name}-{base + t}") if id(pod) in templates else pod
+            if id(pod) not in templates:
+                return pod
+            base = bases[0] if len(bases) == 1 else bases[t // CHUNK_SPECS]
+            return pod.replica(f"{pod.name}-{base + t}")
 
         return ScheduleResult(pods, rows, scores, self.cluster.node_names, messages, named)
 
@@ -434,7 +442,8 @@ class Scheduler:
         result = self.schedule_many(pods)
         if result.placed >= want:
             return result
-        self.cluster._undo_last_placements()
+        for t in np.flatnonzero(result.rows >= 0).tolist():
+            self.cluster.unbind(result[t].pod)      # the gang is not placed: take it back
         self._cursor[:], self._rng[:] = saved
         gang = (f"gang of {len(pods)} pods: only {result.placed} can be placed together, "
                 f"{want} needed")

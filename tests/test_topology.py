@@ -177,3 +177,18 @@ def test_default_spreading_from_services():
     packing = Profile(scores=(("NodeResourcesFit", 1),), fit=FitArgs(strategy="MostAllocated"))
     packed = Scheduler(c.copy(), packing, services=[svc]).schedule_many([api] * 3).nodes
     assert len(set(packed)) == 1
+
+
+def test_many_distinct_specs_run_in_chunks_that_see_each_other():
+    """Beyond 256 distinct specs a call runs in chunks; each chunk's placements must
+    count for the next chunk's spread counters."""
+    c = Cluster()
+    for i in range(9):
+        c.add_node(f"n{i}", {"cpu": "64", "memory": "256Gi", "pods": 500}, labels={ZONE: f"z{i % 3}"})
+    pods = [Pod(f"p{k}", labels={"app": "x"}, requests={"cpu": 10 + k, "memory": "1Mi"},
+                topology_spread_constraints=[{"maxSkew": 1, "topologyKey": ZONE,
+                                              "labelSelector": {"matchLabels": {"app": "x"}}}])
+            for k in range(600)]
+    result = Scheduler(c).schedule_many(pods)
+    zones = collections.Counter(c.node_labels(n)[ZONE] for n in result.nodes)
+    assert result.placed == 600 and sorted(zones.values()) == [200, 200, 200]
