@@ -557,7 +557,20 @@ class Cluster:
                 ids = np.fromiter(map(id, pods), np.int64, len(rows))
             _, first, inverse = np.unique(ids[placed], return_index=True, return_inverse=True)
             table = self._podtab
-            objects = [pods[int(placed[i])] for i in first.tolist()]
+            # Distinct pod objects often share what the table stores (replicas share
+            # their label and request maps): encode each such group once.
+            group: dict[tuple, int] = {}
+            objects: list[Pod] = []
+            regroup = np.empty(len(first), np.int64)
+            for k, i in enumerate(first.tolist()):
+                pod = pods[int(placed[i])]
+                key = (id(pod.labels), pod.namespace, id(pod.requests), pod.priority)
+                found = group.get(key)
+                if found is None:
+                    found = group[key] = len(objects)
+                    objects.append(pod)
+                regroup[k] = found
+            inverse = regroup[inverse]
             rows_codes = [table.encode(p.labels) for p in objects]
             width = table.codes.shape[1]
             codes = np.full((len(objects), width), -1, np.int32)
