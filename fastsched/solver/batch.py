@@ -997,8 +997,11 @@ def _least_demand(p: _Problem, target: int) -> np.ndarray:
 
 def _nodes_bound(p: _Problem, target: int) -> int:
     """Lower bound on the nodes in use for plans placing weight >= ``target``:
-    nodes running pods, plus per resource the fewest empty nodes whose free room
-    (largest first) covers what the nodes in use cannot hold."""
+    nodes running pods, plus the fewest empty nodes whose free room covers, resource
+    by resource, what the nodes in use cannot hold. Empty nodes are grouped by their
+    room vector and the covering solved as a small integer program (a relaxation of
+    placement, so its optimum is a valid bound); per resource, largest room first,
+    when there are too many groups or no solver."""
     fixed = int(np.count_nonzero(p.fixed_used))
     if target <= 0:
         return fixed
@@ -1006,14 +1009,42 @@ def _nodes_bound(p: _Problem, target: int) -> int:
     eligible = p.eligible
     open_rows = eligible & ~p.fixed_used
     extra = 1 if not p.fixed_used.any() else 0
-    for r in p.cols.tolist():
-        rest = demand[r] - float(p.rem[eligible & p.fixed_used, r].sum())
-        if rest <= 0:
+    cols = p.cols.tolist()
+    need = np.array([demand[r] - float(p.rem[eligible & p.fixed_used, r].sum())
+                     for r in cols])
+    for i, r in enumerate(cols):
+        if need[i] <= 0:
             continue
         room = np.sort(p.rem[open_rows, r])[::-1].astype(np.float64)
-        k = int(np.searchsorted(np.cumsum(room), rest - 1e-9)) + 1
+        k = int(np.searchsorted(np.cumsum(room), need[i] - 1e-9)) + 1
         extra = max(extra, min(k, len(room)))
+    covered = _covering_bound(p.rem[open_rows][:, cols], need)
+    if covered is not None:
+        extra = max(extra, covered)
     return fixed + extra
+
+
+def _covering_bound(rooms: np.ndarray, need: np.ndarray) -> int | None:
+    """min sum(x) with rooms[type] . x >= need per resource, x integer in [0, count]
+    (None when it cannot be solved quickly: then the per-resource bound stands)."""
+    wanted = need > 0
+    if not wanted.any() or not len(rooms):
+        return None
+    types, counts = np.unique(rooms[:, wanted], axis=0, return_counts=True)
+    if len(types) > 200:
+        return None
+    try:
+        from scipy.optimize import Bounds, LinearConstraint, milp
+    except ImportError:         # pragma: no cover - scipy is a dependency
+        return None
+    result = milp(c=np.ones(len(types)),
+                  constraints=LinearConstraint(types.T.astype(np.float64),
+                                               lb=need[wanted] - 1e-6, ub=np.inf),
+                  integrality=np.ones(len(types)), bounds=Bounds(0, counts),
+                  options={"time_limit": 0.5})
+    if result.status != 0 or result.x is None:
+        return None         # not proved optimal in time: its value is no bound
+    return int(round(result.fun))
 
 
 def _peak_bound(p: _Problem, target: int) -> int:
