@@ -9,6 +9,7 @@
     fastsched solve FILES...        place all pending pods at once with CP-SAT (batch)
     fastsched route FILES... --service NAME --keys FILE|-   route client keys to endpoints
     fastsched binpack FILE          solve a BPPLIB bin-packing instance (bound, optimality)
+    fastsched replica --id N --peers HOST:PORT,... --data DIR   run a Paxos replica
 
 Each subcommand is a pair: ``_add_<name>(commands)`` declares its arguments and
 sets ``run=cmd_<name>``; ``cmd_<name>(args) -> int`` does the work and returns
@@ -40,6 +41,7 @@ from . import __version__
 from .cluster import Cluster
 from .errors import FastschedError
 from .binpack_cli import add_binpack_parser
+from .replica_cli import add_replica_parser
 from .route_cli import add_route_parser
 from .solve_cli import add_solve_parser
 from .manifests import Manifests, ManifestWarning, dump_bindings, load_manifests, to_bindings
@@ -74,6 +76,7 @@ def build_parser() -> argparse.ArgumentParser:
     add_solve_parser(commands)
     add_route_parser(commands)
     add_binpack_parser(commands)
+    add_replica_parser(commands)
     return parser
 
 

@@ -23,7 +23,8 @@ a tested operational story (backups, upgrades, metrics), keep the cluster state
 in that store and run fastsched as a stateless scheduler in front of it (as
 kube-scheduler does with the API server and etcd). This package does not change
 membership at run time, has no leader leases (linearizable reads go through the
-log), and a real network transport is not part of it yet.
+log). ``fastsched.consensus.server`` runs a replica over TCP (``fastsched replica``)
+and holds the ``Client`` that submits commands and waits for them to be chosen.
 """
 
 from .errors import ConsensusError, LogCorruptError, MessageError, UnknownPeerError

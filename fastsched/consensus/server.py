@@ -1,0 +1,315 @@
+"""Run a replica as a process, and talk to the group as a client.
+
+``run_replica(id, peers, data_dir)`` serves one replica until SIGINT/SIGTERM
+(``python -m fastsched.consensus.server --id 1 --peers HOST:PORT,... --data DIR``
+or ``fastsched replica ...``). :class:`Client` is a small blocking client: it
+finds the leader (following ``not leader`` replies), pipelines many commands on
+one connection, and retries a command under the same id after a timeout or a
+lost connection, so a command is applied at most once (the log de-duplicates
+by id) and every acknowledged command was chosen.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import os
+import secrets
+import select
+import signal
+import socket
+import time
+from collections import deque
+from collections.abc import Iterable, Mapping, Sequence
+from typing import Any
+
+from ..cluster import Cluster
+from ..errors import ValidationError
+from ..manifests import pod_from_dict
+from ..pod import Pod
+from .codec import node_to_json, pod_to_json
+from .errors import ConsensusError, MessageError
+from .messages import Command, Reply, Request, canonical_json, decode, encode
+from .paxos import NOT_LEADER, ReplicaConfig
+from .transport import STATE_OP, FrameReader, ReplicaServer, frame
+
+__all__ = ["run_replica", "serve_replica", "Client", "ClientTimeout", "parse_peers"]
+
+
+def parse_peers(text: str | Iterable[Any]) -> list[tuple[str, int]]:
+    """``"host:port,host:port"`` (or a list of such strings or pairs) as pairs."""
+    items = text.split(",") if isinstance(text, str) else list(text)
+    out = []
+    for i, item in enumerate(items):
+        if isinstance(item, str):
+            host, sep, port = item.strip().rpartition(":")
+            if not sep or not host or not port.isdigit():
+                raise ValidationError(f"expected HOST:PORT, got {item!r}", f"peers[{i}]")
+            item = (host, int(port))
+        host, port = item
+        if not isinstance(host, str) or type(port) is not int or not 0 < port < 65536:
+            raise ValidationError(f"expected (host, port), got {item!r}", f"peers[{i}]")
+        out.append((host, port))
+    if not out:
+        raise ValidationError("expected at least one HOST:PORT", "peers")
+    return out
+
+
+async def serve_replica(replica_id: int, peers: Any, data_dir: Any, *, fsync: bool = True,
+                        config: ReplicaConfig | None = None, ready: Any = None) -> int:
+    """Serve until SIGINT/SIGTERM (or a fatal error); returns the exit status."""
+    server = ReplicaServer(replica_id, parse_peers(peers), data_dir, fsync=fsync, config=config)
+    await server.start()
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        try:
+            loop.add_signal_handler(sig, server.stop)
+        except (NotImplementedError, RuntimeError):     # not the main thread
+            pass
+    if ready is not None:
+        ready(server)
+    await server.stopped
+    return 1 if server.fatal is not None else 0
+
+
+def run_replica(replica_id: int, peers: Any, data_dir: Any, *, fsync: bool = True,
+                config: ReplicaConfig | None = None, ready: Any = None) -> int:
+    """Run one replica in this process (blocks; see :func:`serve_replica`)."""
+    return asyncio.run(serve_replica(replica_id, peers, data_dir, fsync=fsync, config=config,
+                                     ready=ready))
+
+
+class ClientTimeout(ConsensusError):
+    """The group did not answer in time (no leader, or not enough replicas up)."""
+
+
+class Client:
+    """A blocking client of a replica group.
+
+    ``peers`` as for ``fastsched replica --peers``. ``timeout`` bounds every call;
+    ``retry_after`` is how long a command may go unanswered before it is resent
+    (under the same id) to another replica. Results are the replicated results:
+    ``{"ok": true, ...}`` or ``{"ok": false, "error": ..., "message": ...}``.
+    """
+
+    def __init__(self, peers: Any, *, timeout: float = 30.0, retry_after: float = 1.0,
+                 window: int = 1024, name: str | None = None) -> None:
+        self.addresses = parse_peers(peers)
+        self.timeout = timeout
+        self.retry_after = retry_after
+        self.window = window
+        self.name = name or f"c{os.getpid()}-{secrets.token_hex(4)}"
+        self._seq = 0
+        self._target = 1                   # replica id we believe leads
+        self._sock: socket.socket | None = None
+        self._reader = FrameReader()
+
+    # -- commands ------------------------------------------------------------------
+
+    def submit(self, op: str, data: Any) -> dict[str, Any]:
+        """Run one command and return its result once it is chosen and applied."""
+        return self.submit_many([(op, data)])[0]
+
+    def submit_many(self, commands: Iterable[tuple[str, Any]],
+                    latencies: list[float] | None = None) -> list[dict[str, Any]]:
+        """Run many commands, pipelined (up to ``window`` outstanding); results in
+        order. ``latencies``, if given, receives each command's seconds from first
+        send to its reply."""
+        cmds = [self._command(op, data) for op, data in commands]
+        return self._run(cmds, latencies)
+
+    def submit_bind(self, pod: Mapping[str, Any] | Pod, node: str) -> dict[str, Any]:
+        """Bind a pod (a v1 Pod manifest dict or a :class:`Pod`) to ``node``."""
+        return self.submit_binds([(pod, node)])[0]
+
+    def submit_binds(self, pairs: Iterable[tuple[Mapping[str, Any] | Pod, str]],
+                     latencies: list[float] | None = None) -> list[dict[str, Any]]:
+        """Bind many pods, pipelined; results in order."""
+        return self.submit_many((("bind", _bind_body(pod, node)) for pod, node in pairs),
+                                latencies)
+
+    def add_node(self, name: str, allocatable: Any, labels: Any = None, taints: Any = (),
+                 unschedulable: bool = False, images: Any = None) -> dict[str, Any]:
+        """Add a node (arguments as for ``Cluster.add_node``, checked here first)."""
+        scratch = Cluster()
+        scratch.add_node(name, allocatable, labels=labels, taints=taints,
+                         unschedulable=unschedulable, images=images)
+        return self.submit("add_node", {"node": node_to_json(scratch.node(name))})
+
+    def state(self) -> dict[str, Any]:
+        """A linearizable read (through the log) of the leader's applied state:
+        ``bindings`` ({pod key: node}), ``nodes``, ``commands``, ``digest``."""
+        deadline = time.monotonic() + self.timeout
+        while time.monotonic() < deadline:
+            result = self.submit("read", {})
+            if "state" in result:
+                return result["state"]
+            # A retried read answered from the de-duplication table: read again.
+        raise ClientTimeout("no linearizable read completed in time")
+
+    def local_state(self, replica_id: int) -> dict[str, Any]:
+        """Replica ``replica_id``'s applied state, as it is now (not linearizable);
+        also ``slots``, ``role`` and its transport ``stats``."""
+        if replica_id not in range(1, len(self.addresses) + 1):
+            raise ValidationError(f"expected 1..{len(self.addresses)}, got {replica_id!r}",
+                                  "replica_id")
+        cmd = self._command(STATE_OP, {})
+        request = frame(encode(Request(self.name, replica_id, cmd)))
+        deadline = time.monotonic() + self.timeout
+        while time.monotonic() < deadline:         # the replica may be starting up
+            try:
+                with socket.create_connection(self.addresses[replica_id - 1],
+                                              timeout=self.timeout) as sock:
+                    sock.sendall(request)
+                    reader = FrameReader()
+                    while True:
+                        data = sock.recv(1 << 16)
+                        if not data:
+                            break
+                        for payload in reader.feed(data):
+                            reply = decode(payload)
+                            if isinstance(reply, Reply) and reply.command_id == cmd.id:
+                                return json.loads(reply.result)["state"]
+            except OSError:
+                pass
+            time.sleep(0.05)
+        raise ClientTimeout(f"replica {replica_id} did not answer")
+
+    def close(self) -> None:
+        self._disconnect()
+
+    def __enter__(self) -> "Client":
+        return self
+
+    def __exit__(self, *exc: Any) -> None:
+        self.close()
+
+    # -- plumbing ------------------------------------------------------------------
+
+    def _command(self, op: str, data: Any) -> Command:
+        self._seq += 1
+        return Command(f"{self.name}:{self._seq}", op, canonical_json(data))
+
+    def _disconnect(self) -> None:
+        if self._sock is not None:
+            self._sock.close()
+            self._sock = None
+        self._reader = FrameReader()
+
+    def _rotate(self, hint: int = -1) -> None:
+        self._disconnect()
+        n = len(self.addresses)
+        self._target = hint if 1 <= hint <= n and hint != self._target \
+            else self._target % n + 1
+
+    def _connect(self) -> socket.socket | None:
+        if self._sock is None:
+            try:
+                sock = socket.create_connection(self.addresses[self._target - 1], timeout=0.5)
+            except OSError:
+                return None
+            sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+            sock.setblocking(False)
+            self._sock = sock
+        return self._sock
+
+    def _run(self, cmds: Sequence[Command], latencies: list[float] | None) -> list[dict]:
+        index = {c.id: i for i, c in enumerate(cmds)}
+        results: list[Any] = [None] * len(cmds)
+        first_sent: dict[str, float] = {}
+        queue = deque(cmds)
+        inflight: dict[str, Command] = {}
+        done = 0
+        deadline = time.monotonic() + self.timeout
+        last_progress = time.monotonic()
+        while done < len(cmds):
+            now = time.monotonic()
+            if now > deadline:
+                raise ClientTimeout(f"{len(cmds) - done} of {len(cmds)} commands were not "
+                                    f"answered within {self.timeout} s")
+            if inflight and now - last_progress > self.retry_after:
+                queue.extendleft(reversed(list(inflight.values())))   # resend elsewhere
+                inflight.clear()
+                self._rotate()
+                last_progress = now
+            sock = self._connect()
+            if sock is None:
+                queue.extendleft(reversed(list(inflight.values())))
+                inflight.clear()
+                self._rotate()
+                time.sleep(0.05)
+                continue
+            out = []
+            while queue and len(inflight) < self.window:
+                cmd = queue.popleft()
+                if results[index[cmd.id]] is not None:
+                    continue
+                inflight[cmd.id] = cmd
+                first_sent.setdefault(cmd.id, now)
+                out.append(frame(encode(Request(self.name, self._target, cmd))))
+            try:
+                if out:
+                    sock.setblocking(True)
+                    sock.sendall(b"".join(out))
+                    sock.setblocking(False)
+                ready, _, _ = select.select([sock], [], [], 0.05)
+                data = sock.recv(1 << 20) if ready else None
+            except OSError:
+                data = b""
+            if data == b"":                 # connection lost: resend elsewhere
+                queue.extendleft(reversed(list(inflight.values())))
+                inflight.clear()
+                self._rotate()
+                continue
+            if not data:
+                continue
+            try:
+                frames = self._reader.feed(data)
+            except MessageError:
+                frames = []
+                self._disconnect()
+            redirect = None
+            for payload in frames:
+                reply = decode(payload)
+                if not isinstance(reply, Reply) or reply.command_id not in inflight:
+                    continue
+                cmd = inflight.pop(reply.command_id)
+                if reply.ok:
+                    i = index[cmd.id]
+                    results[i] = json.loads(reply.result)
+                    done += 1
+                    last_progress = time.monotonic()
+                    if latencies is not None:
+                        latencies.append(last_progress - first_sent[cmd.id])
+                elif reply.error == NOT_LEADER:
+                    queue.appendleft(cmd)
+                    redirect = reply.leader
+                else:
+                    raise ValidationError(reply.error, "command")
+            if redirect is not None:
+                queue.extendleft(reversed(list(inflight.values())))
+                inflight.clear()
+                if redirect < 1 or redirect == self._target:
+                    time.sleep(0.05)        # no leader known yet: try the next one
+                    redirect = -1
+                self._rotate(redirect)
+                last_progress = time.monotonic()
+        return results
+
+
+def _bind_body(pod: Mapping[str, Any] | Pod, node: str) -> dict[str, Any]:
+    if not isinstance(pod, Pod):
+        if not isinstance(pod, Mapping):
+            raise ValidationError(f"expected a Pod or a v1 Pod dict, got "
+                                  f"{type(pod).__name__}", "pod")
+        pod = pod_from_dict(pod)
+    if not isinstance(node, str) or not node:
+        raise ValidationError("expected a node name", "node")
+    return {"pod": pod_to_json(pod), "node": node}
+
+
+if __name__ == "__main__":
+    import sys
+
+    from ..replica_cli import main
+    sys.exit(main())
