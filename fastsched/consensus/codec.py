@@ -10,6 +10,7 @@ allocatable in scheduler units.
 from __future__ import annotations
 
 import dataclasses
+import json
 from collections.abc import Mapping
 from typing import Any
 
@@ -100,10 +101,31 @@ def pod_from_json(data: Any) -> Pod:
     if not isinstance(data, Mapping) or "manifest" not in data \
             or not set(data) <= {"manifest", "ownerSelector"}:
         raise ValidationError("expected {'manifest': <v1 Pod>, 'ownerSelector'?: ...}", "pod")
-    pod = pod_from_dict(data["manifest"])
+    # Replicas differ only in their name: parse each template once, then rename.
+    manifest = data["manifest"]
+    meta = manifest.get("metadata") if isinstance(manifest, Mapping) else None
+    name = meta.get("name") if isinstance(meta, Mapping) else None
+    key = None
+    if isinstance(name, str) and name:
+        try:
+            key = json.dumps({**data, "manifest": {**manifest, "metadata": {
+                **meta, "name": ""}}}, sort_keys=True, separators=(",", ":"))
+        except (TypeError, ValueError):
+            key = None
+        template = _templates.get(key) if key is not None else None
+        if template is not None:
+            return template.replica(name)
+    pod = pod_from_dict(manifest)
     if "ownerSelector" in data:
         pod = dataclasses.replace(pod, owner_selector=data["ownerSelector"])
+    if key is not None:
+        if len(_templates) >= 1024:
+            _templates.clear()
+        _templates[key] = pod
     return pod
+
+
+_templates: dict[str, Pod] = {}         # pod_from_json's parsed templates, by content
 
 
 def node_to_json(info: NodeInfo) -> dict[str, Any]:
