@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import itertools
 import json
+import time
 from pathlib import Path
 
 import numpy as np
@@ -146,6 +147,53 @@ def test_mbs_finds_exact_triplets():
     # Bins of 100 filled by triplets; FFD pairs the big items badly.
     sizes = np.array([50, 49, 48, 26, 26, 25, 25, 25, 26])
     assert min_bin_slack(sizes, 100)[0] == 3
+
+
+def _random_irup(rng, bins, cap):
+    """Items that fill ``bins`` bins exactly (each bin cut at random points)."""
+    sizes = []
+    for _ in range(bins):
+        cuts = np.sort(rng.choice(np.arange(1, cap), size=int(rng.integers(2, 4)),
+                                  replace=False))
+        sizes.extend(np.diff(np.concatenate(([0], cuts, [cap]))).tolist())
+    return np.array(sizes, dtype=np.int64)
+
+
+def test_dive_packs_exactly_into_the_target():
+    from fastsched.solver.diving import dive
+
+    rng = np.random.default_rng(11)
+    for _ in range(5):
+        sizes = _random_irup(rng, 12, 1000)
+        types = item_types(sizes)
+        lp = lp_bound(types, 1000, converge=True)
+        found = dive(types, 1000, 12, pool=list(lp.patterns), deadline=time.monotonic() + 5)
+        if found is None:
+            continue
+        assert len(found) <= 12
+        total = np.sum(found, axis=0)
+        assert (total == types.demand).all()
+        assert all(int(c @ types.weights) <= 1000 for c in found)
+
+
+def test_dive_respects_an_impossible_target():
+    from fastsched.solver.diving import dive
+
+    sizes = np.array([6, 6, 6])           # three bins needed, two asked for
+    types = item_types(sizes)
+    lp = lp_bound(types, 10, converge=True)
+    assert dive(types, 10, 2, pool=list(lp.patterns),
+                deadline=time.monotonic() + 0.5) is None
+
+
+def test_large_capacity_stays_within_the_limit():
+    # Scholl-3-like: capacity 100,000, the arc-flow graph is never built.
+    rng = np.random.default_rng(12)
+    sizes = rng.integers(20_000, 35_001, 120)
+    res = binpack(sizes, 100_000, time_limit=2, workers=1)
+    check_packing(res, sizes, 100_000)
+    assert res.wall_time < 3.0
+    assert "arcflow" not in res.stats
 
 
 # ---------------------------------------------------------------- binpack
@@ -302,6 +350,50 @@ def test_vector_bad_input():
         binpack_vector([[1, 2]], [5, 0])
     with pytest.raises(ValueError, match="columns"):
         binpack_vector([[1, 2, 3]], [5, 5])
+
+
+def _vector_triplets(rng, bins, d, cap):
+    rows = []
+    for _ in range(bins):
+        a = rng.integers(cap // 4, cap // 2, d)
+        b = rng.integers(cap // 4, cap // 2, d)
+        rows += [a, b, cap - a - b]
+    return np.array(rows, dtype=np.int64)[rng.permutation(3 * bins)]
+
+
+def test_vector_mbs_and_exact_cover_on_triplets():
+    from fastsched.solver.vector import _exact_cover, vector_min_bin_slack
+
+    rng = np.random.default_rng(13)
+    sizes = _vector_triplets(rng, 10, 3, 100)
+    cap = np.array([100, 100, 100])
+    nb, assign = vector_min_bin_slack(sizes, cap, np.argsort(-sizes.sum(axis=1)))
+    assert nb >= 10
+    for b in range(nb):
+        assert (sizes[assign == b].sum(axis=0) <= cap).all()
+    found = _exact_cover(sizes, cap, 10, 5.0, 1, 0)
+    assert found is not None and found[0] == 10
+    for b in range(10):
+        assert (sizes[found[1] == b].sum(axis=0) == cap).all()
+    res = binpack_vector(sizes, cap, time_limit=5, workers=1)
+    assert res.bins == 10 and res.optimal
+
+
+def test_vector_reduce_bins_gives_valid_packings():
+    from fastsched.solver.vector import vector_first_fit, vector_reduce_bins
+
+    rng = np.random.default_rng(14)
+    for _ in range(5):
+        cap = np.array([100, 100])
+        sizes = rng.integers(10, 60, (30, 2))
+        nb, assign = vector_first_fit(sizes, cap, np.arange(30))
+        got = vector_reduce_bins(sizes, cap, assign, nb, deadline=time.monotonic() + 0.3)
+        if got is None:
+            continue
+        assert got[0] == nb - 1
+        assert set(got[1].tolist()) == set(range(nb - 1))
+        for b in range(nb - 1):
+            assert (sizes[got[1] == b].sum(axis=0) <= cap).all()
 
 
 def test_vector_hand_checked():

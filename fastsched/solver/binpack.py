@@ -4,8 +4,11 @@ Pipeline, cheapest first, stopping as soon as a packing meets a proven bound:
   1. bounds L1, L2 (Martello–Toth) and heuristics FFD, BFD, MBS';
   2. the Gilmore–Gomory LP bound by column generation (Farley certificate);
   3. MBS' with perturbed priorities, aiming at the bound;
-  4. exact: arc-flow reduced by reduced-cost fixing, solved by CP-SAT for a
-     packing into exactly LB bins; a proof that none exists raises LB by one.
+  4. exact: arc-flow reduced by reduced-cost fixing, solved by HiGHS's MIP for a
+     packing into exactly LB bins (a proof that none exists raises LB by one),
+     for a share of the time; then diving on the column-generation LP
+     (``diving.py``) for the rest, or for all of it when the capacity makes the
+     graph too large (Scholl 3).
 """
 
 from __future__ import annotations
@@ -17,18 +20,30 @@ from typing import Any
 
 import numpy as np
 
-from . import arcflow, heuristics
+from . import arcflow, diving, heuristics
 from .bounds import item_types, l1_bound, l2_bound, lp_bound
 
 __all__ = ["PackResult", "binpack", "validate_sizes", "default_workers"]
 
 # Shares of the time limit: column generation may use up to half of it, the
-# perturbed MBS' a tenth; the exact phase gets what is left.
+# perturbed MBS' a twentieth; the exact phase and diving get what is left.
 _LP_SHARE = 0.5
-_MBS_SHARE = 0.1
+_MBS_SHARE = 0.05
 # Above this many arcs after reduced-cost fixing the flow MIP does not fit in a
 # few seconds (measured: ~60k arcs already take > 20 s on Wäscher TEST0005).
 _MAX_ARCS = 40_000
+# Above this capacity × item types the arc-flow graph is not even built: it would
+# hold millions of arcs (Scholl 3: capacity 100,000, ~1.5M arcs, 3 s to build).
+_MAX_GRAPH_WORK = 5_000_000
+# Share of the time left after the perturbed MBS' kept for diving when the flow
+# MIP runs first (diving gets all of it when the graph is too large): small
+# reduced graphs (Hard28: ~1,000 arcs) take HiGHS ~4 s to settle, larger ones
+# rarely settle in time and diving does better (Hard28 BPP195: 22k arcs).
+_DIVE_SHARE_SMALL = 0.25
+_DIVE_SHARE_LARGE = 0.6
+_SMALL_GRAPH = 5_000
+# HiGHS checks its clock coarsely: it is given this share of the time left.
+_HIGHS_SHARE = 0.85
 # Seconds kept back from the solvers for model building and the report: HiGHS
 # overshoots its limit by a few tenths on large models.
 _SLACK = 0.4
@@ -207,9 +222,10 @@ def binpack(sizes: Any, capacity: Any, *, time_limit: float = 10.0,
     # 2. The LP bound, seeded with the greedy packing's bins as columns; run to
     #    convergence (unless it meets the packing) since step 4 needs optimal duals.
     types = item_types(w)
+    graph_ok = cap * types.weights.size <= _MAX_GRAPH_WORK
     initial = [np.bincount(types.type_of[best[1] == b], minlength=types.weights.size)
                for b in range(best[0])]
-    lp = lp_bound(types, cap, initial=initial, stop_at=best[0], converge=True,
+    lp = lp_bound(types, cap, initial=initial, stop_at=best[0], converge=graph_ok,
                   deadline=t0 + _LP_SHARE * tl)
     stats.update(lp_value=lp.value, lp_bound=lp.bound, lp_converged=lp.converged,
                  lp_iterations=lp.iterations, lp_seconds=lp.seconds)
@@ -230,36 +246,44 @@ def binpack(sizes: Any, capacity: Any, *, time_limit: float = 10.0,
 
     # 4. Exact: the arc-flow graph reduced by the LP duals, one target at a time
     #    from the bound up; a proof that `lb` bins cannot do raises the bound.
+    #    The first flow MIP gets a share of the time; when it neither finds nor
+    #    refutes a packing (or the graph is too large), diving on the LP
+    #    (IRUP instances) gets the rest.
+    dived = False
     while best[0] > lb:
         if deadline - time.monotonic() <= 0.05:
             break
-        t_g = time.monotonic()
-        graph = arcflow.build_graph(types, cap, lp.duals, lb - lp.value)
-        record = {"target": lb, "arcs": int(graph.tail.size),
-                  "arcs_unfixed": graph.total_item_arcs,
-                  "build_seconds": time.monotonic() - t_g}
-        stats.setdefault("arcflow", []).append(record)
-        if graph.tail.size > _MAX_ARCS:
+        if graph_ok:
+            t_g = time.monotonic()
+            graph = arcflow.build_graph(types, cap, lp.duals, lb - lp.value)
+            record = {"target": lb, "arcs": int(graph.tail.size),
+                      "arcs_unfixed": graph.total_item_arcs,
+                      "build_seconds": time.monotonic() - t_g, "status": "SKIPPED"}
+            stats.setdefault("arcflow", []).append(record)
             # Too big to solve in time (gap near 1: large capacities, many small
-            # items): look for a packing among the LP's patterns instead.
-            record["status"] = "SKIPPED"
-            t_r = time.monotonic()
-            found = arcflow.restricted_master(lp.patterns, types.demand, lb,
-                                              time_limit=deadline - time.monotonic() - _SLACK)
-            stats["restricted_master_seconds"] = time.monotonic() - t_r
-            if found is not None:
-                assign = _counts_to_assignment(found, types.type_of)
-                return done(lb, assign, lb, f"price-and-branch={lb_by}")
+            # items): diving only.
+            if graph.tail.size <= _MAX_ARCS:
+                keep = _DIVE_SHARE_SMALL if graph.tail.size <= _SMALL_GRAPH else _DIVE_SHARE_LARGE
+                share = _HIGHS_SHARE * (1.0 - keep if not dived else 1.0)
+                res = arcflow.solve_target(types, graph, lb,
+                                           time_limit=share * (deadline - time.monotonic())
+                                           - 2 * _SLACK,
+                                           workers=nworkers, seed=seed)
+                record.update(status=res.status, solve_seconds=res.seconds)
+                if res.status == "FEASIBLE":
+                    assign = _patterns_to_assignment(res.patterns, types.type_of)
+                    return done(lb, assign, lb, f"arcflow={lb_by}")
+                if res.status == "INFEASIBLE":
+                    lb, lb_by = lb + 1, "arcflow"
+                    continue
+        if dived:
             break
-        res = arcflow.solve_target(types, graph, lb,
-                                   time_limit=deadline - time.monotonic() - _SLACK,
-                                   workers=nworkers, seed=seed)
-        record.update(status=res.status, solve_seconds=res.seconds)
-        if res.status == "FEASIBLE":
-            assign = _patterns_to_assignment(res.patterns, types.type_of)
-            return done(lb, assign, lb, f"arcflow={lb_by}")
-        if res.status == "INFEASIBLE":
-            lb, lb_by = lb + 1, "arcflow"
-            continue
+        dived = True
+        t_d = time.monotonic()
+        found = diving.dive(types, cap, lb, pool=list(lp.patterns),
+                            deadline=deadline - _SLACK, seed=seed, converge=graph_ok)
+        stats["dive_seconds"] = time.monotonic() - t_d
+        if found is not None:
+            return done(lb, _counts_to_assignment(found, types.type_of), lb, f"dive={lb_by}")
         break
     return done(best[0], best[1], lb, f"{found_by}={lb_by}" if best[0] == lb else found_by)

@@ -1,10 +1,16 @@
 """Vector (multi-dimensional) bin packing: ``binpack_vector``.
 
-An item fits a bin when it fits in every dimension. Pipeline: per-dimension
-bounds (L1, L2: the max over dimensions is a bound for the vector problem),
-first-fit decreasing under several size measures, then CP-SAT on an assignment
-model (symmetry broken by item order, hinted with the best greedy packing,
-Σ used >= bound) for the remaining time.
+An item fits a bin when it fits in every dimension. Pipeline, stopping when a
+packing meets the bound:
+  1. per-dimension bounds (L1, L2: the max over dimensions bounds the vector
+     problem); FFD and vector MBS' under several size measures;
+  2. when the items fill exactly ``bound`` bins in every dimension (triplet
+     classes), an exact cover by exact-fill item sets (CP-SAT);
+  3. a short CP-SAT run on the assignment model (symmetry broken by item order,
+     hinted with the best packing, Σ used >= bound): it proves many greedy
+     packings optimal;
+  4. MBS' with perturbed priorities, then a bin-emptying local search;
+  5. CP-SAT again from the best packing for the time left.
 """
 
 from __future__ import annotations
@@ -17,7 +23,23 @@ import numpy as np
 from .binpack import PackResult, _validate_run, validate_sizes
 from .bounds import l1_bound, l2_bound
 
-__all__ = ["binpack_vector", "vector_lower_bound", "vector_first_fit"]
+__all__ = ["binpack_vector", "vector_lower_bound", "vector_first_fit",
+           "vector_min_bin_slack", "vector_reduce_bins"]
+
+# Depth-first nodes vector MBS' may spend on one bin (pure Python: ~1 ms each
+# thousand), enough for the exact-fill triplets.
+_VMBS_NODE_LIMIT = 400
+# Share of the time left that the perturbed MBS' may use.
+_PERTURB_SHARE = 0.45
+# Exact-fill sets enumerated at most (triplet classes have a few hundred).
+_EXACT_PATTERN_LIMIT = 50_000
+# Penalty step (times its weight) of an item that could not be placed.
+_PEN_STEP = 0.3
+# Share of the time left that the bin-emptying local search may use after it.
+_LOCAL_SHARE = 0.7
+# The first, short CP-SAT run (seconds, and at most this share of the time).
+_FIRST_CPSAT_SECONDS = 1.5
+_FIRST_CPSAT_SHARE = 0.15
 
 
 def vector_lower_bound(sizes: np.ndarray, capacity: np.ndarray) -> int:
@@ -45,6 +67,255 @@ def vector_first_fit(sizes: np.ndarray, capacity: np.ndarray, order: np.ndarray
         loads[b] += sizes[i]
         out[i] = b
     return nbins, out
+
+
+def vector_min_bin_slack(sizes: np.ndarray, capacity: np.ndarray, order: np.ndarray,
+                         node_limit: int = _VMBS_NODE_LIMIT) -> tuple[int, np.ndarray]:
+    """MBS' for vectors: bin by bin, the first unpacked item in ``order`` plus the
+    subset of the others (searched depth first in ``order``, ``node_limit``
+    nodes per bin) that fills the bin most, filling measured as the sum over
+    dimensions of load / capacity. A bin filled exactly in every dimension
+    stops the search (the triplet classes)."""
+    n, d = sizes.shape
+    cap = [int(c) for c in capacity]
+    rows = [tuple(int(v) for v in sizes[i]) for i in order]
+    weight = [float(np.sum(sizes[i] / capacity)) for i in order]
+    full = float(d)
+    used = [False] * n
+    # Exact completion: the positions of each size vector, to close a bin whose
+    # room is exactly one remaining item in one lookup.
+    where: dict[tuple, list[int]] = {}
+    for p, r in enumerate(rows):
+        where.setdefault(r, []).append(p)
+    out = np.empty(n, dtype=np.int64)
+    nbins = 0
+    first = 0
+    while True:
+        while first < n and used[first]:
+            first += 1
+        if first >= n:
+            break
+        used[first] = True
+        room0 = [c - v for c, v in zip(cap, rows[first])]
+        best_fill, best_set = weight[first], []
+        cur: list[int] = []
+        nodes = 0
+
+        def search(start: int, room: list[int], fill: float) -> bool:
+            nonlocal best_fill, best_set, nodes
+            if fill > best_fill + 1e-12:
+                best_fill, best_set = fill, list(cur)
+                if fill >= full - 1e-9:
+                    return True
+            for p in where.get(tuple(room), ()):
+                if not used[p] and p > first:
+                    best_fill, best_set = full, cur + [p]
+                    return True
+            for p in range(start, n):
+                if used[p]:
+                    continue
+                r = rows[p]
+                if any(v > q for v, q in zip(r, room)):
+                    continue
+                nodes += 1
+                if nodes > node_limit:
+                    return True
+                used[p] = True
+                cur.append(p)
+                stop = search(p + 1, [q - v for q, v in zip(room, r)], fill + weight[p])
+                cur.pop()
+                used[p] = False
+                if stop:
+                    return True
+            return False
+
+        search(first + 1, room0, weight[first])
+        out[order[first]] = nbins
+        for p in best_set:
+            used[p] = True
+            out[order[p]] = nbins
+        nbins += 1
+    return nbins, out
+
+
+def vector_reduce_bins(sizes: np.ndarray, capacity: np.ndarray, assign: np.ndarray,
+                       nbins: int, *, deadline: float, seed: int = 0
+                       ) -> tuple[int, np.ndarray] | None:
+    """Try to pack into ``nbins − 1`` bins, in the spirit of the consistent
+    neighbourhood search of Buljubašić & Vasquez (2016): empty the least filled
+    bin, then put its items back one at a time; an item that fits nowhere may
+    evict one or two items of a bin whose penalties sum to less than its own.
+    An item that cannot move has its penalty raised (so it eventually wins),
+    and an evicted item may not return to its bin for a few steps (tabu).
+    Returns the packing (bins renumbered 0..nbins−2) or None by ``deadline``."""
+    n, d = sizes.shape
+    if nbins <= 1:
+        return None
+    rng = np.random.default_rng(seed)
+    cap = capacity
+    rel = sizes / cap
+    wt = (rel ** 2).sum(axis=1) + 1e-9       # tight dimensions count more
+    pen = wt.copy()
+    bins = assign.copy()
+    loads = np.zeros((nbins, d), dtype=np.int64)
+    np.add.at(loads, bins, sizes)
+    drop = int(np.argmin((loads / cap).sum(axis=1)))
+    pending = [int(i) for i in np.flatnonzero(bins == drop)]
+    loads[drop] = cap + 1                    # closed: nothing fits
+    bins[pending] = -1
+    members = [list(np.flatnonzero(bins == b).tolist()) for b in range(nbins)]
+    tabu: dict[tuple[int, int], int] = {}
+    it = 0
+    while pending:
+        it += 1
+        if it % 32 == 0 and time.monotonic() >= deadline:
+            return None
+        k = int(rng.integers(len(pending)))
+        u = pending[k]
+        su = sizes[u]
+        fits = np.flatnonzero(np.all(loads + su <= cap, axis=1))
+        if fits.size:
+            b = int(fits[np.argmax((loads[fits] / cap).sum(axis=1))])
+            pending.pop(k)
+            loads[b] += su
+            members[b].append(u)
+            bins[u] = b
+            continue
+        # Every one- or two-item eviction that makes room for u, vectorized.
+        over_all = loads + su - cap
+        banned = {b for b in range(nbins) if tabu.get((u, b), 0) > it}
+        banned.add(drop)
+        one = np.flatnonzero(bins >= 0)
+        one = one[[int(bins[i]) not in banned for i in one]] if banned else one
+        best = None
+        if one.size:
+            ok = np.all(sizes[one] >= over_all[bins[one]], axis=1)
+            if ok.any():
+                cand = one[ok]
+                i = int(cand[np.argmin(pen[cand])])
+                best = (pen[i], int(bins[i]), (i,))
+        pi, pj = [], []
+        for b in range(nbins):
+            if b in banned:
+                continue
+            mem = members[b]
+            for x in range(len(mem)):
+                for y in range(x + 1, len(mem)):
+                    pi.append(mem[x])
+                    pj.append(mem[y])
+        if pi:
+            pi_a, pj_a = np.array(pi), np.array(pj)
+            ok = np.all(sizes[pi_a] + sizes[pj_a] >= over_all[bins[pi_a]], axis=1)
+            if ok.any():
+                c = pen[pi_a] + pen[pj_a]
+                c[~ok] = np.inf
+                k2 = int(np.argmin(c))
+                if best is None or c[k2] < best[0]:
+                    best = (c[k2], int(bins[pi_a[k2]]), (int(pi_a[k2]), int(pj_a[k2])))
+        if best is None or best[0] >= pen[u]:
+            pen[u] += _PEN_STEP * wt[u]
+            continue
+        _, b, out = best
+        pending.pop(k)
+        for i in out:
+            loads[b] -= sizes[i]
+            members[b].remove(i)
+            bins[i] = -1
+            tabu[(i, b)] = it + 3 + int(rng.integers(4))
+            pending.append(i)
+        loads[b] += su
+        members[b].append(u)
+        bins[u] = b
+    bins[bins > drop] -= 1
+    return nbins - 1, bins
+
+
+def _exact_fill_patterns(sizes: np.ndarray, capacity: np.ndarray, limit: int,
+                         deadline: float) -> list[tuple[int, ...]] | None:
+    """Every set of items that fills a bin exactly in every dimension (depth first,
+    items in index order, the last one found by lookup), or None past ``limit``
+    sets or ``deadline``."""
+    n = sizes.shape[0]
+    rows = [tuple(int(v) for v in r) for r in sizes]
+    where: dict[tuple, list[int]] = {}
+    for i, r in enumerate(rows):
+        where.setdefault(r, []).append(i)
+    cap = tuple(int(c) for c in capacity)
+    out: list[tuple[int, ...]] = []
+    cur: list[int] = []
+    nodes = 0
+
+    def go(start: int, room: tuple) -> bool:
+        nonlocal nodes
+        nodes += 1
+        if nodes % 4096 == 0 and time.monotonic() >= deadline:
+            return False
+        for i in where.get(room, ()):
+            if i >= start:
+                out.append(tuple(cur) + (i,))
+        if len(out) > limit:
+            return False
+        for i in range(start, n):
+            r = rows[i]
+            nxt = tuple(q - v for q, v in zip(room, r))
+            if min(nxt) < 0 or not any(nxt):
+                continue
+            cur.append(i)
+            ok = go(i + 1, nxt)
+            cur.pop()
+            if not ok:
+                return False
+        return True
+
+    for first in range(n):
+        cur.append(first)
+        room = tuple(q - v for q, v in zip(cap, rows[first]))
+        ok = go(first + 1, room) if any(room) else (out.append((first,)) or True)
+        cur.pop()
+        if not ok:
+            return None
+    return out
+
+
+def _exact_cover(sizes, capacity, target, time_limit, workers, seed):
+    """When the items' total equals ``target`` full bins in every dimension, every
+    bin of a ``target``-bin packing is exactly full: choose disjoint exact-fill
+    sets covering all items (CP-SAT). The assignment, or None."""
+    t0 = time.monotonic()
+    pats = _exact_fill_patterns(sizes, capacity, _EXACT_PATTERN_LIMIT,
+                                t0 + 0.5 * time_limit)
+    if not pats:
+        return None
+    from ortools.sat.python import cp_model
+
+    # Model and variables: one boolean per exact-fill set.
+    model = cp_model.CpModel()
+    x = [model.new_bool_var("") for _ in pats]
+    # Constraints: every item in exactly one chosen set.
+    cover: list[list] = [[] for _ in range(sizes.shape[0])]
+    for v, p in zip(x, pats):
+        for i in p:
+            cover[i].append(v)
+    if any(not c for c in cover):
+        return None
+    for c in cover:
+        model.add_exactly_one(c)
+    # Solve.
+    solver = cp_model.CpSolver()
+    solver.parameters.max_time_in_seconds = max(0.1, time_limit - (time.monotonic() - t0))
+    solver.parameters.num_workers = int(workers)
+    solver.parameters.random_seed = int(seed)
+    status = solver.solve(model)
+    # Report.
+    if status not in (cp_model.OPTIMAL, cp_model.FEASIBLE):
+        return None
+    assign = np.empty(sizes.shape[0], dtype=np.int64)
+    b = 0
+    for v, p in zip(x, pats):
+        if solver.value(v):
+            assign[list(p)] = b
+            b += 1
+    return b, assign
 
 
 def _measures(sizes: np.ndarray, capacity: np.ndarray) -> list[tuple[str, np.ndarray]]:
@@ -159,32 +430,86 @@ def binpack_vector(sizes: Any, capacity: Any, *, time_limit: float = 10.0,
                           time.monotonic() - t0, "trivial", 0.0, nworkers, stats)
     w = s[nz]
 
-    # Bounds and greedy packings under several size measures.
+    # Bounds and greedy packings (FFD, vector MBS') under several size measures.
     lb = vector_lower_bound(w, cap)
     best, best_by, best_order = None, "", None
-    for name, key in _measures(w, cap):
+    measures = _measures(w, cap)
+    for name, key in measures:
         order = np.argsort(-key, kind="stable")
-        cand = vector_first_fit(w, cap, order)
-        if best is None or cand[0] < best[0]:
-            best, best_by, best_order = cand, f"ffd-{name}", order
-    if best[0] == lb:
-        return done(best[0], best[1], lb, f"{best_by}=l2")
+        for algo, fn in (("ffd", vector_first_fit), ("mbs'", vector_min_bin_slack)):
+            cand = fn(w, cap, order)
+            if best is None or cand[0] < best[0]:
+                best, best_by, best_order = cand, f"{algo}-{name}", order
+            if best[0] == lb:
+                return done(best[0], best[1], lb, f"{best_by}=l2")
 
-    # CP-SAT on the assignment model, items in the best measure's order.
-    order = best_order
-    ranked = w[order]
-    hint = _renumber(best[1][order])
-    left = deadline - time.monotonic() - 0.2
-    if left > 0.1:
-        bins, assign, bound, proved = _cpsat(ranked, cap, lb, hint, best[0], left,
+    def cpsat(seconds: float):
+        """CP-SAT on the assignment model, items in the best packing's order, hinted
+        with it; updates the best packing and the bound."""
+        nonlocal best, best_by, lb
+        order = best_order
+        hint = _renumber(best[1][order])
+        bins, assign, bound, proved = _cpsat(w[order], cap, lb, hint, best[0], seconds,
                                              nworkers, seed)
-        stats["cpsat_bound"] = bound
+        stats.setdefault("cpsat_bound", []).append(bound)
         lb = max(lb, bound)
         if bins is not None and bins <= best[0]:
-            unranked = np.empty_like(assign)
-            unranked[order] = assign
             if proved:
                 lb = bins
             if bins < best[0]:
-                return done(bins, unranked, lb, f"cpsat={'cpsat' if proved else 'l2'}")
-    return done(best[0], best[1], lb, best_by)
+                unranked = np.empty_like(assign)
+                unranked[order] = assign
+                best, best_by = (bins, unranked), "cpsat"
+
+    # Total volume of exactly `lb` full bins: an exact cover by exact-fill sets.
+    if (w.sum(axis=0) == lb * cap).all():
+        t_x = time.monotonic()
+        found = _exact_cover(w, cap, lb, 0.4 * (deadline - t_x), nworkers, seed)
+        stats["exact_cover_seconds"] = time.monotonic() - t_x
+        if found is not None and found[0] == lb:
+            return done(found[0], found[1], lb, "exact-cover=bound")
+
+    # A short CP-SAT run first: it often proves the greedy packing optimal.
+    first = min(_FIRST_CPSAT_SECONDS, _FIRST_CPSAT_SHARE * (deadline - time.monotonic()))
+    if first > 0.1:
+        cpsat(first)
+        if best[0] == lb:
+            return done(best[0], best[1], lb, f"{best_by}=bound")
+
+    # MBS' with perturbed priorities (a random measure, sizes times a random
+    # factor in [1 − ε, 1 + ε]), for a share of the time.
+    rng = np.random.default_rng(seed)
+    t_p = time.monotonic()
+    stop = t_p + _PERTURB_SHARE * (deadline - t_p)
+    tries = 0
+    while time.monotonic() < stop:
+        tries += 1
+        eps = min(0.3, 0.02 + 0.005 * tries)
+        _, key = measures[int(rng.integers(len(measures)))]
+        order = np.argsort(-key * rng.uniform(1.0 - eps, 1.0 + eps, key.size), kind="stable")
+        cand = vector_min_bin_slack(w, cap, order)
+        if cand[0] < best[0]:
+            best, best_by, best_order = cand, "perturbed-mbs'", order
+            if best[0] == lb:
+                return done(best[0], best[1], lb, f"{best_by}=bound")
+    stats["perturbed_tries"] = tries
+
+    # Bin-emptying local search from the best packing, one bin at a time.
+    t_l = time.monotonic()
+    stop = t_l + _LOCAL_SHARE * (deadline - t_l)
+    rounds = 0
+    while best[0] > lb and time.monotonic() < stop:
+        rounds += 1
+        cand = vector_reduce_bins(w, cap, best[1], best[0], deadline=stop, seed=seed + rounds)
+        if cand is None:
+            break
+        best, best_by = cand, "local-search"
+    stats["local_search_seconds"] = time.monotonic() - t_l
+    if best[0] == lb:
+        return done(best[0], best[1], lb, f"{best_by}=bound")
+
+    # CP-SAT again for the time left, from the best packing.
+    left = deadline - time.monotonic() - 0.2
+    if left > 0.1:
+        cpsat(left)
+    return done(best[0], best[1], lb, f"{best_by}=bound" if best[0] == lb else best_by)
