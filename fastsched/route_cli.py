@@ -16,11 +16,10 @@ from __future__ import annotations
 
 import argparse
 import sys
-import warnings
 from typing import Any, TextIO
 
 from .errors import FastschedError, ValidationError
-from .manifests import Manifests, ManifestWarning, load_manifests
+from .manifests import Manifests
 from .routing import METHODS, endpoints, route_to
 from .scheduler import Scheduler
 
@@ -121,14 +120,6 @@ def _read_keys(path: str, stdin: TextIO) -> list[str]:
 
 
 def _load(paths: list[str]) -> Manifests:
-    """Load manifests, printing skipped documents as warnings on stderr."""
-    with warnings.catch_warnings(record=True) as caught:
-        warnings.simplefilter("always", ManifestWarning)
-        manifests = load_manifests(*paths)
-    for warning in caught:
-        if issubclass(warning.category, ManifestWarning):
-            print(f"fastsched: warning: {warning.message}", file=sys.stderr)
-        else:
-            warnings.showwarning(warning.message, warning.category, warning.filename,
-                                 warning.lineno)
-    return manifests
+    """Load manifests as every command does (cli imports this module: import on use)."""
+    from .cli import _load as load
+    return load(paths)
