@@ -66,7 +66,8 @@ def _summary(name: str, n: int, seconds: float, latencies: list[float]) -> dict:
 # -- fastsched ---------------------------------------------------------------------
 
 
-def run_fastsched(commands: int, window: int, fsync: bool = True, trivial: bool = False) -> dict:
+def run_fastsched(commands: int, window: int, fsync: bool = True, trivial: bool = False,
+                  per_command: int = 1) -> dict:
     from fastsched.consensus.server import Client, _bind_body
 
     peers = ",".join(f"127.0.0.1:{p}" for p in _free_ports(3))
@@ -92,10 +93,16 @@ def run_fastsched(commands: int, window: int, fsync: bool = True, trivial: bool 
             client.submit_many(pods(0, WARMUP))
             batch = ([("unbind", {"pod": f"bench/absent-{i}"}) for i in range(commands)]
                      if trivial else pods(WARMUP, WARMUP + commands))
+            if per_command > 1:     # bind_many: per_command binds per log entry
+                bodies = [body for _, body in batch]
+                batch = [("bind_many", {"binds": bodies[i:i + per_command]})
+                         for i in range(0, len(bodies), per_command)]
             latencies: list[float] = []
             started = time.perf_counter()
             results = client.submit_many(batch, latencies)
             seconds = time.perf_counter() - started
+            if per_command > 1:
+                results = [r for reply in results for r in reply["results"]]
             assert all(r["ok"] != trivial for r in results), "unexpected results"
             state = client.state()
             assert len(state["bindings"]) == WARMUP + (0 if trivial else commands)
@@ -104,7 +111,8 @@ def run_fastsched(commands: int, window: int, fsync: bool = True, trivial: bool 
             for proc in procs:
                 proc.kill()
                 proc.wait()
-    what = "unbind absent pod" if trivial else "bind"
+    what = "unbind absent pod" if trivial else (
+        f"bind, {per_command} per entry" if per_command > 1 else "bind")
     sync = "fsync per batch" if fsync else "no fsync"
     return _summary(f"fastsched Multi-Paxos ({what}, {sync}, window {window})", commands,
                     seconds, latencies)
@@ -208,7 +216,7 @@ def run_pysyncobj(commands: int, window: int) -> dict | None:
 
 
 def run(commands: int = 20_000, window: int = 1024, no_fsync: bool = False) -> list[dict]:
-    rows = [run_fastsched(commands, window)]
+    rows = [run_fastsched(commands, window), run_fastsched(commands, window, per_command=64)]
     if no_fsync:
         rows.append(run_fastsched(commands, window, fsync=False))
     rows.append(run_fastsched(commands, window, trivial=True))

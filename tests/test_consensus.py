@@ -657,3 +657,24 @@ def test_simulated_replicated_scheduler():
         assert all(res == results[0] for res in results)
     print(f"\n{count} simulated replicated-scheduler schedules")
     assert count >= 60
+
+
+def test_bind_many_applies_each_bind_on_its_own():
+    machine = SchedulerMachine()
+    machine.apply(Command.make("n", "add_node",
+                               {"node": {"name": "n1", "allocatable": {"cpu": "1"}}}))
+    binds = [{"pod": pod_to_json(Pod("a", requests={"cpu": "700m"})), "node": "n1"},
+             {"pod": pod_to_json(Pod("b", requests={"cpu": "700m"})), "node": "n1"},
+             {"pod": pod_to_json(Pod("c", requests={"cpu": "300m"})), "node": "n1"},
+             "not a bind"]
+    out = machine.apply(Command.make("m", "bind_many", {"binds": binds}))
+    assert out["ok"] is True
+    first, second, third, fourth = out["results"]
+    assert first == {"ok": True, "node": "n1"} and third == {"ok": True, "node": "n1"}
+    assert second["error"] == "DoesNotFitError" and second["reasons"] == ["Insufficient cpu"]
+    assert fourth["ok"] is False and fourth["error"] == "ValidationError"
+    assert dict(machine.cluster.snapshot().pods) == {"default/a": "n1", "default/c": "n1"}
+    for bad in ([], "x", [binds[0]] * 1025):
+        rejected = machine.apply(Command.make("x", "bind_many", {"binds": bad}))
+        assert rejected["ok"] is False and "binds" in rejected["message"]
+    assert dict(machine.cluster.snapshot().pods) == {"default/a": "n1", "default/c": "n1"}

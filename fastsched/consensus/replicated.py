@@ -39,7 +39,8 @@ from .storage import Storage
 
 __all__ = ["ReplicatedScheduler", "SchedulerMachine", "Read", "OPS"]
 
-OPS = ("add_node", "remove_node", "bind", "unbind", "schedule", "read")
+OPS = ("add_node", "remove_node", "bind", "bind_many", "unbind", "schedule", "read")
+MAX_BATCH = 1024                # binds in one bind_many command
 
 
 @dataclass(frozen=True)
@@ -146,6 +147,21 @@ class SchedulerMachine:
                         "message": str(data.get("unschedulable", ""))}
             cluster.bind(pod, _name(data, "node"), force=False)
             return {"ok": True, "node": node}
+        if op == "bind_many":
+            # Many binds in one log entry: each applied (or rejected) on its own, in
+            # order, with one result each; the entry amortizes the agreement.
+            items = data.get("binds")
+            if not isinstance(items, list) or not 0 < len(items) <= MAX_BATCH:
+                raise ValidationError(f"expected a list of 1 to {MAX_BATCH} binds", "binds")
+            results = []
+            for item in items:
+                try:
+                    if not isinstance(item, dict):
+                        raise ValidationError("expected {pod, node}", "binds[]")
+                    results.append(self._apply("bind", item))
+                except FastschedError as err:
+                    results.append(_rejected(err))
+            return {"ok": True, "results": results}
         if op == "unbind":
             pod = cluster.unbind(_name(data, "pod"))
             return {"ok": True, "pod": pod.key}

@@ -31,6 +31,7 @@ from .codec import node_to_json, pod_to_json
 from .errors import ConsensusError, MessageError
 from .messages import Command, Reply, Request, canonical_json, decode, encode
 from .paxos import NOT_LEADER, ReplicaConfig
+from .replicated import MAX_BATCH
 from .transport import STATE_OP, FrameReader, ReplicaServer, frame
 
 __all__ = ["run_replica", "serve_replica", "Client", "ClientTimeout", "parse_peers"]
@@ -123,10 +124,24 @@ class Client:
         return self.submit_binds([(pod, node)])[0]
 
     def submit_binds(self, pairs: Iterable[tuple[Mapping[str, Any] | Pod, str]],
-                     latencies: list[float] | None = None) -> list[dict[str, Any]]:
-        """Bind many pods, pipelined; results in order."""
-        return self.submit_many((("bind", _bind_body(pod, node)) for pod, node in pairs),
-                                latencies)
+                     latencies: list[float] | None = None,
+                     per_command: int = 1) -> list[dict[str, Any]]:
+        """Bind many pods, pipelined; one result per pod, in order. With
+        ``per_command`` > 1, that many binds travel in each log entry (``bind_many``:
+        each is still checked and applied on its own); ``latencies`` then has one
+        entry per command."""
+        if not isinstance(per_command, int) or not 1 <= per_command <= MAX_BATCH:
+            raise ValidationError(f"expected 1 to {MAX_BATCH}", "per_command")
+        bodies = [_bind_body(pod, node) for pod, node in pairs]
+        if per_command == 1:
+            return self.submit_many((("bind", body) for body in bodies), latencies)
+        chunks = [bodies[i:i + per_command] for i in range(0, len(bodies), per_command)]
+        replies = self.submit_many((("bind_many", {"binds": chunk}) for chunk in chunks),
+                                   latencies)
+        out: list[dict[str, Any]] = []
+        for chunk, reply in zip(chunks, replies):
+            out.extend(reply.get("results") or [reply] * len(chunk))
+        return out
 
     def add_node(self, name: str, allocatable: Any, labels: Any = None, taints: Any = (),
                  unschedulable: bool = False, images: Any = None) -> dict[str, Any]:
