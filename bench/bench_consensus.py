@@ -230,7 +230,7 @@ def run(commands: int = 20_000, window: int = 1024, no_fsync: bool = False) -> l
 
 def report(rows: list[dict]) -> str:
     lines = [f"three replicas on loopback, {os.cpu_count()} CPUs",
-             f"{'system':<66} {'commands/s':>10} {'p50 ms':>8} {'p99 ms':>8}"]
+             f"{'system':<66} {'ops/s':>10} {'p50 ms':>8} {'p99 ms':>8}"]
     for r in rows:
         lines.append(f"{r['system']:<66} {r['per_s']:>10,.0f} {r['p50_ms']:>8.1f} "
                      f"{r['p99_ms']:>8.1f}")
