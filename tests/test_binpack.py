@@ -430,3 +430,18 @@ def test_cli_errors(tmp_path, capsys):
     bad.write_text("10\nthree\n")
     assert _run_cli(["binpack", str(bad)]) == 2
     assert "bad.txt:2" in capsys.readouterr().err
+
+
+def test_pool_cover_turns_the_fewest_covering_bins_into_a_packing():
+    from fastsched.solver.vector import _pool_cover
+
+    # Greedy saw bins {0,1}, {2}, {3} and {1,2}, {0,3}...: two bins cover all four.
+    pool = dict.fromkeys([(0, 1), (2,), (3,), (1, 2), (0, 3), (0,)])
+    found = _pool_cover(pool, 4, best=3, seconds=5.0)
+    assert found is not None and found[0] == 2
+    assert sorted(found[1].tolist()) == [0, 0, 1, 1]
+    assert _pool_cover(pool, 4, best=2, seconds=5.0) is None      # no improvement
+    # Overlapping cover bins: each item lands in exactly one of them.
+    pool = dict.fromkeys([(0, 1, 2), (1, 2, 3)])
+    nb, assign = _pool_cover(pool, 4, best=3, seconds=5.0)
+    assert nb == 2 and assign[0] != assign[3] and (assign >= 0).all()
