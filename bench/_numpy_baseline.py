@@ -191,103 +191,79 @@ class _Compiler:
         return image_locality(self.cluster, pod.images, containers).astype(np.float64)
 
 
-def numpy_schedule_many(cluster: Cluster, pods: Sequence[Pod],
-                        profile: Profile | None = None, *,
-                        return_scores: bool = False) -> Any:
-    """Node row per pod (``int64``, -1 where unschedulable), placing pods in order.
+class _Resources:
+    """The float64 working state of NodeResourcesFit, LeastAllocated,
+    BalancedAllocation, TaintToleration and NodeAffinity over every node, with the
+    buffers each pod reuses (shared by both NumPy baselines)."""
 
-    Only the default profile is implemented (``profile`` None or equal to
-    ``Profile.default()``), with every node filtered and scored and ties broken
-    by the lowest row. With ``return_scores``, returns ``(rows, totals)``, the
-    total being the winning node's weighted score (0 where unschedulable).
-    """
-    if profile is not None and profile != Profile.default():
-        raise ValueError("the NumPy baseline implements the default profile only")
-    pods = list(pods)
-    rows = np.full(len(pods), -1, np.int64)
-    totals = np.zeros(len(pods), np.int64)
-    n = len(cluster)
-    if n == 0 or not pods:
-        return (rows, totals) if return_scores else rows
-    alloc = cluster.allocatable
-    if max(alloc[:, :2].max(), cluster.nonzero_requested.max()) >= EXACT_LIMIT:
-        raise ValueError("cpu or memory amounts of 2**46 or more: float64 scores would "
-                         "not be exact")
+    def __init__(self, cluster: Cluster) -> None:
+        alloc = cluster.allocatable
+        if max(alloc[:, :2].max(), cluster.nonzero_requested.max()) >= EXACT_LIMIT:
+            raise ValueError("cpu or memory amounts of 2**46 or more: float64 scores "
+                             "would not be exact")
+        n = len(cluster)
+        # free[r]: allocatable - requested per resource column (the fit filter).
+        # state: 100 × (allocatable - non-zero requested) of cpu and memory
+        # (LeastAllocated), then the real requested cpu and memory (BalancedAllocation).
+        # A pod adds its ``delta``, and dividing by ``divisor`` (allocatable, twice)
+        # gives 100 × the free share and the requested share in one ufunc call.
+        self.free = (alloc - cluster.requested).T.astype(np.float64)        # [R, n]
+        alloc2 = alloc[:, :2].T.astype(np.float64)
+        self.state = np.concatenate([100.0 * (alloc2 - cluster.nonzero_requested.T),
+                                     cluster.requested[:, :2].T.astype(np.float64)])
+        self.offered = alloc2 > 0         # a resource a node lacks is left out (§4)
+        self.uniform = bool(self.offered.all())
+        if not self.uniform:
+            alloc2[~self.offered] = 1.0   # any non-zero divisor; the result is masked
+            self.weight_sum = np.maximum(self.offered.sum(axis=0), 1).astype(np.float64)
+            self.lacks_one = ~self.offered.all(axis=0)
+        self.divisor = np.concatenate([alloc2, alloc2])
+        self.ok_rows = np.empty(self.free.shape, np.bool_)
+        self.shares = np.empty((4, n))
+        self.zeros, self.ones = np.zeros((2, n)), np.ones((2, n))   # scalars are slower
+        self.la, self.ba, self.norm = np.empty(n), np.empty(n), np.empty(n)
 
-    # -- the working state, as float64 copies ------------------------------------------
-    # free[r]: allocatable - requested per resource column (NodeResourcesFit filter).
-    # state: 100 × (allocatable - non-zero requested) of cpu and memory (LeastAllocated),
-    # then the real requested cpu and memory (BalancedAllocation). A pod adds its
-    # ``delta`` to it, and dividing by ``divisor`` (allocatable, twice) gives
-    # 100 × the free share and the requested share in one ufunc call.
-    free = (alloc - cluster.requested).T.astype(np.float64)            # [R, n]
-    alloc2 = alloc[:, :2].T.astype(np.float64)
-    state = np.concatenate([100.0 * (alloc2 - cluster.nonzero_requested.T),
-                            cluster.requested[:, :2].T.astype(np.float64)])
-    offered = alloc2 > 0                  # a resource a node lacks is left out (§4)
-    uniform = bool(offered.all())
-    if not uniform:
-        alloc2[~offered] = 1.0            # any non-zero divisor; the result is masked
-        weight_sum = np.maximum(offered.sum(axis=0), 1).astype(np.float64)
-        lacks_one = ~offered.all(axis=0)
-    divisor = np.concatenate([alloc2, alloc2])
-
-    # -- compile the pod specs -------------------------------------------------------
-    compiler = _Compiler(cluster)
-    by_object: dict[int, _Spec] = {}
-    plan = []
-    for pod in pods:
-        spec = by_object.get(id(pod))
-        if spec is None:
-            spec = by_object[id(pod)] = compiler.spec(pod)
-        plan.append(spec)
-
-    # -- buffers reused by every pod -----------------------------------------------------
-    R = free.shape[0]
-    ok_rows = np.empty((R, n), np.bool_)
-    ok = np.empty(n, np.bool_)
-    shares = np.empty((4, n))
-    least, balanced = shares[:2], shares[2:]
-    zeros, ones = np.zeros((2, n)), np.ones((2, n))   # scalars take a slower path
-    la, ba, total, norm = np.empty(n), np.empty(n), np.empty(n), np.empty(n)
-    add, subtract, multiply = np.add, np.subtract, np.multiply
-    divide, floor = np.divide, np.floor
-
-    for t, s in enumerate(plan):
-        # Filters: NodeResourcesFit on every resource column, then the static mask.
-        np.greater_equal(free, s.need, out=ok_rows)
-        np.logical_and.reduce(ok_rows, axis=0, out=ok)
+    def fit(self, s: _Spec, ok: np.ndarray) -> None:
+        """``ok``: NodeResourcesFit on every resource column and the static mask."""
+        np.greater_equal(self.free, s.need, out=self.ok_rows)
+        np.logical_and.reduce(self.ok_rows, axis=0, out=ok)
         np.logical_and(ok, s.mask, out=ok)
 
-        add(state, s.delta, out=shares)
-        divide(shares, divisor, out=shares)
+    def score(self, s: _Spec, ok: np.ndarray, total: np.ndarray) -> None:
+        """``total``: the weighted scores of these plugins (``ok``: feasible nodes)."""
+        add, subtract, multiply = np.add, np.subtract, np.multiply
+        divide, floor = np.divide, np.floor
+        shares, la, ba, norm = self.shares, self.la, self.ba, self.norm
+        least, balanced = shares[:2], shares[2:]
+        add(self.state, s.delta, out=shares)
+        divide(shares, self.divisor, out=shares)
 
         # NodeResourcesFit score, LeastAllocated on the non-zero cpu/memory requests:
         # max(floor((a - q) * 100 / a), 0) per resource, their mean truncated.
         floor(least, out=least)
-        np.maximum(least, zeros, out=least)
-        if uniform:
+        np.maximum(least, self.zeros, out=least)
+        if self.uniform:
             add(least[0], least[1], out=la)
             multiply(la, 0.5, out=la)
         else:
-            multiply(least, offered, out=least)
+            multiply(least, self.offered, out=least)
             add(least[0], least[1], out=la)
-            divide(la, weight_sum, out=la)
+            divide(la, self.weight_sum, out=la)
         floor(la, out=la)
         add(la, s.static, out=total)
 
         # BalancedAllocation on the real requests: trunc((1 - |f_cpu - f_mem| / 2) * 100)
         # with f = min(q / a, 1), in Go's order of float operations.
         if s.balanced:
-            np.minimum(balanced, ones, out=balanced)
+            np.minimum(balanced, self.ones, out=balanced)
             subtract(balanced[0], balanced[1], out=ba)
             multiply(ba, 0.5, out=ba)
             np.abs(ba, out=ba)
             subtract(1.0, ba, out=ba)
             multiply(ba, 100.0, out=ba)
             np.trunc(ba, out=ba)
-            if not uniform:
-                ba[lacks_one] = 100.0     # one fraction or none: standard deviation 0
+            if not self.uniform:
+                ba[self.lacks_one] = 100.0   # one fraction or none: standard deviation 0
             add(total, ba, out=total)
 
         # TaintToleration (reversed) and NodeAffinity: normalized over the feasible nodes.
@@ -309,17 +285,54 @@ def numpy_schedule_many(cluster: Cluster, pods: Sequence[Pod],
                 multiply(norm, W_NA, out=norm)
                 add(total, norm, out=total)
 
+    def commit(self, s: _Spec, row: int) -> None:
+        """Add the pod's request to node ``row``."""
+        self.free[:, row] -= s.vec
+        self.state[:, row] += s.delta[:, 0]
+
+
+def numpy_schedule_many(cluster: Cluster, pods: Sequence[Pod],
+                        profile: Profile | None = None, *,
+                        return_scores: bool = False) -> Any:
+    """Node row per pod (``int64``, -1 where unschedulable), placing pods in order.
+
+    Only the default profile is implemented (``profile`` None or equal to
+    ``Profile.default()``), with every node filtered and scored and ties broken
+    by the lowest row. With ``return_scores``, returns ``(rows, totals)``, the
+    total being the winning node's weighted score (0 where unschedulable).
+    """
+    if profile is not None and profile != Profile.default():
+        raise ValueError("the NumPy baseline implements the default profile only")
+    pods = list(pods)
+    rows = np.full(len(pods), -1, np.int64)
+    totals = np.zeros(len(pods), np.int64)
+    n = len(cluster)
+    if n == 0 or not pods:
+        return (rows, totals) if return_scores else rows
+    res = _Resources(cluster)
+
+    # -- compile the pod specs -------------------------------------------------------
+    compiler = _Compiler(cluster)
+    by_object: dict[int, _Spec] = {}
+    plan = []
+    for pod in pods:
+        spec = by_object.get(id(pod))
+        if spec is None:
+            spec = by_object[id(pod)] = compiler.spec(pod)
+        plan.append(spec)
+
+    ok, total = np.empty(n, np.bool_), np.empty(n)
+    for t, s in enumerate(plan):
+        res.fit(s, ok)
+        res.score(s, ok, total)
         # Select: infeasible nodes total 0, feasible ones at least 1; argmax takes
         # the lowest row among equals.
-        multiply(total, ok, out=total)
+        np.multiply(total, ok, out=total)
         row = int(np.argmax(total))
         best = total[row]
         if best == 0:
             continue
         rows[t] = row
         totals[t] = int(best) - 1
-
-        # Commit the request on the chosen node.
-        free[:, row] -= s.vec
-        state[:, row] += s.delta[:, 0]
+        res.commit(s, row)
     return (rows, totals) if return_scores else rows

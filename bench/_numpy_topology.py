@@ -48,7 +48,7 @@ from typing import Any
 
 import numpy as np
 
-from _numpy_baseline import EXACT_LIMIT, W_NA, W_TT, _Compiler
+from _numpy_baseline import _Compiler, _Resources
 from fastsched.cluster import Cluster
 from fastsched.pod import Pod
 from fastsched.profile import Profile
@@ -204,10 +204,7 @@ def numpy_schedule_topology(cluster: Cluster, pods: Sequence[Pod],
     n = len(cluster)
     if n == 0 or not pods:
         return (rows, totals) if return_scores else rows
-    alloc = cluster.allocatable
-    if max(alloc[:, :2].max(), cluster.nonzero_requested.max()) >= EXACT_LIMIT:
-        raise ValueError("cpu or memory amounts of 2**46 or more: float64 scores would "
-                         "not be exact")
+    res_state = _Resources(cluster)
 
     # -- compile the pod specs -----------------------------------------------------------
     resources = _Compiler(cluster)
@@ -278,42 +275,17 @@ def numpy_schedule_topology(cluster: Cluster, pods: Sequence[Pod],
         spec.blocks = [other.unblocked for other in specs
                        if other.unblocked is not None and _blocks(spec.identity, other.identity)]
 
-    # -- the resource state, as in _numpy_baseline ---------------------------------------
-    # free[r]: allocatable - requested (NodeResourcesFit filter); state: 100 ×
-    # (allocatable - non-zero requested) of cpu and memory (LeastAllocated), then the
-    # real requested cpu and memory (BalancedAllocation). Adding a spec's ``delta``
-    # and dividing by ``divisor`` gives 100 × the free share and the requested share.
-    free = (alloc - cluster.requested).T.astype(np.float64)            # [R, n]
-    alloc2 = alloc[:, :2].T.astype(np.float64)
-    state = np.concatenate([100.0 * (alloc2 - cluster.nonzero_requested.T),
-                            cluster.requested[:, :2].T.astype(np.float64)])
-    offered = alloc2 > 0                  # a resource a node lacks is left out (§4)
-    uniform = bool(offered.all())
-    if not uniform:
-        alloc2[~offered] = 1.0            # any non-zero divisor; the result is masked
-        weight_sum = np.maximum(offered.sum(axis=0), 1).astype(np.float64)
-        lacks_one = ~offered.all(axis=0)
-    divisor = np.concatenate([alloc2, alloc2])
-
     # -- buffers reused by every pod -----------------------------------------------------
-    R = free.shape[0]
-    ok_rows = np.empty((R, n), np.bool_)
     ok, gathered_ok = np.empty(n, np.bool_), np.empty(n, np.bool_)
-    shares = np.empty((4, n))
-    least, balanced = shares[:2], shares[2:]
-    zeros, ones = np.zeros((2, n)), np.ones((2, n))   # scalars take a slower path
-    la, ba, total, norm, gathered = (np.empty(n) for _ in range(5))
+    total, gathered = np.empty(n), np.empty(n)
     allowed = [np.zeros(c.domains + 1, np.bool_) for c in counters]   # last slot: no key
     spread = [np.zeros(c.domains + 1) for c in counters]
-    add, subtract, multiply, divide, floor = np.add, np.subtract, np.multiply, np.divide, np.floor
 
     for t, s in enumerate(plan):
         spec = specs[s]
         r = spec.res
         # -- filters: NodeResourcesFit on every column, the static mask (as the base) ----
-        np.greater_equal(free, r.need, out=ok_rows)
-        np.logical_and.reduce(ok_rows, axis=0, out=ok)
-        np.logical_and(ok, r.mask, out=ok)
+        res_state.fit(r, ok)
         # PodTopologySpread (§3.8): skew = count + selfMatch - globalMin <= maxSkew per
         # domain; nodes lacking the key fail. Every domain is eligible (no selectors).
         if spec.hard:
@@ -328,47 +300,7 @@ def numpy_schedule_topology(cluster: Cluster, pods: Sequence[Pod],
             np.logical_and(ok, spec.unblocked, out=ok)
 
         # -- scores of _numpy_baseline ------------------------------------------------
-        add(state, r.delta, out=shares)
-        divide(shares, divisor, out=shares)
-        floor(least, out=least)                 # LeastAllocated
-        np.maximum(least, zeros, out=least)
-        if uniform:
-            add(least[0], least[1], out=la)
-            multiply(la, 0.5, out=la)
-        else:
-            multiply(least, offered, out=least)
-            add(least[0], least[1], out=la)
-            divide(la, weight_sum, out=la)
-        floor(la, out=la)
-        add(la, r.static, out=total)
-        if r.balanced:                          # BalancedAllocation
-            np.minimum(balanced, ones, out=balanced)
-            subtract(balanced[0], balanced[1], out=ba)
-            multiply(ba, 0.5, out=ba)
-            np.abs(ba, out=ba)
-            subtract(1.0, ba, out=ba)
-            multiply(ba, 100.0, out=ba)
-            np.trunc(ba, out=ba)
-            if not uniform:
-                ba[lacks_one] = 100.0
-            add(total, ba, out=total)
-        if r.tt100 is not None:                 # TaintToleration, reversed
-            top = np.max(r.tt100, where=ok, initial=0.0) / 100.0
-            if top == 0:
-                total += W_TT * 100
-            else:
-                divide(r.tt100, top, out=norm)
-                floor(norm, out=norm)
-                subtract(100.0, norm, out=norm)
-                multiply(norm, W_TT, out=norm)
-                add(total, norm, out=total)
-        if r.na100 is not None:                 # NodeAffinity
-            top = np.max(r.na100, where=ok, initial=0.0) / 100.0
-            if top > 0:
-                divide(r.na100, top, out=norm)
-                floor(norm, out=norm)
-                multiply(norm, W_NA, out=norm)
-                add(total, norm, out=total)
+        res_state.score(r, ok, total)
 
         # -- PodTopologySpread score (§5.4), per domain, then gathered to the nodes ------
         if spec.counter >= 0 and not spec.hard:
@@ -392,11 +324,11 @@ def numpy_schedule_topology(cluster: Cluster, pods: Sequence[Pod],
                     box[:-1] = W_PTS * ((100 * (high + low - raw)) // high)
                 box[:-1][~present] = 0          # no feasible node there; keeps totals tidy
                 np.take(box, counter.dom, out=gathered, mode="clip")
-                add(total, gathered, out=total)
+                np.add(total, gathered, out=total)
         # InterPodAffinity scores 0 everywhere: no pod has terms that score.
 
         # -- select: infeasible nodes total 0, feasible ones at least 1 -----------------
-        multiply(total, ok, out=total)
+        np.multiply(total, ok, out=total)
         row = int(np.argmax(total))
         best = total[row]
         if best == 0:
@@ -405,8 +337,7 @@ def numpy_schedule_topology(cluster: Cluster, pods: Sequence[Pod],
         totals[t] = int(best) - 1
 
         # -- commit: resources, spread counters, anti-affinity ---------------------------
-        free[:, row] -= r.vec
-        state[:, row] += r.delta[:, 0]
+        res_state.commit(r, row)
         for c in spec.adds:
             counters[c].add(row)
         for unblocked in spec.blocks:
