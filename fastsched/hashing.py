@@ -744,25 +744,32 @@ class _Named:
             raise NodeNotFoundError(f"no node named {name!r}")
         return row
 
-    def _added(self, name: Any, weight: Any) -> tuple[list[str], list[float]]:
+    def _set(self, names: list[str], weights: list[float]) -> None:
+        """Rebuild for these nodes (validating first: a failure changes nothing)."""
+        raise NotImplementedError
+
+    def add_node(self, name: str, weight: float = 1) -> None:
+        """Add a node (see the class for which keys move)."""
         name = _check_name(name, "name")
         if name in self._row:
             raise DuplicateError(f"node {name!r} is already there", "name")
-        return self._names + [name], self._weights + [_check_weight(weight, "weight",
-                                                                    integer=False)]
+        self._set(self._names + [name],
+                  self._weights + [_check_weight(weight, "weight", integer=False)])
 
-    def _removed(self, name: Any) -> tuple[list[str], list[float]]:
+    def remove_node(self, name: str) -> None:
+        """Remove a node (see the class for which keys move)."""
         row = self._row_of(name)
         if len(self._names) == 1:
             raise ValidationError("cannot remove the last node", "name")
-        return (self._names[:row] + self._names[row + 1:],
-                self._weights[:row] + self._weights[row + 1:])
+        self._set(self._names[:row] + self._names[row + 1:],
+                  self._weights[:row] + self._weights[row + 1:])
 
-    def _reweighted(self, name: Any, weight: Any) -> tuple[list[str], list[float]]:
+    def set_weight(self, name: str, weight: float) -> None:
+        """Change a node's weight (see the class for which keys move)."""
         row = self._row_of(name)
         weights = list(self._weights)
         weights[row] = _check_weight(weight, "weight", integer=False)
-        return list(self._names), weights
+        self._set(list(self._names), weights)
 
     def hash_keys(self, keys: Any) -> np.ndarray:
         """The keys' :func:`fast_hash` (``uint64``), what the lookups compute."""
@@ -830,18 +837,6 @@ class Rendezvous(_Named):
         _pick.rendezvous_top(_one_key(key, _MODES["fast"])[0], self._node_hash,
                              self._inv_weight, out)
         return [self._names[j] for j in out[0].tolist()]
-
-    def add_node(self, name: str, weight: float = 1) -> None:
-        """Add a node: it takes about ``w / sum(w)`` of the keys, from every node."""
-        self._set(*self._added(name, weight))
-
-    def remove_node(self, name: str) -> None:
-        """Remove a node: only its keys move."""
-        self._set(*self._removed(name))
-
-    def set_weight(self, name: str, weight: float) -> None:
-        """Change a node's weight: keys move only to or from that node."""
-        self._set(*self._reweighted(name, weight))
 
 
 # -- Maglev ------------------------------------------------------------------------------
@@ -943,15 +938,3 @@ class Maglev(_Named):
 
     def _lookup_one(self, hashed: int) -> int:
         return int(self._table[hashed % self._m])
-
-    def add_node(self, name: str, weight: float = 1) -> None:
-        """Add a node (rebuilds the table)."""
-        self._set(*self._added(name, weight))
-
-    def remove_node(self, name: str) -> None:
-        """Remove a node (rebuilds the table)."""
-        self._set(*self._removed(name))
-
-    def set_weight(self, name: str, weight: float) -> None:
-        """Change a node's weight (rebuilds the table)."""
-        self._set(*self._reweighted(name, weight))
