@@ -396,6 +396,32 @@ def test_vector_reduce_bins_gives_valid_packings():
             assert (sizes[got[1] == b].sum(axis=0) <= cap).all()
 
 
+def test_vector_reduce_bins_reaches_the_brute_force_optimum_on_tiny_instances():
+    from fastsched.solver.vector import vector_reduce_bins
+
+    rng = np.random.default_rng(15)
+    checked = 0
+    for _ in range(60):
+        n, d = int(rng.integers(3, 8)), int(rng.integers(1, 4))
+        cap = rng.integers(5, 20, d)
+        sizes = rng.integers(0, cap + 1, (n, d))
+        opt = brute_force_vector(sizes, cap)
+        if opt == n:
+            continue
+        # From one bin per item down to the optimum, one bin at a time.
+        nb, assign = n, np.arange(n, dtype=np.int64)
+        while nb > opt:
+            got = vector_reduce_bins(sizes, cap, assign, nb, deadline=time.monotonic() + 5)
+            assert got is not None, (sizes.tolist(), cap.tolist(), nb)
+            nb, assign = got
+            for b in range(nb):
+                assert (sizes[assign == b].sum(axis=0) <= cap).all()
+        checked += 1
+        assert vector_reduce_bins(sizes, cap, assign, nb, deadline=time.monotonic() + 0.05) \
+            is None
+    assert checked > 20
+
+
 def test_vector_hand_checked():
     # Two dimensions that conflict: big-in-x items pair with big-in-y items.
     sizes = [[8, 2], [2, 8], [8, 2], [2, 8]]
@@ -430,18 +456,3 @@ def test_cli_errors(tmp_path, capsys):
     bad.write_text("10\nthree\n")
     assert _run_cli(["binpack", str(bad)]) == 2
     assert "bad.txt:2" in capsys.readouterr().err
-
-
-def test_pool_cover_turns_the_fewest_covering_bins_into_a_packing():
-    from fastsched.solver.vector import _pool_cover
-
-    # Greedy saw bins {0,1}, {2}, {3} and {1,2}, {0,3}...: two bins cover all four.
-    pool = dict.fromkeys([(0, 1), (2,), (3,), (1, 2), (0, 3), (0,)])
-    found = _pool_cover(pool, 4, best=3, seconds=5.0)
-    assert found is not None and found[0] == 2
-    assert sorted(found[1].tolist()) == [0, 0, 1, 1]
-    assert _pool_cover(pool, 4, best=2, seconds=5.0) is None      # no improvement
-    # Overlapping cover bins: each item lands in exactly one of them.
-    pool = dict.fromkeys([(0, 1, 2), (1, 2, 3)])
-    nb, assign = _pool_cover(pool, 4, best=3, seconds=5.0)
-    assert nb == 2 and assign[0] != assign[3] and (assign >= 0).all()

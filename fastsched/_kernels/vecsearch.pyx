@@ -1,0 +1,182 @@
+"""Vector bin packing into a fixed number of bins: tabu search on overflow.
+
+Every item is assigned to one of ``nbins`` bins, capacities may be exceeded, and
+the search minimizes the total overflow Σ_b Σ_j max(0, load[b, j] − cap[j]) / cap[j].
+Overflow zero is a packing. Each step takes the best move that involves an item
+of an overflowing bin: relocate it to another bin, or swap it with an item of
+another bin. A moved item may not return to the bin it left for a few steps
+(tabu), unless that reaches a new best overflow (aspiration); ties are broken at
+random. This is the classic penalty-based search for packing feasibility
+(cf. Buljubašić & Vasquez 2016, who pair it with bin elimination, as the caller
+does).
+
+The caller validates: sizes non-negative and each fitting the capacity,
+``assign`` in [0, nbins), arrays contiguous; the state (``assign``, ``tabu``)
+persists between calls so the search can run in slices.
+"""
+
+from libc.math cimport INFINITY
+from cython.view cimport array as cvarray
+
+from fastsched._kernels.common cimport i64, u64
+
+
+cdef inline u64 _next(u64* state) noexcept nogil:
+    """xorshift64*."""
+    cdef u64 x = state[0]
+    x ^= x >> 12
+    x ^= x << 25
+    x ^= x >> 27
+    state[0] = x
+    return x * <u64>2685821657736338717
+
+
+cdef inline double _overflow(const i64* load, const i64* out_size, const i64* in_size,
+                             const i64* cap, const double* weight, Py_ssize_t d) noexcept nogil:
+    """Overflow of a bin of ``load`` after removing ``out_size`` and adding
+    ``in_size`` (either may be NULL)."""
+    cdef Py_ssize_t j
+    cdef i64 e
+    cdef double f = 0.0
+    for j in range(d):
+        e = load[j] - cap[j]
+        if out_size != NULL:
+            e -= out_size[j]
+        if in_size != NULL:
+            e += in_size[j]
+        if e > 0:
+            f += e * weight[j]
+    return f
+
+
+def overflow_tabu(const i64[:, ::1] sizes, const i64[::1] cap, i64[::1] assign,
+                  Py_ssize_t nbins, i64[:, ::1] tabu, double[:, ::1] weight,
+                  i64 first_step, i64 steps, u64 seed, double bump):
+    """Run up to ``steps`` steps (numbered from ``first_step``, so tabu tenures
+    carry over between calls) from ``assign``, updated in place; stop at overflow
+    zero. Returns (overflowing bins left, steps taken)."""
+    cdef Py_ssize_t n = sizes.shape[0], d = sizes.shape[1]
+    cdef Py_ssize_t i, k, a, b, j, bi, best_i, best_k, best_b, over_bins
+    cdef i64 it, last = first_step + steps, tenure
+    cdef double total = 0.0, best_total, delta, best_delta, fa, fb, max_f
+    # Each slice draws its own stream: mix the step number into the seed.
+    cdef u64 rng = (seed ^ (<u64>first_step * <u64>0xBF58476D1CE4E5B9)) * <u64>0x9E3779B97F4A7C15 + 1
+    cdef u64 ties
+    cdef i64[:, ::1] loads = cvarray(shape=(max(nbins, 1), max(d, 1)), itemsize=8, format="q")
+    cdef double[::1] f = cvarray(shape=(max(nbins, 1),), itemsize=8, format="d")
+    with nogil:
+        for b in range(nbins):
+            for j in range(d):
+                loads[b, j] = 0
+        for i in range(n):
+            for j in range(d):
+                loads[assign[i], j] += sizes[i, j]
+        over_bins = 0
+        for b in range(nbins):
+            f[b] = _overflow(&loads[b, 0], NULL, NULL, &cap[0], &weight[b, 0], d)
+            total += f[b]
+            if f[b] > 0.0:
+                over_bins += 1
+        best_total = total
+        it = first_step
+        while it < last and over_bins > 0:
+            best_delta = INFINITY
+            best_i = best_k = best_b = -1
+            ties = 0
+            max_f = 0.0
+            for b in range(nbins):
+                if f[b] > max_f:
+                    max_f = f[b]
+            for i in range(n):
+                a = assign[i]
+                if f[a] <= 0.0:
+                    continue
+                # Relocate i from a to b.
+                fa = _overflow(&loads[a, 0], &sizes[i, 0], NULL, &cap[0], &weight[a, 0], d)
+                for b in range(nbins):
+                    # Adding i never lowers bin b's overflow: skip hopeless moves.
+                    if b == a or fa - f[a] > best_delta + 1e-12:
+                        continue
+                    fb = _overflow(&loads[b, 0], NULL, &sizes[i, 0], &cap[0], &weight[b, 0], d)
+                    delta = fa + fb - f[a] - f[b]
+                    if tabu[i, b] > it and total + delta >= best_total - 1e-12:
+                        continue
+                    if delta < best_delta - 1e-12:
+                        best_delta, best_i, best_k, best_b, ties = delta, i, -1, b, 1
+                    elif delta <= best_delta + 1e-12:
+                        ties += 1
+                        if _next(&rng) % ties == 0:
+                            best_i, best_k, best_b = i, -1, b
+                # Swap i (in a) with k (in b): adding k to a costs at least nothing,
+                # and no bin's overflow can drop by more than the largest one.
+                if fa - f[a] - max_f > best_delta + 1e-12:
+                    continue
+                for k in range(n):
+                    b = assign[k]
+                    if b == a:
+                        continue
+                    fa = _overflow(&loads[a, 0], &sizes[i, 0], &sizes[k, 0], &cap[0],
+                                   &weight[a, 0], d)
+                    # Bin b's overflow cannot drop below zero: skip hopeless swaps.
+                    if fa - f[a] - f[b] > best_delta + 1e-12:
+                        continue
+                    fb = _overflow(&loads[b, 0], &sizes[k, 0], &sizes[i, 0], &cap[0],
+                                   &weight[b, 0], d)
+                    delta = fa + fb - f[a] - f[b]
+                    if ((tabu[i, b] > it or tabu[k, a] > it)
+                            and total + delta >= best_total - 1e-12):
+                        continue
+                    if delta < best_delta - 1e-12:
+                        best_delta, best_i, best_k, best_b, ties = delta, i, k, b, 1
+                    elif delta <= best_delta + 1e-12:
+                        ties += 1
+                        if _next(&rng) % ties == 0:
+                            best_i, best_k, best_b = i, k, b
+            if best_i < 0:
+                # Everything tabu: a random relocation of an item of an overflowing bin.
+                while True:
+                    best_i = <Py_ssize_t>(_next(&rng) % <u64>n)
+                    if f[assign[best_i]] > 0.0:
+                        break
+                best_b = <Py_ssize_t>(_next(&rng) % <u64>(nbins - 1))
+                if best_b >= assign[best_i]:
+                    best_b += 1
+                best_k = -1
+            # At a local minimum, weigh the overflows that persist more (breakout).
+            if bump > 0.0 and best_delta >= -1e-12:
+                total = 0.0
+                for bi in range(nbins):
+                    if f[bi] > 0.0:
+                        for j in range(d):
+                            if loads[bi, j] > cap[j]:
+                                weight[bi, j] += bump / cap[j]
+                        f[bi] = _overflow(&loads[bi, 0], NULL, NULL, &cap[0], &weight[bi, 0], d)
+                    total += f[bi]
+                best_total = total
+            # Apply the move.
+            a = assign[best_i]
+            b = best_b
+            tenure = 1 + <i64>(_next(&rng) % 10) + over_bins
+            for j in range(d):
+                loads[a, j] -= sizes[best_i, j]
+                loads[b, j] += sizes[best_i, j]
+            assign[best_i] = b
+            tabu[best_i, a] = it + tenure
+            if best_k >= 0:
+                for j in range(d):
+                    loads[b, j] -= sizes[best_k, j]
+                    loads[a, j] += sizes[best_k, j]
+                assign[best_k] = a
+                tabu[best_k, b] = it + tenure
+            total -= f[a] + f[b]
+            f[a] = _overflow(&loads[a, 0], NULL, NULL, &cap[0], &weight[a, 0], d)
+            f[b] = _overflow(&loads[b, 0], NULL, NULL, &cap[0], &weight[b, 0], d)
+            total += f[a] + f[b]
+            if total < best_total:
+                best_total = total
+            over_bins = 0
+            for bi in range(nbins):
+                if f[bi] > 0.0:
+                    over_bins += 1
+            it += 1
+    return over_bins, it - first_step

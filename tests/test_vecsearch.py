@@ -1,0 +1,95 @@
+"""The overflow tabu-search kernel (fastsched._kernels.vecsearch): it keeps every
+item in exactly one of the bins, stops only at zero overflow, and finds planted
+exact packings."""
+
+from __future__ import annotations
+
+import time
+
+import numpy as np
+import pytest
+
+vs = pytest.importorskip("fastsched._kernels.vecsearch")
+
+
+def _planted(rng, bins, d, cap):
+    """Each bin's capacity split into 2–5 random parts per dimension."""
+    rows = []
+    for _ in range(bins):
+        k = int(rng.integers(2, 6))
+        cuts = np.sort(rng.integers(1, cap, (k - 1, d)), axis=0)
+        edges = np.vstack([np.zeros((1, d), dtype=np.int64), cuts,
+                           np.full((1, d), cap, dtype=np.int64)])
+        rows.extend(np.diff(edges, axis=0))
+    return np.ascontiguousarray(np.array(rows, dtype=np.int64)[rng.permutation(len(rows))])
+
+
+def _run(sizes, cap, bins, assign, steps, seed, bump=0.1):
+    tabu = np.zeros((sizes.shape[0], bins), dtype=np.int64)
+    weight = np.tile(1.0 / cap, (bins, 1))
+    return vs.overflow_tabu(sizes, cap, assign, bins, tabu, weight, 0, steps, seed, bump)
+
+
+@pytest.mark.parametrize("seed", range(8))
+def test_steps_keep_every_item_in_one_bin(seed):
+    rng = np.random.default_rng(seed)
+    bins, d = 6, 1 + seed % 3
+    cap = np.full(d, 50, dtype=np.int64)
+    sizes = _planted(rng, bins, d, 50)
+    assign = rng.integers(0, bins, sizes.shape[0]).astype(np.int64)
+    left, taken = _run(sizes, cap, bins, assign, 20_000, seed)
+    assert assign.min() >= 0 and assign.max() < bins
+    loads = np.zeros((bins, d), dtype=np.int64)
+    np.add.at(loads, assign, sizes)
+    assert left == int((loads > cap).any(axis=1).sum())
+    if left == 0:
+        assert (loads == cap).all()        # exact fill: nothing else is feasible
+    else:
+        assert taken == 20_000
+
+
+@pytest.mark.parametrize("seed", range(8))
+def test_bin_elimination_finds_planted_exact_packings(seed):
+    from fastsched.solver.vector import vector_reduce_bins
+
+    rng = np.random.default_rng(seed)
+    bins, d = 6, 1 + seed % 3
+    cap = np.full(d, 50, dtype=np.int64)
+    sizes = _planted(rng, bins, d, 50)
+    # One bin per item: eliminate bins down to the planted count.
+    nb, assign = sizes.shape[0], np.arange(sizes.shape[0], dtype=np.int64)
+    while nb > bins:
+        got = vector_reduce_bins(sizes, cap, assign, nb, deadline=time.monotonic() + 60,
+                                 seed=seed)
+        assert got is not None
+        nb, assign = got
+    loads = np.zeros((bins, d), dtype=np.int64)
+    np.add.at(loads, assign, sizes)
+    assert (loads == cap).all()
+
+
+def test_without_breakout_weights_too():
+    rng = np.random.default_rng(3)
+    sizes = _planted(rng, 5, 2, 40)
+    cap = np.array([40, 40], dtype=np.int64)
+    assign = np.zeros(sizes.shape[0], dtype=np.int64)
+    assert _run(sizes, cap, 5, assign, 500_000, 1, bump=0.0)[0] == 0
+
+
+def test_infeasible_runs_every_step_and_keeps_items_in_range():
+    rng = np.random.default_rng(9)
+    sizes = rng.integers(20, 60, (30, 2)).astype(np.int64)
+    cap = np.array([100, 100], dtype=np.int64)
+    bins = int(sizes.sum(axis=0).max() // 100)        # below the volume bound
+    assign = rng.integers(0, bins, 30).astype(np.int64)
+    left, taken = _run(sizes, cap, bins, assign, 3000, 2)
+    assert left > 0 and taken == 3000
+    assert assign.min() >= 0 and assign.max() < bins
+
+
+def test_already_feasible_takes_no_step():
+    sizes = np.array([[3, 4], [5, 1]], dtype=np.int64)
+    cap = np.array([10, 10], dtype=np.int64)
+    assign = np.array([0, 1], dtype=np.int64)
+    assert _run(sizes, cap, 2, assign, 100, 0) == (0, 0)
+    assert assign.tolist() == [0, 1]
