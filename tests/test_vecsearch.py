@@ -24,6 +24,19 @@ def _planted(rng, bins, d, cap):
     return np.ascontiguousarray(np.array(rows, dtype=np.int64)[rng.permutation(len(rows))])
 
 
+def _planted_case(seed):
+    """(rng, bins, cap, sizes): six bins of capacity 50 in 1–3 dimensions."""
+    rng = np.random.default_rng(seed)
+    bins, d = 6, 1 + seed % 3
+    return rng, bins, np.full(d, 50, dtype=np.int64), _planted(rng, bins, d, 50)
+
+
+def _loads(sizes, assign, bins):
+    loads = np.zeros((bins, sizes.shape[1]), dtype=np.int64)
+    np.add.at(loads, assign, sizes)
+    return loads
+
+
 def _run(sizes, cap, bins, assign, steps, seed, bump=0.1):
     tabu = np.zeros((sizes.shape[0], bins), dtype=np.int64)
     weight = np.tile(1.0 / cap, (bins, 1))
@@ -32,15 +45,11 @@ def _run(sizes, cap, bins, assign, steps, seed, bump=0.1):
 
 @pytest.mark.parametrize("seed", range(8))
 def test_steps_keep_every_item_in_one_bin(seed):
-    rng = np.random.default_rng(seed)
-    bins, d = 6, 1 + seed % 3
-    cap = np.full(d, 50, dtype=np.int64)
-    sizes = _planted(rng, bins, d, 50)
+    rng, bins, cap, sizes = _planted_case(seed)
     assign = rng.integers(0, bins, sizes.shape[0]).astype(np.int64)
     left, taken = _run(sizes, cap, bins, assign, 20_000, seed)
     assert assign.min() >= 0 and assign.max() < bins
-    loads = np.zeros((bins, d), dtype=np.int64)
-    np.add.at(loads, assign, sizes)
+    loads = _loads(sizes, assign, bins)
     assert left == int((loads > cap).any(axis=1).sum())
     if left == 0:
         assert (loads == cap).all()        # exact fill: nothing else is feasible
@@ -52,10 +61,7 @@ def test_steps_keep_every_item_in_one_bin(seed):
 def test_bin_elimination_finds_planted_exact_packings(seed):
     from fastsched.solver.vector import vector_reduce_bins
 
-    rng = np.random.default_rng(seed)
-    bins, d = 6, 1 + seed % 3
-    cap = np.full(d, 50, dtype=np.int64)
-    sizes = _planted(rng, bins, d, 50)
+    _, bins, cap, sizes = _planted_case(seed)
     # One bin per item: eliminate bins down to the planted count.
     nb, assign = sizes.shape[0], np.arange(sizes.shape[0], dtype=np.int64)
     while nb > bins:
@@ -63,9 +69,7 @@ def test_bin_elimination_finds_planted_exact_packings(seed):
                                  seed=seed)
         assert got is not None
         nb, assign = got
-    loads = np.zeros((bins, d), dtype=np.int64)
-    np.add.at(loads, assign, sizes)
-    assert (loads == cap).all()
+    assert (_loads(sizes, assign, bins) == cap).all()
 
 
 def test_without_breakout_weights_too():
