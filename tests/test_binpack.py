@@ -456,3 +456,24 @@ def test_cli_errors(tmp_path, capsys):
     bad.write_text("10\nthree\n")
     assert _run_cli(["binpack", str(bad)]) == 2
     assert "bad.txt:2" in capsys.readouterr().err
+
+
+def test_vector_sums_beyond_int64_and_large_seeds():
+    with pytest.raises(ValueError, match="add up"):
+        binpack_vector([[2**62 + 1, 1]] * 2, [2**63 - 1, 10])
+    with pytest.raises(ValueError, match="add up"):
+        binpack([2**62] * 3, 2**63 - 1)
+    res = binpack_vector([[3, 4], [5, 5], [7, 2]], [10, 10], time_limit=2, workers=1, seed=2**40)
+    assert res.bins == 2 and res.optimal
+
+
+def test_vector_mbs_past_its_deadline_finishes_by_first_fit():
+    from fastsched.solver.vector import vector_first_fit, vector_min_bin_slack
+
+    rng = np.random.default_rng(21)
+    sizes = rng.integers(1, 60, (40, 3))
+    cap = np.array([100, 100, 100])
+    order = np.argsort(-sizes.sum(axis=1))
+    nb, assign = vector_min_bin_slack(sizes, cap, order, deadline=time.monotonic() - 1)
+    ff_nb, ff_assign = vector_first_fit(sizes, cap, order)
+    assert nb == ff_nb and assign.tolist() == ff_assign.tolist()

@@ -97,3 +97,45 @@ def test_already_feasible_takes_no_step():
     assign = np.array([0, 1], dtype=np.int64)
     assert _run(sizes, cap, 2, assign, 100, 0) == (0, 0)
     assert assign.tolist() == [0, 1]
+
+
+def test_bad_arguments_raise_instead_of_writing_out_of_bounds():
+    sizes = np.array([[6], [6]], dtype=np.int64)
+    cap = np.array([10], dtype=np.int64)
+    with pytest.raises(ValueError, match="two bins"):
+        vs.overflow_tabu(sizes, cap, np.zeros(2, dtype=np.int64), 1,
+                         np.zeros((2, 1), dtype=np.int64), np.ones((1, 1)), 0, 10, 0, 0.0)
+    with pytest.raises(ValueError, match="is not a bin"):
+        _run(sizes, cap, 2, np.array([0, 2], dtype=np.int64), 10, 0)
+    with pytest.raises(ValueError, match="shapes"):
+        vs.overflow_tabu(sizes, cap, np.zeros(2, dtype=np.int64), 2,
+                         np.zeros((2, 3), dtype=np.int64), np.ones((2, 1)), 0, 10, 0, 0.0)
+
+
+def test_every_seed_moves_even_when_every_move_is_tabu():
+    # A seed that once left the generator stuck at zero: the fallback move must
+    # still terminate.
+    sizes = np.array([[10], [6], [6]], dtype=np.int64)
+    cap = np.array([10], dtype=np.int64)
+    for seed in (0, 7, 1018231460777725123, 2**64 - 1):
+        assign = np.array([1, 0, 0], dtype=np.int64)
+        tabu = np.full((3, 2), 100, dtype=np.int64)
+        left, taken = vs.overflow_tabu(sizes, cap, assign, 2, tabu, np.tile(1.0 / cap, (2, 1)),
+                                       0, 10, seed, 0.0)
+        assert left == 1 and taken == 10
+
+
+def test_reduce_bins_checks_the_assignment_and_its_deadline():
+    from fastsched.solver.vector import vector_reduce_bins
+
+    sizes = np.array([[6, 6], [6, 6], [3, 3], [2, 2]], dtype=np.int64)
+    cap = np.array([10, 10], dtype=np.int64)
+    with pytest.raises(ValueError, match="assign"):
+        vector_reduce_bins(sizes, cap, np.array([-1, 0, 1, 1]), 3, deadline=time.monotonic() + 1)
+    # An impossible target on a large instance gives up at the deadline.
+    n = 3000
+    big = np.ones((n, 2), dtype=np.int64)
+    t0 = time.monotonic()
+    assert vector_reduce_bins(big, np.array([100, 100]), np.arange(n) % 30, 30,
+                              deadline=t0 + 0.5) is None
+    assert time.monotonic() - t0 < 5.0      # generous: only a runaway slice fails this

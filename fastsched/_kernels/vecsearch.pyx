@@ -21,6 +21,21 @@ from cython.view cimport array as cvarray
 from fastsched._kernels.common cimport i64, u64
 
 
+# Items of overflowing bins whose moves one step evaluates at most (scanned from
+# a random start): bounds a step's cost on large instances; small ones never
+# have this many.
+cdef enum:
+    _MAX_CANDIDATES = 256
+
+
+cdef inline u64 _mix(u64 x) noexcept nogil:
+    """splitmix64's finalizer: a well-spread, never-stuck xorshift seed."""
+    x = (x ^ (x >> 30)) * <u64>0xBF58476D1CE4E5B9
+    x = (x ^ (x >> 27)) * <u64>0x94D049BB133111EB
+    x = x ^ (x >> 31)
+    return x if x != 0 else <u64>0x9E3779B97F4A7C15
+
+
 cdef inline u64 _next(u64* state) noexcept nogil:
     """xorshift64*."""
     cdef u64 x = state[0]
@@ -54,14 +69,23 @@ def overflow_tabu(const i64[:, ::1] sizes, const i64[::1] cap, i64[::1] assign,
                   i64 first_step, i64 steps, u64 seed, double bump):
     """Run up to ``steps`` steps (numbered from ``first_step``, so tabu tenures
     carry over between calls) from ``assign``, updated in place; stop at overflow
-    zero. Returns (overflowing bins left, steps taken)."""
+    zero. Returns (overflowing bins left, steps taken). Raises ValueError for
+    fewer than two bins, mismatched shapes or an assignment out of range."""
     cdef Py_ssize_t n = sizes.shape[0], d = sizes.shape[1]
-    cdef Py_ssize_t i, k, a, b, j, bi, best_i, best_k, best_b, over_bins
+    cdef Py_ssize_t i, k, a, b, j, bi, best_i, best_k, best_b, over_bins, scan, start, seen
     cdef i64 it, last = first_step + steps, tenure
     cdef double total = 0.0, best_total, delta, best_delta, fa, fb, max_f
     # Each slice draws its own stream: mix the step number into the seed.
-    cdef u64 rng = (seed ^ (<u64>first_step * <u64>0xBF58476D1CE4E5B9)) * <u64>0x9E3779B97F4A7C15 + 1
+    cdef u64 rng = _mix(seed ^ _mix(<u64>first_step))
     cdef u64 ties
+    if nbins < 2:
+        raise ValueError("overflow_tabu: needs at least two bins")
+    if (cap.shape[0] != d or assign.shape[0] != n or tabu.shape[0] != n
+            or tabu.shape[1] != nbins or weight.shape[0] != nbins or weight.shape[1] != d):
+        raise ValueError("overflow_tabu: shapes of cap, assign, tabu, weight do not match")
+    for i in range(n):
+        if assign[i] < 0 or assign[i] >= nbins:
+            raise ValueError(f"overflow_tabu: assign[{i}] = {assign[i]} is not a bin")
     cdef i64[:, ::1] loads = cvarray(shape=(max(nbins, 1), max(d, 1)), itemsize=8, format="q")
     cdef double[::1] f = cvarray(shape=(max(nbins, 1),), itemsize=8, format="d")
     with nogil:
@@ -87,10 +111,18 @@ def overflow_tabu(const i64[:, ::1] sizes, const i64[::1] cap, i64[::1] assign,
             for b in range(nbins):
                 if f[b] > max_f:
                     max_f = f[b]
-            for i in range(n):
+            start = <Py_ssize_t>(_next(&rng) % <u64>n)
+            seen = 0
+            for scan in range(n):
+                i = start + scan
+                if i >= n:
+                    i -= n
                 a = assign[i]
                 if f[a] <= 0.0:
                     continue
+                seen += 1
+                if seen > _MAX_CANDIDATES:
+                    break
                 # Relocate i from a to b.
                 fa = _overflow(&loads[a, 0], &sizes[i, 0], NULL, &cap[0], &weight[a, 0], d)
                 for b in range(nbins):
@@ -133,11 +165,11 @@ def overflow_tabu(const i64[:, ::1] sizes, const i64[::1] cap, i64[::1] assign,
                         if _next(&rng) % ties == 0:
                             best_i, best_k, best_b = i, k, b
             if best_i < 0:
-                # Everything tabu: a random relocation of an item of an overflowing bin.
-                while True:
-                    best_i = <Py_ssize_t>(_next(&rng) % <u64>n)
-                    if f[assign[best_i]] > 0.0:
-                        break
+                # Everything tabu: a random relocation of an item of an overflowing
+                # bin (the first one from a random start; one exists).
+                best_i = <Py_ssize_t>(_next(&rng) % <u64>n)
+                while f[assign[best_i]] <= 0.0:
+                    best_i = best_i + 1 if best_i + 1 < n else 0
                 best_b = <Py_ssize_t>(_next(&rng) % <u64>(nbins - 1))
                 if best_b >= assign[best_i]:
                     best_b += 1

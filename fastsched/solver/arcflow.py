@@ -248,7 +248,7 @@ def _solve_cpsat(types, graph, target, time_limit, workers, seed):
     solver = cp_model.CpSolver()
     solver.parameters.max_time_in_seconds = float(time_limit)
     solver.parameters.num_workers = int(workers)
-    solver.parameters.random_seed = int(seed)
+    solver.parameters.random_seed = int(seed) % (1 << 31)
     status = solver.solve(model)
 
     # Report.

@@ -1282,7 +1282,7 @@ def _solve_phase(model: _Model, budget: float, options: BatchOptions, workers: i
     params = solver.parameters
     params.max_time_in_seconds = max(budget, 0.01)
     params.num_workers = workers
-    params.random_seed = options.seed
+    params.random_seed = options.seed % (1 << 31)
     params.log_search_progress = False
 
     class Callback(cp.CpSolverSolutionCallback):

@@ -118,6 +118,12 @@ def validate_sizes(sizes: Any, name: str = "sizes", ndim: int = 1) -> np.ndarray
     return np.ascontiguousarray(arr, dtype=np.int64)
 
 
+def check_totals(sizes: np.ndarray, name: str = "sizes") -> None:
+    """Reject sizes whose total (per column) would overflow int64 arithmetic."""
+    if sizes.size and (np.abs(sizes.sum(axis=0, dtype=np.float64)) >= 2.0 ** 62).any():
+        raise ValueError(f"{name}: the sizes add up to more than 2**62; scale them down")
+
+
 def _validate_capacity(capacity: Any) -> int:
     if isinstance(capacity, (bool, np.bool_)):
         raise TypeError("capacity: expected a positive integer, got a bool")
@@ -186,6 +192,7 @@ def binpack(sizes: Any, capacity: Any, *, time_limit: float = 10.0,
     """
     t0 = time.monotonic()
     s = validate_sizes(sizes)
+    check_totals(s)
     cap = _validate_capacity(capacity)
     tl, nworkers = _validate_run(time_limit, workers)
     over = np.flatnonzero(s > cap)

@@ -9,7 +9,9 @@ and arc bounds lo <= x <= hi. For any such multipliers, every flow satisfies
 so an arc with rc_a > target − L carries no flow in any packing into
 ``target`` bins, and L > target proves that none exists. Every bound used here
 is this L, computed by us from the solver's duals: a sloppy LP solve can only
-weaken it, never make it wrong.
+weaken it, never make it wrong. The one exception is an LP that HiGHS reports
+infeasible (a probe that no flow can satisfy), taken as L = +∞ on its word, as
+the flow MIP's infeasibility proofs are.
 
 Two passes, both aimed at instances whose LP bound equals the target (non-IRUP
 instances, where the flow MIP would otherwise branch on a graph of ~10^4 arcs):

@@ -69,7 +69,7 @@ def binpack_textbook(sizes: Any, capacity: Any, *, time_limit: float = 10.0,
     solver = cp_model.CpSolver()
     solver.parameters.max_time_in_seconds = tl
     solver.parameters.num_workers = nworkers
-    solver.parameters.random_seed = int(seed)
+    solver.parameters.random_seed = int(seed) % (1 << 31)
     status = solver.solve(model)
 
     # Report.

@@ -24,7 +24,7 @@ import numpy as np
 
 from fastsched._kernels import vecsearch as _vs
 
-from .binpack import PackResult, _validate_run, validate_sizes
+from .binpack import PackResult, _validate_run, check_totals, validate_sizes
 from .bounds import l1_bound, l2_bound
 
 __all__ = ["binpack_vector", "vector_lower_bound", "vector_first_fit",
@@ -43,12 +43,15 @@ _RESTART_STEPS = 20_000
 _RESTART_STEPS_PER_ITEM = 1_000
 # Largest items × bins tabu table (int64 each: 32 MB); larger instances skip it.
 _TABU_MAX_CELLS = 4_000_000
-# Tabu steps per kernel call between clock checks (~0.03 s at 120 items).
-_TABU_SLICE = 2000
+# Seconds of tabu search between clock checks.
+_SLICE_SECONDS = 0.02
 # Breakout: weight added (times 1/capacity) to a bin's overflowing dimension at
 # each local minimum. Measured on vbp class1_120 over 12 seeds: 0 needs
 # 1.3-9 s to reach the optimum, 0.1 needs 0.2-3.4 s, 1.0 0.1-2.4 s.
 _BREAKOUT = 0.1
+# Share of the time the greedy packings may take (vector MBS' is pure Python:
+# seconds at a thousand items); past it, MBS' finishes by first fit.
+_GREEDY_SHARE = 0.3
 # The first, short CP-SAT run (seconds, and at most this share of the time).
 _FIRST_CPSAT_SECONDS = 1.5
 _FIRST_CPSAT_SHARE = 0.15
@@ -82,12 +85,14 @@ def vector_first_fit(sizes: np.ndarray, capacity: np.ndarray, order: np.ndarray
 
 
 def vector_min_bin_slack(sizes: np.ndarray, capacity: np.ndarray, order: np.ndarray,
-                         node_limit: int = _VMBS_NODE_LIMIT) -> tuple[int, np.ndarray]:
+                         node_limit: int = _VMBS_NODE_LIMIT, deadline: float | None = None
+                         ) -> tuple[int, np.ndarray]:
     """MBS' for vectors: bin by bin, the first unpacked item in ``order`` plus the
     subset of the others (searched depth first in ``order``, ``node_limit``
     nodes per bin) that fills the bin most, filling measured as the sum over
     dimensions of load / capacity. A bin filled exactly in every dimension
-    stops the search (the triplet classes)."""
+    stops the search (the triplet classes). Past ``deadline``
+    (time.monotonic()) the items left go in by first fit."""
     n, d = sizes.shape
     cap = [int(c) for c in capacity]
     rows = [tuple(int(v) for v in sizes[i]) for i in order]
@@ -107,6 +112,11 @@ def vector_min_bin_slack(sizes: np.ndarray, capacity: np.ndarray, order: np.ndar
             first += 1
         if first >= n:
             break
+        if deadline is not None and time.monotonic() >= deadline:
+            rest = np.array([p for p in range(first, n) if not used[p]], dtype=np.int64)
+            extra, rest_bins = vector_first_fit(sizes, capacity, order[rest])
+            out[order[rest]] = nbins + rest_bins[order[rest]]
+            return nbins + extra, out
         used[first] = True
         room0 = [c - v for c, v in zip(cap, rows[first])]
         best_fill, best_set = weight[first], []
@@ -160,6 +170,10 @@ def vector_reduce_bins(sizes: np.ndarray, capacity: np.ndarray, assign: np.ndarr
     with breakout weights) until no bin overflows. Returns the packing (bins
     0..nbins−2) or None by ``deadline`` (time.monotonic())."""
     n, d = sizes.shape
+    assign = np.asarray(assign)
+    if assign.shape != (n,) or (n and (assign.min() < 0 or assign.max() >= nbins)):
+        raise ValueError(f"assign: expected {n} bin numbers in [0, {nbins}), got "
+                         f"shape {assign.shape}")
     target = nbins - 1
     if target < 1:
         return None
@@ -182,22 +196,29 @@ def vector_reduce_bins(sizes: np.ndarray, capacity: np.ndarray, assign: np.ndarr
         return None
     # Run times are heavy-tailed: restart from the dissolved packing with a new
     # stream, fresh tabu and weights, after a step budget that doubles each time.
+    # Slices are sized to take ~_SLICE_SECONDS each (a step costs ~10 µs at 120
+    # items, far more at thousands), so the clock is read often enough.
     start = out.copy()
     budget = max(_RESTART_STEPS, _RESTART_STEPS_PER_ITEM * n)
     stream = seed % (1 << 62)
+    slice_steps = 16
     while True:
         out[:] = start
         tabu = np.zeros((n, target), dtype=np.int64)
         weight = np.tile(1.0 / capacity, (target, 1))
         step = 0
         while step < budget:
+            t_s = time.monotonic()
             left, taken = _vs.overflow_tabu(sizes, capacity, out, target, tabu, weight, step,
-                                            min(_TABU_SLICE, budget - step), stream, _BREAKOUT)
+                                            min(slice_steps, budget - step), stream, _BREAKOUT)
             step += taken
             if left == 0:
                 break
-            if time.monotonic() >= deadline:
+            now = time.monotonic()
+            if now >= deadline:
                 return None
+            per_step = (now - t_s) / max(taken, 1)
+            slice_steps = int(min(4 * slice_steps, max(1.0, _SLICE_SECONDS / max(per_step, 1e-9))))
         if left == 0:
             break
         budget *= 2
@@ -282,7 +303,7 @@ def _exact_cover(sizes, capacity, target, time_limit, workers, seed):
     solver = cp_model.CpSolver()
     solver.parameters.max_time_in_seconds = max(0.1, time_limit - (time.monotonic() - t0))
     solver.parameters.num_workers = int(workers)
-    solver.parameters.random_seed = int(seed)
+    solver.parameters.random_seed = int(seed) % (1 << 31)
     status = solver.solve(model)
     # Report.
     if status not in (cp_model.OPTIMAL, cp_model.FEASIBLE):
@@ -342,7 +363,7 @@ def _cpsat(sizes, capacity, lb, hint, hint_bins, time_limit, workers, seed):
     solver = cp_model.CpSolver()
     solver.parameters.max_time_in_seconds = float(time_limit)
     solver.parameters.num_workers = int(workers)
-    solver.parameters.random_seed = int(seed)
+    solver.parameters.random_seed = int(seed) % (1 << 31)
     status = solver.solve(model)
 
     # Report.
@@ -377,6 +398,7 @@ def binpack_vector(sizes: Any, capacity: Any, *, time_limit: float = 10.0,
     """
     t0 = time.monotonic()
     s = validate_sizes(sizes, "sizes", ndim=2)
+    check_totals(s)
     cap = validate_sizes(capacity, "capacity", ndim=1)
     if cap.size == 0 or (cap <= 0).any():
         raise ValueError(f"capacity: expected positive integers in every dimension, got "
@@ -412,10 +434,16 @@ def binpack_vector(sizes: Any, capacity: Any, *, time_limit: float = 10.0,
     lb = vector_lower_bound(w, cap)
     best, best_by, best_order = None, "", None
     measures = _measures(w, cap)
+    greedy_stop = t0 + _GREEDY_SHARE * tl
     for name, key in measures:
         order = np.argsort(-key, kind="stable")
-        for algo, fn in (("ffd", vector_first_fit), ("mbs'", vector_min_bin_slack)):
-            cand = fn(w, cap, order)
+        for algo in ("ffd", "mbs'"):
+            if algo == "ffd":
+                cand = vector_first_fit(w, cap, order)
+            elif time.monotonic() < greedy_stop:
+                cand = vector_min_bin_slack(w, cap, order, deadline=greedy_stop)
+            else:
+                continue
             if best is None or cand[0] < best[0]:
                 best, best_by, best_order = cand, f"{algo}-{name}", order
             if best[0] == lb:
