@@ -497,3 +497,20 @@ cdef inline int gather_key(object key, int norm, const char** ptr, Py_ssize_t* s
     if norm == NORM_CSTRING:
         _cut_at_nul(ptr[0], size)
     return KEY_BYTES
+
+
+cdef inline bint key_position(object key, int kind, int norm, u64* hi, u64* lo):
+    """The ring position of one Python key (an integer key under NORM_INT is its
+    own ``hi``); False when it has an unsupported type or cannot be encoded."""
+    cdef const char* ptr = NULL
+    cdef Py_ssize_t size = 0
+    cdef list keep = []
+    cdef int code
+    hi[0] = 0
+    lo[0] = 0
+    code = gather_key(key, norm, &ptr, &size, hi, keep)
+    if code >= KEY_BAD_TYPE:
+        return False
+    if code != KEY_VALUE:
+        hash_bytes(kind, <const u8*>ptr, size, hi, lo)
+    return True

@@ -13,7 +13,8 @@ from fastsched._kernels.common cimport i32, i64, u8, u64
 from fastsched._kernels.hashes cimport (HASH_FAST, HASH_KETAMA, HASH_MD5_128, KEY_BAD_TYPE,
                                         KEY_VALUE, MD5_LANES, MD5_SHORT, NORM_COMPAT,
                                         NORM_CSTRING, NORM_INT, NORM_RAW, fmix64, gather_key,
-                                        hash_bytes, md5_position, md5_short_lanes, u32)
+                                        hash_bytes, key_position, md5_position,
+                                        md5_short_lanes, u32)
 
 # The codes of hashes.pxd, for the Python side.
 HASHES = {"ketama": HASH_KETAMA, "md5": HASH_MD5_128, "fast": HASH_FAST}
@@ -151,29 +152,18 @@ def jump(const u64[::1] keys, i64 buckets, i32[::1] out):
 def jump_key(object key, i64 buckets):
     """The bucket of one key (int: its value mod 2**64; str/bytes: the fast
     hash), or -1 when the key has an unsupported type or cannot be encoded."""
-    cdef const char* ptr = NULL
-    cdef Py_ssize_t size = 0
-    cdef u64 value = 0, spare
-    cdef int code = gather_key(key, NORM_INT, &ptr, &size, &value, [])
-    if code >= KEY_BAD_TYPE:
+    cdef u64 value, spare
+    if not key_position(key, HASH_FAST, NORM_INT, &value, &spare):
         return -1
-    if code != KEY_VALUE:
-        hash_bytes(HASH_FAST, <const u8*>ptr, size, &value, &spare)
     return _jump(value, buckets)
 
 
 def hash_key(object key, int kind, int norm):
     """``(hi, lo)`` of one key, or None when it has an unsupported type or cannot
     be encoded."""
-    cdef const char* ptr = NULL
-    cdef Py_ssize_t size = 0
-    cdef u64 hi = 0, lo = 0
-    cdef list keep = []
-    cdef int code = gather_key(key, norm, &ptr, &size, &hi, keep)
-    if code >= KEY_BAD_TYPE:
+    cdef u64 hi, lo
+    if not key_position(key, kind, norm, &hi, &lo):
         return None
-    if code != KEY_VALUE:
-        hash_bytes(kind, <const u8*>ptr, size, &hi, &lo)
     return hi, lo
 
 
@@ -245,7 +235,7 @@ def rendezvous_top(const u64[::1] keys, const u64[::1] nodes,
                         r -= 1
                     if r >= want:
                         continue
-                    _shift_u64(raw, r, have, want)
+                    _shift(raw, r, have, want)
                     raw[r] = x
                 else:
                     s = _exp_score(fmix64(k ^ nodes[j]), inv_weight[j])
@@ -254,9 +244,9 @@ def rendezvous_top(const u64[::1] keys, const u64[::1] nodes,
                         r -= 1
                     if r >= want:
                         continue
-                    _shift_f64(score, r, have, want)
+                    _shift(score, r, have, want)
                     score[r] = s
-                _shift_i32(&out[i, 0], r, have, want)
+                _shift(&out[i, 0], r, have, want)
                 out[i, r] = <i32>j
                 if have < want:
                     have += 1
@@ -267,24 +257,14 @@ def rendezvous_top(const u64[::1] keys, const u64[::1] nodes,
 # Make room at r in a best-first list of ``have`` (at most ``want``) entries; when
 # it is full, the last one falls off.
 
-cdef inline void _shift_u64(u64* a, Py_ssize_t r, Py_ssize_t have,
-                            Py_ssize_t want) noexcept nogil:
-    cdef Py_ssize_t t = have if have < want else want - 1
-    while t > r:
-        a[t] = a[t - 1]
-        t -= 1
+ctypedef fused _ranked:
+    u64
+    double
+    i32
 
 
-cdef inline void _shift_f64(double* a, Py_ssize_t r, Py_ssize_t have,
-                            Py_ssize_t want) noexcept nogil:
-    cdef Py_ssize_t t = have if have < want else want - 1
-    while t > r:
-        a[t] = a[t - 1]
-        t -= 1
-
-
-cdef inline void _shift_i32(i32* a, Py_ssize_t r, Py_ssize_t have,
-                            Py_ssize_t want) noexcept nogil:
+cdef inline void _shift(_ranked* a, Py_ssize_t r, Py_ssize_t have,
+                        Py_ssize_t want) noexcept nogil:
     cdef Py_ssize_t t = have if have < want else want - 1
     while t > r:
         a[t] = a[t - 1]

@@ -18,9 +18,9 @@ from libc.stdlib cimport free, malloc
 from libc.string cimport memcpy
 
 from fastsched._kernels.common cimport i32, i64, u8, u64
-from fastsched._kernels.hashes cimport (HASH_FAST, HASH_KETAMA, KEY_BAD_TYPE, KEY_VALUE,
-                                        MD5_LANES, MD5_SHORT, gather_key, hash_bytes,
-                                        md5_position, md5_short_lanes, md5_words, u32)
+from fastsched._kernels.hashes cimport (HASH_FAST, HASH_KETAMA, MD5_LANES, MD5_SHORT,
+                                        hash_bytes, key_position, md5_position,
+                                        md5_short_lanes, md5_words, u32)
 
 
 cdef struct Ring:
@@ -73,15 +73,9 @@ cdef class RingIndex:
     def find_key(self, object key, int kind, int norm):
         """The owner of one key (hashed with HASH_* ``kind`` after NORM_* ``norm``),
         or -1 when the key has an unsupported type or cannot be encoded."""
-        cdef const char* ptr = NULL
-        cdef Py_ssize_t size = 0
-        cdef u64 hi = 0, lo = 0
-        cdef list keep = []
-        cdef int code = gather_key(key, norm, &ptr, &size, &hi, keep)
-        if code >= KEY_BAD_TYPE:
+        cdef u64 hi, lo
+        if not key_position(key, kind, norm, &hi, &lo):
             return -1
-        if code != KEY_VALUE:
-            hash_bytes(kind, <const u8*>ptr, size, &hi, &lo)
         return self.r.owner[_find(&self.r, hi, lo)]
 
 
