@@ -26,7 +26,8 @@ import numpy as np
 
 from .bounds import ItemTypes
 
-__all__ = ["ArcGraph", "build_graph", "TargetResult", "solve_target"]
+__all__ = ["ArcGraph", "build_graph", "on_paths", "arc_bounds", "flow_rows", "TargetResult",
+           "solve_target"]
 
 _NEG = -1e18
 # Arcs are dropped only when their reduced-cost bound exceeds the gap by this
@@ -98,24 +99,42 @@ def build_graph(types: ItemTypes, capacity: int, price: np.ndarray | None,
     tail = np.concatenate(tails) if tails else np.zeros(0, dtype=np.int64)
     head = np.concatenate(heads) if heads else np.zeros(0, dtype=np.int64)
     kind = np.concatenate(kinds) if kinds else np.zeros(0, dtype=np.int64)
-    # Keep arcs whose tail is reachable from 0 through kept arcs (a DAG in load order).
-    reach = np.zeros(capacity + 1, dtype=bool)
-    reach[0] = True
-    order = np.argsort(tail, kind="stable")
-    tail, head, kind = tail[order], head[order], kind[order]
-    alive = np.zeros(tail.size, dtype=bool)
-    # Process arcs by tail load: a tail is final once all smaller loads are done.
-    for i in range(tail.size):
-        if reach[tail[i]]:
-            alive[i] = True
-            reach[head[i]] = True
-    tail, head, kind = tail[alive], head[alive], kind[alive]
+    # Keep arcs whose tail is reachable from 0 through kept arcs; every head then
+    # gets its loss arc to the sink.
     sink = capacity + 1
+    alive = on_paths(tail, head, sink, to_sink=False)
+    tail, head, kind = tail[alive], head[alive], kind[alive]
     nodes = np.unique(head)
     return ArcGraph(tail=np.concatenate([tail, nodes]),
                     head=np.concatenate([head, np.full(nodes.size, sink)]),
                     kind=np.concatenate([kind, np.full(nodes.size, -1)]),
                     sink=sink, total_item_arcs=total)
+
+
+def on_paths(tail: np.ndarray, head: np.ndarray, sink: int, *, to_sink: bool = True
+             ) -> np.ndarray:
+    """Mask of the arcs that lie on some path from load 0 (and on to ``sink``
+    when ``to_sink``): tail reachable from 0, head reaching the sink."""
+    from scipy.sparse import csr_matrix
+    from scipy.sparse.csgraph import breadth_first_order
+
+    size = sink + 1
+    adj = csr_matrix((np.ones(tail.size), (tail, head)), shape=(size, size))
+    reach = np.zeros(size, dtype=bool)
+    reach[breadth_first_order(adj, 0, return_predecessors=False)] = True
+    alive = reach[tail]
+    if to_sink:
+        back = np.zeros(size, dtype=bool)
+        back[breadth_first_order(adj.T.tocsr(), sink, return_predecessors=False)] = True
+        alive &= back[head]
+    return alive
+
+
+def arc_bounds(types: ItemTypes, graph: ArcGraph, target: int) -> np.ndarray:
+    """Most flow an arc can carry in a packing into ``target`` bins: its item
+    type's demand (loss arcs: ``target``), and never more than ``target``."""
+    d = types.demand
+    return np.minimum(np.where(graph.kind >= 0, d[np.maximum(graph.kind, 0)], target), target)
 
 
 @dataclass(frozen=True)
@@ -173,9 +192,10 @@ def _decompose(graph: ArcGraph, flows: np.ndarray, target: int) -> list[list[int
     return patterns
 
 
-def _flow_rows(types: ItemTypes, graph: ArcGraph, target: int):
-    """Sparse rows: conservation at inner loads (= 0), out of load 0 and into the
-    sink (= target), one per item type (= demand)."""
+def flow_rows(types: ItemTypes, graph: ArcGraph, target: int):
+    """Sparse rows (into − out of) per load, then one per item type, their right-hand
+    sides (0 at inner loads, −target at load 0, target at the sink; demands), and
+    the sorted loads the first rows stand for."""
     from scipy.sparse import coo_matrix
 
     n = graph.tail.size
@@ -191,7 +211,7 @@ def _flow_rows(types: ItemTypes, graph: ArcGraph, target: int):
     rhs[np.searchsorted(nodes, 0)] = -target
     rhs[np.searchsorted(nodes, graph.sink)] = target
     rhs[nn:] = types.demand
-    return a_mat, rhs
+    return a_mat, rhs, nodes
 
 
 def _solve_highs(types, graph, target, time_limit):
@@ -201,10 +221,9 @@ def _solve_highs(types, graph, target, time_limit):
     n = graph.tail.size
     if (np.bincount(graph.kind[graph.kind >= 0], minlength=types.demand.size) == 0).any():
         return "INFEASIBLE", None
-    a_mat, rhs = _flow_rows(types, graph, target)
-    ub = np.where(graph.kind >= 0, types.demand[np.maximum(graph.kind, 0)], target)
+    a_mat, rhs, _ = flow_rows(types, graph, target)
     res = milp(np.zeros(n), constraints=LinearConstraint(a_mat, rhs, rhs),
-               integrality=np.ones(n), bounds=Bounds(0, np.minimum(ub, target)),
+               integrality=np.ones(n), bounds=Bounds(0, arc_bounds(types, graph, target)),
                options={"time_limit": float(time_limit), "presolve": True})
     # Report.
     if res.status == 2:
@@ -222,8 +241,8 @@ def _solve_cpsat(types, graph, target, time_limit, workers, seed):
     narcs = graph.tail.size
     # Model and variables: an integer flow per arc.
     model = cp_model.CpModel()
-    ub = np.where(graph.kind >= 0, d[np.maximum(graph.kind, 0)], target)
-    flow = [model.new_int_var(0, int(min(ub[a], target)), "") for a in range(narcs)]
+    ub = arc_bounds(types, graph, target)
+    flow = [model.new_int_var(0, int(ub[a]), "") for a in range(narcs)]
 
     # Constraints: conservation at every load, demands met exactly, `target` bins.
     out_of: dict[int, list] = {}

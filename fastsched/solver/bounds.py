@@ -116,6 +116,16 @@ def _single_type_patterns(types: ItemTypes, capacity: int) -> list[np.ndarray]:
     return cols
 
 
+def highs_core():
+    """The incremental HiGHS binding that SciPy ships (private: None when this
+    SciPy build lacks it)."""
+    try:
+        from scipy.optimize._highspy import _core
+    except ImportError:  # pragma: no cover - depends on the SciPy build
+        return None
+    return _core
+
+
 class _Master:
     """The restricted master LP min Σ x_p, A x >= d, x >= 0, with the
     dual-optimal exchange columns. Uses HiGHS incrementally (warm-started dual
@@ -128,10 +138,7 @@ class _Master:
         self.m = demand.size
         self.cols: list[np.ndarray] = []
         self._h = None
-        try:
-            from scipy.optimize._highspy import _core
-        except ImportError:  # pragma: no cover - depends on the SciPy build
-            _core = None
+        _core = highs_core()
         if _core is not None:
             h = _core._Highs()
             h.setOptionValue("output_flag", False)

@@ -31,22 +31,23 @@ def _scatter(order: np.ndarray, bins_in_order: np.ndarray) -> np.ndarray:
     return out
 
 
-def first_fit_decreasing(sizes: np.ndarray, capacity: int) -> tuple[int, np.ndarray]:
+def _fit_decreasing(kernel, sizes: np.ndarray, capacity: int) -> tuple[int, np.ndarray]:
     if sizes.size == 0:
         return 0, np.zeros(0, dtype=np.int64)
     order = _decreasing(sizes)
     b = np.zeros(sizes.size, dtype=np.int64)
-    nbins = _k.first_fit(np.ascontiguousarray(sizes[order]), capacity, b)
+    nbins = kernel(np.ascontiguousarray(sizes[order]), capacity, b)
     return int(nbins), _scatter(order, b)
+
+
+def first_fit_decreasing(sizes: np.ndarray, capacity: int) -> tuple[int, np.ndarray]:
+    """FFD: (bins, bin per item)."""
+    return _fit_decreasing(_k.first_fit, sizes, capacity)
 
 
 def best_fit_decreasing(sizes: np.ndarray, capacity: int) -> tuple[int, np.ndarray]:
-    if sizes.size == 0:
-        return 0, np.zeros(0, dtype=np.int64)
-    order = _decreasing(sizes)
-    b = np.zeros(sizes.size, dtype=np.int64)
-    nbins = _k.best_fit(np.ascontiguousarray(sizes[order]), capacity, b)
-    return int(nbins), _scatter(order, b)
+    """BFD: (bins, bin per item)."""
+    return _fit_decreasing(_k.best_fit, sizes, capacity)
 
 
 def min_bin_slack(sizes: np.ndarray, capacity: int, order: np.ndarray | None = None,

@@ -34,8 +34,8 @@ import time
 
 import numpy as np
 
-from .arcflow import ArcGraph
-from .bounds import ItemTypes
+from .arcflow import ArcGraph, arc_bounds, flow_rows, on_paths
+from .bounds import ItemTypes, highs_core
 
 __all__ = ["tighten"]
 
@@ -59,44 +59,25 @@ _MAX_FAILS = 3
 _CHECK_EVERY = 16
 
 
-def _highs():
-    try:
-        from scipy.optimize._highspy import _core
-    except ImportError:  # pragma: no cover - depends on the SciPy build
-        return None
-    return _core
-
-
 class _FlowLP:
     """The arc-flow LP of a graph in HiGHS, with our own bound L from its duals."""
 
     def __init__(self, core, types: ItemTypes, graph: ArcGraph, target: int,
                  ipm_tolerance: float | None):
-        from scipy.sparse import coo_matrix
-
+        # Rows: conservation at inner loads (load 0 and the sink are left free: the
+        # objective counts the flow out of 0), then demands (>=).
+        a_mat, rhs, nodes = flow_rows(types, graph, target)
+        rows = np.flatnonzero((nodes != 0) & (nodes != graph.sink))
+        ni, m = rows.size, types.demand.size
+        rows = np.concatenate([rows, nodes.size + np.arange(m)])
         self.core = core
-        d = types.demand
-        n = graph.tail.size
-        inner = np.unique(np.concatenate([graph.tail, graph.head]))
-        inner = inner[(inner != 0) & (inner != graph.sink)]
-        ni, m = inner.size, d.size
-        arcs = np.arange(n)
-        head_in, tail_in = np.isin(graph.head, inner), np.isin(graph.tail, inner)
-        item = np.flatnonzero(graph.kind >= 0)
-        # Rows: conservation (into − out of = 0) at inner loads, then demands.
-        rows = np.concatenate([np.searchsorted(inner, graph.head[head_in]),
-                               np.searchsorted(inner, graph.tail[tail_in]),
-                               ni + graph.kind[item]])
-        cols = np.concatenate([arcs[head_in], arcs[tail_in], item])
-        vals = np.concatenate([np.ones(head_in.sum()), -np.ones(tail_in.sum()),
-                               np.ones(item.size)])
-        self.a = coo_matrix((vals, (rows, cols)), shape=(ni + m, n)).tocsc()
-        self.b = np.concatenate([np.zeros(ni), d.astype(np.float64)])
+        self.a = a_mat[rows].tocsc()
+        self.b = rhs[rows].astype(np.float64)
         self.ni = ni
         self.cost = (graph.tail == 0).astype(np.float64)
-        self.lo = np.zeros(n)
-        self.hi = np.minimum(np.where(graph.kind >= 0, d[np.maximum(graph.kind, 0)], target),
-                             target).astype(np.float64)
+        self.lo = np.zeros(graph.tail.size)
+        self.hi = arc_bounds(types, graph, target).astype(np.float64)
+        n = graph.tail.size
         inf = core.kHighsInf
         h = core._Highs()
         h.setOptionValue("output_flag", False)
@@ -140,23 +121,8 @@ class _FlowLP:
 def _prune(graph: ArcGraph, keep: np.ndarray) -> ArcGraph:
     """Kept arcs that lie on some path from load 0 to the sink."""
     tail, head, kind = graph.tail[keep], graph.head[keep], graph.kind[keep]
-    while tail.size:
-        reach = np.zeros(graph.sink + 1, dtype=bool)
-        reach[0] = True
-        order = np.argsort(tail, kind="stable")
-        for a in order:                     # tails in load order: a DAG sweep
-            if reach[tail[a]]:
-                reach[head[a]] = True
-        back = np.zeros(graph.sink + 1, dtype=bool)
-        back[graph.sink] = True
-        for a in order[::-1]:
-            if back[head[a]]:
-                back[tail[a]] = True
-        alive = reach[tail] & back[head]
-        if alive.all():
-            break
-        tail, head, kind = tail[alive], head[alive], kind[alive]
-    return ArcGraph(tail=tail, head=head, kind=kind, sink=graph.sink,
+    alive = on_paths(tail, head, graph.sink)
+    return ArcGraph(tail=tail[alive], head=head[alive], kind=kind[alive], sink=graph.sink,
                     total_item_arcs=graph.total_item_arcs)
 
 
@@ -166,7 +132,7 @@ def tighten(types: ItemTypes, graph: ArcGraph, target: int, *, deadline: float,
     None when the LP bounds prove that no such packing exists. Stops at
     ``deadline`` (time.monotonic()) with what it has; returns ``graph`` as is
     when SciPy's HiGHS binding is missing."""
-    core = _highs()
+    core = highs_core()
     stats = stats if stats is not None else {}
     stats.update(arcs_in=int(graph.tail.size), rounds=0, probes=0)
     if core is None or graph.tail.size == 0:
