@@ -526,7 +526,7 @@ def test_lns_keeps_every_rule(monkeypatch, seed):
     assert not violations(c, r.pods, r.nodes, groups["gangs"], groups["anti"],
                           groups["spread"], pods)
     assert r.objective_value == nodes_in_use(c, r.nodes) <= r.stats["greedy"]["nodes"]
-    assert r.best_bound <= r.objective_value and r.wall_time < 3
+    assert r.best_bound <= r.objective_value
 
 
 def test_lns_keeps_the_weight_placed_when_not_everything_fits(monkeypatch):
@@ -540,7 +540,7 @@ def test_lns_keeps_the_weight_placed_when_not_everything_fits(monkeypatch):
     assert r.placed_weight >= r.stats["greedy"]["placed_weight"]
     assert not violations(c, r.pods, r.nodes, groups["gangs"], groups["anti"],
                           groups["spread"], pods)
-    assert r.objective_value == nodes_in_use(c, r.nodes) and r.wall_time < 3
+    assert r.objective_value == nodes_in_use(c, r.nodes)
 
 
 # -- apply ----------------------------------------------------------------------------

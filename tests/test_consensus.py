@@ -424,7 +424,7 @@ def test_config_is_checked():
 
 # -- simulator ------------------------------------------------------------------------------
 
-SIM_BUDGET = float(os.environ.get("FASTSCHED_SIM_SECONDS", "40"))
+SIM_EXTRA_SECONDS = float(os.environ.get("FASTSCHED_SIM_SECONDS", "5"))
 SIM_MIN = 1000
 
 
@@ -433,9 +433,8 @@ def test_simulated_schedules_are_safe_and_live():
     base = int(os.environ.get("FASTSCHED_SIM_SEED", "0"))
     started = time.perf_counter()
     count, steps, sizes = 0, 0, {3: 0, 5: 0}
-    while count < SIM_MIN or time.perf_counter() - started < min(SIM_BUDGET, 5):
-        if time.perf_counter() - started > SIM_BUDGET:
-            break
+    # Every run checks SIM_MIN schedules; a fast machine uses spare seconds for more.
+    while count < SIM_MIN or time.perf_counter() - started < SIM_EXTRA_SECONDS:
         sim = run_seed(base + count, steps=200)          # raises SimulationFailure
         count += 1
         steps += sim.steps
@@ -444,7 +443,6 @@ def test_simulated_schedules_are_safe_and_live():
     elapsed = time.perf_counter() - started
     print(f"\n{count} simulated schedules ({sizes[3]} of 3 replicas, {sizes[5]} of 5), "
           f"{steps} steps, in {elapsed:.1f}s")
-    assert count >= SIM_MIN, f"only {count} schedules ran in the {SIM_BUDGET}s budget"
 
 
 def test_simulator_failure_names_the_replay_command(monkeypatch):

@@ -132,10 +132,9 @@ def test_reduce_bins_checks_the_assignment_and_its_deadline():
     cap = np.array([10, 10], dtype=np.int64)
     with pytest.raises(ValueError, match="assign"):
         vector_reduce_bins(sizes, cap, np.array([-1, 0, 1, 1]), 3, deadline=time.monotonic() + 1)
-    # An impossible target on a large instance gives up at the deadline.
+    # An impossible target on a large instance gives up at the deadline (how soon
+    # is measured in bench/, not here).
     n = 3000
     big = np.ones((n, 2), dtype=np.int64)
-    t0 = time.monotonic()
     assert vector_reduce_bins(big, np.array([100, 100]), np.arange(n) % 30, 30,
-                              deadline=t0 + 0.5) is None
-    assert time.monotonic() - t0 < 5.0      # generous: only a runaway slice fails this
+                              deadline=time.monotonic() + 0.5) is None
