@@ -99,9 +99,12 @@ def build_graph(types: ItemTypes, capacity: int, price: np.ndarray | None,
     tail = np.concatenate(tails) if tails else np.zeros(0, dtype=np.int64)
     head = np.concatenate(heads) if heads else np.zeros(0, dtype=np.int64)
     kind = np.concatenate(kinds) if kinds else np.zeros(0, dtype=np.int64)
-    # Keep arcs whose tail is reachable from 0 through kept arcs; every head then
-    # gets its loss arc to the sink.
+    # Keep arcs whose tail is reachable from 0 through kept arcs (in load order,
+    # the column order the flow MIP was tuned on); every head then gets its loss
+    # arc to the sink.
     sink = capacity + 1
+    order = np.argsort(tail, kind="stable")
+    tail, head, kind = tail[order], head[order], kind[order]
     alive = on_paths(tail, head, sink, to_sink=False)
     tail, head, kind = tail[alive], head[alive], kind[alive]
     nodes = np.unique(head)
