@@ -40,13 +40,13 @@ from typing import Any
 
 import numpy as np
 
-from fastsched.cluster import Cluster
-from fastsched.labels import selector_mask, term_mask
-from fastsched.pod import Pod
-from fastsched.profile import Profile
-from fastsched.resources import CPU, MEMORY, PODS
-from fastsched.scheduler import image_locality
-from fastsched.taints import UNSCHEDULABLE_TAINT, tolerated
+from fastsched.cluster.cluster import Cluster
+from fastsched.cluster.labeltable import selector_mask, term_mask
+from fastsched.model.pod import Pod
+from fastsched.model.resources import CPU, MEMORY, PODS
+from fastsched.model.taints import UNSCHEDULABLE_TAINT, tolerated
+from fastsched.profile.profile import Profile
+from fastsched.scheduler.scheduler import image_locality
 
 __all__ = ["numpy_schedule_many"]
 

@@ -47,11 +47,11 @@ from collections.abc import Iterable, Sequence
 from typing import Any
 
 import numpy as np
-
 from _numpy_baseline import _Compiler, _Resources
-from fastsched.cluster import Cluster
-from fastsched.pod import Pod
-from fastsched.profile import Profile
+
+from fastsched.cluster.cluster import Cluster
+from fastsched.model.pod import Pod
+from fastsched.profile.profile import Profile
 
 __all__ = ["numpy_schedule_topology"]
 

@@ -28,8 +28,16 @@ import pytest
 pytest.importorskip("ortools")
 
 from fastsched import FitArgs, Pod, Profile, Scheduler
+from fastsched.datasets.synthetic import (
+    GI,
+    GPU_TAINT,
+    MI,
+    ZONE,
+    mixed_cluster,
+    mixed_pods,
+    mixed_shapes,
+)
 from fastsched.solver.batch import AntiAffinity, Gang, solve_batch
-from fastsched.synthetic import GI, GPU_TAINT, MI, ZONE, mixed_cluster, mixed_pods, mixed_shapes
 
 # mixed_pods' weights for the 16 shapes, then etcd, trainer, web-hi, zk (fixed counts)
 WEIGHTS = [10, 10, 8, 5, 2, 6, 4, 5, 5, 1, 2, 10, 8, 2, 4, 8, 0, 0, 5, 0]

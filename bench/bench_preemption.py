@@ -12,7 +12,7 @@ import numpy as np
 import pytest
 
 from fastsched import Pod, PodDisruptionBudget, Preemption, Scheduler
-from fastsched.synthetic import mixed_cluster, mixed_shapes
+from fastsched.datasets.synthetic import mixed_cluster, mixed_shapes
 
 NODES, RUNNING = 5000, 50_000
 

@@ -23,9 +23,10 @@ round times. Every scheduler call includes compiling the pod specs.
 
 import numpy as np
 import pytest
-
 from _numpy_baseline import numpy_schedule_many
-from fastsched import Scheduler, synthetic
+
+from fastsched import Scheduler
+from fastsched.datasets import synthetic
 
 
 def fastsched_incremental(cluster, pods):

@@ -27,8 +27,8 @@ import random
 
 import numpy as np
 import pytest
-
 from _numpy_topology import numpy_schedule_topology
+
 from fastsched import Cluster, Pod, Scheduler
 
 ZONE, HOSTNAME = "topology.kubernetes.io/zone", "kubernetes.io/hostname"

@@ -6,25 +6,63 @@ kernels, batch placement with OR-Tools CP-SAT, consistent hashing (ketama-compat
 rings, jump, rendezvous, Maglev) for routing, Kubernetes manifests in and Bindings out.
 """
 
-from .cluster import Cluster, ClusterSnapshot, NodeInfo
-from .errors import (DoesNotFitError, DuplicateError, FastschedError, ManifestError,
-                     NodeNotFoundError, NotFoundError, PodNotFoundError, QuantityError,
-                     ValidationError)
-from .hashing import (BoundedLoads, HashRing, KeyTypeError, Maglev, Rendezvous, fast_hash,
-                      jump_hash)
-from .labels import LabelSelector, LabelSelectorRequirement, NodeSelectorRequirement, NodeSelectorTerm
-from .manifests import Manifests, Service, load_manifests, to_bindings
-from .pod import (Container, ContainerPort, NodeAffinity, Pod, PodAffinity, PodAffinityTerm,
-                  PreferredSchedulingTerm, TopologySpreadConstraint, WeightedPodAffinityTerm)
-from .profile import FitArgs, Profile
-from .quantity import format_quantity, parse_quantity
-from .preemption import PodDisruptionBudget, Preemption
+from .cluster.cluster import Cluster, ClusterSnapshot, NodeInfo
+from .errors import (
+                     DoesNotFitError,
+                     DuplicateError,
+                     FastschedError,
+                     ManifestError,
+                     NodeNotFoundError,
+                     NotFoundError,
+                     PodNotFoundError,
+                     QuantityError,
+                     ValidationError,
+)
+from .hashing import BoundedLoads, HashRing, KeyTypeError, Maglev, Rendezvous, fast_hash, jump_hash
+from .kube.bindings import to_bindings
+from .kube.manifests import Manifests, load_manifests
+from .model.labels import (
+                     LabelSelector,
+                     LabelSelectorRequirement,
+                     NodeSelectorRequirement,
+                     NodeSelectorTerm,
+)
+from .model.pod import (
+                     Container,
+                     ContainerPort,
+                     NodeAffinity,
+                     Pod,
+                     PodAffinity,
+                     PodAffinityTerm,
+                     PreferredSchedulingTerm,
+                     TopologySpreadConstraint,
+                     WeightedPodAffinityTerm,
+)
+from .model.quantity import format_quantity, parse_quantity
+from .model.service import Service
+from .model.taints import Taint, Toleration
+from .profile.profile import FitArgs, Profile
 from .routing import Endpoint, Rebalance, Routes, rebalance_report
-from .scheduler import (FilterResult, Placement, ScheduleResult, Scheduler, ScoreResult,
-                        Unschedulable)
-from .solver import (AntiAffinity, BatchOptions, BatchResult, Gang, PackResult, Spread, binpack,
-                     binpack_vector, solve_batch)
-from .taints import Taint, Toleration
+from .scheduler.preemption import PodDisruptionBudget, Preemption
+from .scheduler.scheduler import (
+                     FilterResult,
+                     Placement,
+                     Scheduler,
+                     ScheduleResult,
+                     ScoreResult,
+                     Unschedulable,
+)
+from .solver import (
+                     AntiAffinity,
+                     BatchOptions,
+                     BatchResult,
+                     Gang,
+                     PackResult,
+                     Spread,
+                     binpack,
+                     binpack_vector,
+                     solve_batch,
+)
 
 __version__ = "0.1.0.dev0"
 

@@ -19,7 +19,7 @@ from typing import Any
 
 import numpy as np
 
-from .cluster import Cluster
+from .cluster.cluster import Cluster
 from .errors import ValidationError
 
 __all__ = ["plot_cluster", "label_column", "natural_key", "ZONE_LABELS",

@@ -24,10 +24,10 @@ from typing import Any, NamedTuple
 
 import numpy as np
 
-from .cluster import Cluster
+from .cluster.cluster import Cluster
 from .errors import ValidationError
 from .hashing import HashRing, Maglev, Rendezvous
-from .manifests import Service
+from .model.service import Service
 
 __all__ = ["Endpoint", "Routes", "Rebalance", "endpoints", "route", "route_to", "router",
            "rebalance_report", "METHODS"]

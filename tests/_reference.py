@@ -41,7 +41,7 @@ from collections import Counter
 from collections.abc import Iterable, Mapping, Sequence
 from typing import Any, NamedTuple, Optional
 
-from fastsched.cluster import normalize_image
+from fastsched.cluster.cluster import normalize_image
 
 MAX_NODE_SCORE = 100
 MAX_CUSTOM_PRIORITY_SCORE = 10          # RequestedToCapacityRatio shape scores (§4.3)

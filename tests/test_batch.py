@@ -17,8 +17,8 @@ import pytest
 pytest.importorskip("ortools")
 
 from fastsched import Cluster, DoesNotFitError, Pod, Taint, ValidationError
+from fastsched.model.taints import UNSCHEDULABLE_TAINT, tolerated
 from fastsched.solver.batch import AntiAffinity, BatchResult, Gang, Spread, solve_batch
-from fastsched.taints import UNSCHEDULABLE_TAINT, tolerated
 
 ZONE = "topology.kubernetes.io/zone"
 GI = 1 << 30
@@ -467,7 +467,7 @@ def test_brute_force(seed):
 
 
 def bigger_instance():
-    from fastsched.synthetic import mixed_cluster, mixed_pods
+    from fastsched.datasets.synthetic import mixed_cluster, mixed_pods
     return mixed_cluster(300, running=60, seed=3), mixed_pods(1500, seed=4)
 
 
@@ -496,7 +496,7 @@ def test_zero_time_limit_is_the_greedy_plan():
 def grouped_instance(nodes, count, seed):
     """A mixed cluster with running pods and a batch under every kind of group: a gang,
     one-per-node and two-per-zone anti-affinity, and a zone spread."""
-    from fastsched.synthetic import mixed_cluster, mixed_shapes
+    from fastsched.datasets.synthetic import mixed_cluster, mixed_shapes
     c = mixed_cluster(nodes, running=nodes // 4, seed=seed)
     shapes = mixed_shapes()
     gang = Pod("gang", labels={"app": "gang"}, requests={"cpu": "1", "memory": "2Gi"})
@@ -678,7 +678,8 @@ class FakeTTY:
 
 def solve_args(*argv):
     import argparse
-    from fastsched.solve_cli import add_solve_parser
+
+    from fastsched.cli.solve import add_solve_parser
     parser = argparse.ArgumentParser(prog="fastsched")
     add_solve_parser(parser.add_subparsers(dest="command"))
     return parser.parse_args(["solve", *argv])
@@ -713,13 +714,14 @@ spec:
 
 def test_cli_solve_writes_bindings_and_a_summary(tmp_path):
     import io
+
     import yaml
     path = tmp_path / "cluster.yaml"
     path.write_text(MANIFEST)
     out, err = io.StringIO(), FakeTTY()
     args = solve_args(str(path), "--time-limit", "5", "--objective", "balance",
                       "-o", str(tmp_path / "b.yaml"))
-    from fastsched.solve_cli import cmd_solve
+    from fastsched.cli.solve import cmd_solve
     assert cmd_solve(args, out=out, err=err) == 0
     text = out.getvalue()
     assert "OPTIMAL" in text and "placed          5 of 5" in text

@@ -14,11 +14,10 @@ import pytest
 pytest.importorskip("scipy")
 pytest.importorskip("ortools")
 
-from fastsched.binpack_cli import add_binpack_parser, cmd_binpack, read_bpplib  # noqa: E402
+from fastsched.cli.binpack import add_binpack_parser, cmd_binpack, read_bpplib  # noqa: E402
 from fastsched.solver import PackResult, binpack, binpack_vector  # noqa: E402
 from fastsched.solver.bounds import item_types, l1_bound, l2_bound, lp_bound  # noqa: E402
-from fastsched.solver.heuristics import (best_fit_decreasing,  # noqa: E402
-                                         first_fit_decreasing, min_bin_slack)
+from fastsched.solver.heuristics import best_fit_decreasing, first_fit_decreasing, min_bin_slack
 
 HERE = Path(__file__).parent
 LOCAL = HERE / "data" / "bpp"

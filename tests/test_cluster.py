@@ -6,8 +6,17 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from hypothesis.stateful import RuleBasedStateMachine, invariant, precondition, rule
 
-from fastsched import (Cluster, DoesNotFitError, DuplicateError, NodeNotFoundError, Pod,
-                       PodNotFoundError, QuantityError, Taint, ValidationError)
+from fastsched import (
+    Cluster,
+    DoesNotFitError,
+    DuplicateError,
+    NodeNotFoundError,
+    Pod,
+    PodNotFoundError,
+    QuantityError,
+    Taint,
+    ValidationError,
+)
 
 GI = 1 << 30
 

@@ -10,13 +10,40 @@ from collections import deque
 import pytest
 
 from fastsched import Pod, ValidationError
-from fastsched.consensus import (NOOP, Accept, Accepted, Ballot, CatchupReply, CatchupRequest,
-                                 Command, Decision, Entry, FileStorage, Heartbeat,
-                                 LogCorruptError, LogMachine, MemoryStorage, MessageError,
-                                 Prepare, Promise, Reject, Replica, ReplicaConfig,
-                                 ReplicatedScheduler, Reply, Request, SchedulerMachine,
-                                 SimConfig, Simulation, SimulationFailure, UnknownPeerError,
-                                 Vote, decode, encode, run_seed)
+from fastsched.consensus import (
+    NOOP,
+    Accept,
+    Accepted,
+    Ballot,
+    CatchupReply,
+    CatchupRequest,
+    Command,
+    Decision,
+    Entry,
+    FileStorage,
+    Heartbeat,
+    LogCorruptError,
+    LogMachine,
+    MemoryStorage,
+    MessageError,
+    Prepare,
+    Promise,
+    Reject,
+    Replica,
+    ReplicaConfig,
+    ReplicatedScheduler,
+    Reply,
+    Request,
+    SchedulerMachine,
+    SimConfig,
+    Simulation,
+    SimulationFailure,
+    UnknownPeerError,
+    Vote,
+    decode,
+    encode,
+    run_seed,
+)
 from fastsched.consensus import paxos as paxos_module
 from fastsched.consensus.codec import pod_from_json, pod_to_json
 from fastsched.consensus.messages import canonical_json

@@ -24,8 +24,17 @@ from hypothesis import strategies as st
 
 from fastsched import DuplicateError, NodeNotFoundError, ValidationError
 from fastsched._kernels import hashpick, hashring
-from fastsched.hashing import (MAX_POINTS, BoundedLoads, HashRing, KeyTypeError, Maglev,
-                               Rendezvous, fast_hash, is_prime, jump_hash)
+from fastsched.hashing import (
+    MAX_POINTS,
+    BoundedLoads,
+    HashRing,
+    KeyTypeError,
+    Maglev,
+    Rendezvous,
+    fast_hash,
+    is_prime,
+    jump_hash,
+)
 
 M64 = (1 << 64) - 1
 UNICODE_KEYS = ["", "a", "é", "日本語のキー", "emoji \U0001f600", "x" * 1000, "ключ",

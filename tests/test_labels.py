@@ -2,9 +2,16 @@
 
 import pytest
 
-from fastsched import (LabelSelector, NodeSelectorRequirement, NodeSelectorTerm, Taint,
-                       Toleration, ValidationError)
-from fastsched.labels import LabelTable, parse_int64_label
+from fastsched import (
+    LabelSelector,
+    NodeSelectorRequirement,
+    NodeSelectorTerm,
+    Taint,
+    Toleration,
+    ValidationError,
+)
+from fastsched.cluster.labeltable import LabelTable
+from fastsched.model.labels import parse_int64_label
 
 NODE = {"zone": "a", "disk": "ssd", "gen": "0206", "weird": "x1"}
 

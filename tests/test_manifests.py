@@ -12,8 +12,10 @@ import yaml
 
 import fastsched
 from fastsched import Cluster, ManifestError, Pod, ValidationError, load_manifests, to_bindings
-from fastsched.manifests import (ManifestWarning, Service, ServicePort, dump_bindings,
-                                 pod_from_dict)
+from fastsched.kube.bindings import dump_bindings
+from fastsched.kube.manifests import ManifestWarning
+from fastsched.model.pod import pod_from_dict
+from fastsched.model.service import Service, ServicePort
 
 EXAMPLES = Path(__file__).resolve().parents[1] / "examples"
 DATA = Path(__file__).resolve().parent / "data"

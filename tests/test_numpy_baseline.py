@@ -14,11 +14,12 @@ import random
 import sys
 from pathlib import Path
 
+import _reference as ref
 import numpy as np
 import pytest
 
-import _reference as ref
-from fastsched import Cluster, Pod, Profile, Scheduler, Taint, synthetic
+from fastsched import Cluster, Pod, Profile, Scheduler, Taint
+from fastsched.datasets import synthetic
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "bench"))
 from _numpy_baseline import numpy_schedule_many  # noqa: E402

@@ -15,10 +15,10 @@ import random
 import sys
 from pathlib import Path
 
+import _reference as ref
 import numpy as np
 import pytest
 
-import _reference as ref
 from fastsched import Cluster, Pod, Profile, Scheduler, Service, Taint
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "bench"))

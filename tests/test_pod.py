@@ -4,9 +4,18 @@ import dataclasses
 
 import pytest
 
-from fastsched import (Container, NodeAffinity, NodeSelectorRequirement, NodeSelectorTerm, Pod,
-                       PodAffinity, PodAffinityTerm, Toleration, TopologySpreadConstraint,
-                       ValidationError)
+from fastsched import (
+    Container,
+    NodeAffinity,
+    NodeSelectorRequirement,
+    NodeSelectorTerm,
+    Pod,
+    PodAffinity,
+    PodAffinityTerm,
+    Toleration,
+    TopologySpreadConstraint,
+    ValidationError,
+)
 
 MI = 1 << 20
 GI = 1 << 30

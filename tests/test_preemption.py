@@ -6,8 +6,15 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from fastsched import (Cluster, Placement, Pod, PodDisruptionBudget, Preemption, Scheduler,
-                       Unschedulable)
+from fastsched import (
+    Cluster,
+    Placement,
+    Pod,
+    PodDisruptionBudget,
+    Preemption,
+    Scheduler,
+    Unschedulable,
+)
 
 
 def two_nodes():

@@ -12,11 +12,11 @@ import pytest
 
 pytest.importorskip("fastsched._kernels.binpack")
 
-from fastsched.binpack_cli import read_bpplib  # noqa: E402
+from test_binpack import brute_force  # noqa: E402
+
+from fastsched.cli.binpack import read_bpplib  # noqa: E402
 from fastsched.solver import arcflow, binpack, probing  # noqa: E402
 from fastsched.solver.bounds import item_types, lp_bound  # noqa: E402
-
-from test_binpack import brute_force  # noqa: E402
 
 LOCAL = Path(__file__).parent / "data" / "bpp"
 

@@ -8,9 +8,14 @@ from pathlib import Path
 import pytest
 
 from fastsched import ValidationError
-from fastsched.pod import NodeAffinity
-from fastsched.profile import (DEFAULT_SCORES, FILTER_PLUGINS, SCORE_PLUGINS, FitArgs,
-                               Profile)
+from fastsched.model.pod import NodeAffinity
+from fastsched.profile.profile import (
+    DEFAULT_SCORES,
+    FILTER_PLUGINS,
+    SCORE_PLUGINS,
+    FitArgs,
+    Profile,
+)
 
 DATA = Path(__file__).parent / "data" / "config"
 HEAD = {"apiVersion": "kubescheduler.config.k8s.io/v1", "kind": "KubeSchedulerConfiguration"}

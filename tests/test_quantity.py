@@ -10,7 +10,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from fastsched.errors import QuantityError
-from fastsched.quantity import format_quantity, parse_quantity, parse_quantity_exact
+from fastsched.model.quantity import format_quantity, parse_quantity, parse_quantity_exact
 
 INT64_MAX = 2**63 - 1
 INT64_MIN = -(2**63)

@@ -6,12 +6,11 @@ spec only states a rule, the example is built here and computed by hand in a com
 
 import random
 
+import _reference as ref
 import pytest
 
 from fastsched import Cluster, NodeAffinity, Pod, Taint
-from fastsched.profile import FitArgs, Profile
-
-import _reference as ref
+from fastsched.profile.profile import FitArgs, Profile
 
 MI = 1 << 20
 

@@ -9,16 +9,19 @@ Profiles here are stand-ins (``SimpleNamespace``): the reference only reads attr
 
 from types import SimpleNamespace
 
+import _reference as ref
 import pytest
 
 from fastsched import Cluster, Pod
-from fastsched.labels import LabelSelector
-from fastsched.manifests import Service
-from fastsched.pod import (PodAffinity, PodAffinityTerm, TopologySpreadConstraint,
-                           WeightedPodAffinityTerm)
-from fastsched.profile import FitArgs
-
-import _reference as ref
+from fastsched.model.labels import LabelSelector
+from fastsched.model.pod import (
+    PodAffinity,
+    PodAffinityTerm,
+    TopologySpreadConstraint,
+    WeightedPodAffinityTerm,
+)
+from fastsched.model.service import Service
+from fastsched.profile.profile import FitArgs
 
 SPREAD, AFFINITY = "PodTopologySpread", "InterPodAffinity"
 HOST, ZONE = "kubernetes.io/hostname", "topology.kubernetes.io/zone"

@@ -12,10 +12,17 @@ import pytest
 import uhashring
 
 from fastsched import Cluster, Pod, Service, ValidationError
+from fastsched.cli.route import add_route_parser, cmd_route
 from fastsched.hashing import Maglev, Rendezvous
-from fastsched.route_cli import add_route_parser, cmd_route
-from fastsched.routing import (Endpoint, Rebalance, Routes, endpoints, rebalance_report, route,
-                               route_to)
+from fastsched.routing import (
+    Endpoint,
+    Rebalance,
+    Routes,
+    endpoints,
+    rebalance_report,
+    route,
+    route_to,
+)
 
 EXAMPLES = Path(__file__).resolve().parents[1] / "examples"
 NODES, APP = str(EXAMPLES / "nodes.yaml"), str(EXAMPLES / "seed-app.yaml")

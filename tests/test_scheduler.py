@@ -8,17 +8,28 @@ whole placement sequences.
 
 import random
 
+import _reference as ref
 import numpy as np
 import pytest
+import test_reference as cases
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-import _reference as ref
-import test_reference as cases
-from fastsched import (Cluster, DuplicateError, FitArgs, NodeAffinity, Placement, Pod,
-                       Profile, Scheduler, Taint, Unschedulable, ValidationError)
+from fastsched import (
+    Cluster,
+    DuplicateError,
+    FitArgs,
+    NodeAffinity,
+    Placement,
+    Pod,
+    Profile,
+    Scheduler,
+    Taint,
+    Unschedulable,
+    ValidationError,
+)
 from fastsched._kernels import placement
-from fastsched.scheduler import num_nodes_to_find
+from fastsched.scheduler.scheduler import num_nodes_to_find
 
 make_cluster, existing, only = cases.make_cluster, cases.existing, cases.only
 
@@ -452,7 +463,7 @@ def test_thousand_pod_sequence_with_templates_equals_reference():
 @given(st.integers(0, 2**32 - 1))
 def test_avx2_scan_equals_scalar_scan_and_reference(seed):
     """Zero allocatable, overcommitted nodes, cordons and ties through both scans."""
-    import fastsched.scheduler as sched_module
+    import fastsched.scheduler.scheduler as sched_module
     rng = random.Random(seed)
     c = Cluster()
     n = rng.randrange(4, 23)

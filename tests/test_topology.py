@@ -3,11 +3,11 @@ clusters, pods, services and placement sequences; invariants of placements."""
 
 import collections
 
+import _reference as ref
 import numpy as np
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-import _reference as ref
 from fastsched import Cluster, FitArgs, Pod, Profile, Scheduler, Service, Unschedulable
 
 ZONE = "topology.kubernetes.io/zone"

@@ -28,9 +28,26 @@ and holds the ``Client`` that submits commands and waits for them to be chosen.
 """
 
 from .errors import ConsensusError, LogCorruptError, MessageError, UnknownPeerError
-from .messages import (NOOP, Accept, Accepted, Ballot, CatchupReply, CatchupRequest, Command,
-                       Decision, Entry, Heartbeat, Prepare, Promise, Reject, Reply, Request,
-                       Vote, decode, encode)
+from .messages import (
+    NOOP,
+    Accept,
+    Accepted,
+    Ballot,
+    CatchupReply,
+    CatchupRequest,
+    Command,
+    Decision,
+    Entry,
+    Heartbeat,
+    Prepare,
+    Promise,
+    Reject,
+    Reply,
+    Request,
+    Vote,
+    decode,
+    encode,
+)
 from .paxos import LogMachine, Replica, ReplicaConfig, StateMachine, Submission
 from .replicated import Read, ReplicatedScheduler, SchedulerMachine
 from .storage import FileStorage, MemoryStorage, Recovered, Storage

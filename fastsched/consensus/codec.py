@@ -14,12 +14,11 @@ import json
 from collections.abc import Mapping
 from typing import Any
 
-from .._model import camel
-from ..cluster import Cluster, NodeInfo
+from .._validation import camel
+from ..cluster.cluster import Cluster, NodeInfo
 from ..errors import ValidationError
-from ..manifests import pod_from_dict
-from ..pod import Container, Pod
-from ..quantity import format_quantity
+from ..model.pod import Container, Pod, pod_from_dict
+from ..model.quantity import format_quantity
 
 __all__ = ["pod_to_json", "pod_from_json", "node_to_json", "add_node_from_json"]
 

@@ -48,9 +48,27 @@ from dataclasses import dataclass
 from typing import Any, Protocol
 
 from .errors import ConsensusError, MessageError
-from .messages import (NOOP, Accept, Accepted, Ballot, CatchupReply, CatchupRequest, Command,
-                       Decision, Entry, Heartbeat, Message, Prepare, Promise, Reject, Reply,
-                       Request, Vote, canonical_json, check_peer_message)
+from .messages import (
+    NOOP,
+    Accept,
+    Accepted,
+    Ballot,
+    CatchupReply,
+    CatchupRequest,
+    Command,
+    Decision,
+    Entry,
+    Heartbeat,
+    Message,
+    Prepare,
+    Promise,
+    Reject,
+    Reply,
+    Request,
+    Vote,
+    canonical_json,
+    check_peer_message,
+)
 from .storage import MemoryStorage, Storage
 
 __all__ = ["Replica", "ReplicaConfig", "Submission", "StateMachine", "LogMachine",

@@ -26,11 +26,11 @@ import secrets
 from dataclasses import dataclass
 from typing import Any
 
-from ..cluster import Cluster, ClusterSnapshot
+from ..cluster.cluster import Cluster, ClusterSnapshot
 from ..errors import DoesNotFitError, FastschedError, ValidationError
-from ..pod import Pod
-from ..profile import Profile
-from ..scheduler import Scheduler
+from ..model.pod import Pod
+from ..profile.profile import Profile
+from ..scheduler.scheduler import Scheduler
 from .codec import add_node_from_json, node_to_json, pod_from_json, pod_to_json
 from .errors import MessageError
 from .messages import Command, Message

@@ -23,10 +23,9 @@ from collections import deque
 from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
 
-from ..cluster import Cluster
+from ..cluster.cluster import Cluster
 from ..errors import ValidationError
-from ..manifests import pod_from_dict
-from ..pod import Pod
+from ..model.pod import Pod, pod_from_dict
 from .codec import node_to_json, pod_to_json
 from .errors import ConsensusError, MessageError
 from .messages import Command, Reply, Request, canonical_json, decode, encode
@@ -326,5 +325,5 @@ def _bind_body(pod: Mapping[str, Any] | Pod, node: str) -> dict[str, Any]:
 if __name__ == "__main__":
     import sys
 
-    from ..replica_cli import main
+    from ..cli.replica import main
     sys.exit(main())

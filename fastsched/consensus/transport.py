@@ -33,15 +33,27 @@ import hashlib
 import logging
 import os
 import struct
-from concurrent.futures import ThreadPoolExecutor
 from collections.abc import Iterable, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from typing import Any
 
-from ..profile import Profile
+from ..profile.profile import Profile
 from .errors import ConsensusError, MessageError
-from .messages import (MAX_MESSAGE_BYTES, Accept, CatchupRequest, Command, Heartbeat,
-                       Message, Prepare, Reply, Request, canonical_json, decode, encode)
+from .messages import (
+    MAX_MESSAGE_BYTES,
+    Accept,
+    CatchupRequest,
+    Command,
+    Heartbeat,
+    Message,
+    Prepare,
+    Reply,
+    Request,
+    canonical_json,
+    decode,
+    encode,
+)
 from .paxos import Replica, ReplicaConfig
 from .replicated import OPS, SchedulerMachine
 from .storage import FileStorage, Recovered, Storage

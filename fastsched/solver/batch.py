@@ -85,14 +85,14 @@ from typing import Any
 
 import numpy as np
 
-from .._model import FrozenMap, check_choice, check_int, check_label_key, check_str, from_k8s
-from ..cluster import HOSTNAME_LABEL, Cluster
+from .._validation import FrozenMap, check_choice, check_int, check_label_key, check_str, from_k8s
+from ..cluster.cluster import HOSTNAME_LABEL, Cluster
 from ..errors import DoesNotFitError, DuplicateError, ValidationError
-from ..labels import LabelSelector
-from ..pod import Pod
-from ..profile import Profile
-from ..resources import CPU, MEMORY, PODS
-from ..scheduler import Scheduler
+from ..model.labels import LabelSelector
+from ..model.pod import Pod
+from ..model.resources import CPU, MEMORY, PODS
+from ..profile.profile import Profile
+from ..scheduler.scheduler import Scheduler
 
 __all__ = ["solve_batch", "BatchResult", "BatchOptions", "Gang", "AntiAffinity", "Spread",
            "OBJECTIVES", "STATUSES"]

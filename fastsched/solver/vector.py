@@ -22,8 +22,7 @@ from typing import Any
 
 import numpy as np
 
-from fastsched._kernels import vecsearch as _vs
-
+from .._kernels import vecsearch as _vs
 from .binpack import PackResult, _validate_run, check_totals, validate_sizes
 from .bounds import l1_bound, l2_bound
 

@@ -5,8 +5,8 @@ from __future__ import annotations
 from collections.abc import Iterable
 from dataclasses import dataclass
 
-from ._model import check_choice, from_k8s, check_int, check_label_key, check_str, set_field
-from .errors import ValidationError
+from .._validation import check_choice, check_int, check_label_key, check_str, from_k8s, set_field
+from ..errors import ValidationError
 from .labels import parse_int64_label
 
 __all__ = ["Taint", "Toleration", "EFFECTS", "UNSCHEDULABLE_TAINT"]

@@ -14,20 +14,44 @@ A pod's effective request (spec §1.2) is computed once, at construction, into
 from __future__ import annotations
 
 import dataclasses
+import re
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-from ._model import (EMPTY, FrozenMap, check_choice, check_int, check_label_key, check_str,
-                     coerce, coerce_list, from_k8s, label_map, set_field, str_tuple)
-from .errors import ValidationError
+from .._validation import (
+    EMPTY,
+    FrozenMap,
+    check_choice,
+    check_int,
+    check_label_key,
+    check_str,
+    coerce,
+    coerce_list,
+    from_k8s,
+    label_map,
+    set_field,
+    str_tuple,
+)
+from ..errors import ManifestError, ValidationError
+from ._objects import (
+    DEFAULT_NAMESPACE,
+    _check_namespace,
+    _check_object_name,
+    _list_at,
+    _mapping_at,
+    _moved,
+    _remap,
+    _required_name,
+)
 from .labels import LabelSelector, NodeSelectorTerm
 from .resources import CPU, MEMORY, resource_map
 from .taints import Toleration
 
 __all__ = ["Pod", "Container", "ContainerPort", "NodeAffinity", "PreferredSchedulingTerm",
            "PodAffinityTerm", "WeightedPodAffinityTerm", "PodAffinity",
-           "TopologySpreadConstraint", "DEFAULT_CPU_REQUEST", "DEFAULT_MEMORY_REQUEST"]
+           "TopologySpreadConstraint", "DEFAULT_CPU_REQUEST", "DEFAULT_MEMORY_REQUEST",
+           "pod_from_dict", "pod_from_k8s"]
 
 DEFAULT_CPU_REQUEST = 100            # millicores, spec §1.3
 DEFAULT_MEMORY_REQUEST = 200 << 20   # 200Mi
@@ -420,5 +444,96 @@ class Pod:
     @classmethod
     def from_manifest(cls, data: Mapping[str, Any]) -> "Pod":
         """A pod from a ``v1 Pod`` object (or a pod template: metadata + spec)."""
-        from .manifests import pod_from_dict
         return pod_from_dict(data)
+
+    @classmethod
+    def from_k8s(cls, data: Mapping[str, Any], *, name: str | None = None,
+                 namespace: str | None = None) -> "Pod":
+        """A pod from a ``v1 Pod`` dict or a pod template (see :func:`pod_from_dict`)."""
+        return pod_from_dict(data, name=name, namespace=namespace)
+
+
+_POD_FIELDS = {
+    "name": "metadata.name", "namespace": "metadata.namespace", "labels": "metadata.labels",
+    "containers": "spec.containers", "initContainers": "spec.initContainers",
+    "overhead": "spec.overhead", "nodeName": "spec.nodeName",
+    "nodeSelector": "spec.nodeSelector", "nodeAffinity": "spec.affinity.nodeAffinity",
+    "podAffinity": "spec.affinity.podAffinity",
+    "podAntiAffinity": "spec.affinity.podAntiAffinity", "tolerations": "spec.tolerations",
+    "topologySpreadConstraints": "spec.topologySpreadConstraints", "priority": "spec.priority",
+}
+_POD_AFFINITY_TERMS = re.compile(r"(spec\.affinity\.pod(?:Anti)?Affinity)\.(required|preferred)"
+                                 r"(?=$|[.\[])")
+
+
+# -- from Kubernetes objects ----------------------------------------------------------
+
+def pod_from_k8s(data: Any, *, name: str | None = None, namespace: str | None = None) -> Pod:
+    """A Pod from a v1 Pod or a pod template; a ``ValidationError`` names the field
+    inside ``data``."""
+    if not isinstance(data, Mapping):
+        raise ValidationError("expected a pod (a mapping with metadata and spec), got "
+                              f"{type(data).__name__}")
+    meta = _mapping_at(data, "metadata")
+    spec = _mapping_at(data, "spec")
+    affinity = _mapping_at(spec, "affinity", "spec")
+    if name is None:
+        name = _check_object_name(_required_name(meta), "metadata.name")
+    if namespace is None:
+        namespace = meta.get("namespace") or DEFAULT_NAMESPACE
+    priority = spec.get("priority")
+    try:
+        return Pod(
+            name=name,
+            namespace=_check_namespace(namespace, "namespace"),
+            labels=meta.get("labels"),
+            containers=_list_at(spec, "containers", ""),
+            init_containers=_list_at(spec, "initContainers", ""),
+            overhead=spec.get("overhead"),
+            node_name=spec.get("nodeName"),
+            node_selector=spec.get("nodeSelector"),
+            node_affinity=affinity.get("nodeAffinity"),
+            pod_affinity=affinity.get("podAffinity"),
+            pod_anti_affinity=affinity.get("podAntiAffinity"),
+            tolerations=_list_at(spec, "tolerations", ""),
+            topology_spread_constraints=_list_at(spec, "topologySpreadConstraints", ""),
+            priority=0 if priority is None else priority,
+        )
+    except ValidationError as err:
+        raise _moved(err, _pod_field(err.field, affinity)) from None
+
+
+def _pod_field(field: str, affinity: Mapping[str, Any]) -> str:
+    """Where a ``Pod`` constructor error sits in the pod object."""
+    field = _remap(field, _POD_FIELDS)
+
+    def long_name(m: re.Match[str]) -> str:
+        # PodAffinity reports its own field names; give the API's if the object used them.
+        term = m.group(2) + "DuringSchedulingIgnoredDuringExecution"
+        which = m.group(1).rpartition(".")[2]
+        used = affinity.get(which)
+        return f"{m.group(1)}.{term}" if isinstance(used, Mapping) and term in used else m.group()
+
+    return _POD_AFFINITY_TERMS.sub(long_name, field, count=1)
+
+
+def pod_from_dict(data: Mapping[str, Any], *, name: str | None = None,
+                  namespace: str | None = None) -> Pod:
+    """A :class:`~fastsched.Pod` from a ``v1 Pod`` dict or a pod template
+    (``metadata`` + ``spec``).
+
+    Read: ``metadata.name``, ``namespace`` (default ``"default"``) and ``labels``;
+    ``spec.containers``, ``initContainers`` (requests default to limits),
+    ``overhead``, ``nodeName``, ``nodeSelector``, ``affinity``, ``tolerations``,
+    ``topologySpreadConstraints`` and ``priority``. Other fields (volumes, env, …)
+    do not matter to scheduling and are ignored. ``name`` and ``namespace``
+    override the metadata. Raises :class:`~fastsched.errors.ManifestError` naming
+    the field path, e.g. ``spec.containers[0].resources.requests.cpu``.
+    """
+    try:
+        return pod_from_k8s(data, name=name, namespace=namespace)
+    except ValidationError as err:
+        meta = data.get("metadata") if isinstance(data, Mapping) else None
+        own = name or (meta.get("name") if isinstance(meta, Mapping) else None)
+        obj = f"Pod/{own}" if isinstance(own, str) and own else "Pod"
+        raise ManifestError(err.message, source="<dict>", obj=obj, field=err.field) from None

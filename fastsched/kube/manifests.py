@@ -1,4 +1,4 @@
-"""Kubernetes manifests in, Bindings out.
+"""Kubernetes manifests in.
 
 :func:`load_manifests` reads Kubernetes objects (YAML or JSON files or text,
 multi-document streams, ``kind: List``, or dicts that are already parsed) into a
@@ -20,8 +20,7 @@ document's index in it (from 0), the object's ``kind/name`` and the field path
 inside the document, for example
 ``nodes.yaml: document 0 (Node/n1): items[2].status.allocatable.cpu: invalid quantity 'x'``.
 
-:func:`to_bindings` turns placements into ``v1 Binding`` objects and
-:func:`dump_bindings` writes them as YAML or JSON.
+``fastsched.kube.bindings`` turns placements into ``v1 Binding`` objects.
 """
 
 from __future__ import annotations
@@ -29,43 +28,41 @@ from __future__ import annotations
 import gc
 import json
 import os
-import re
 import warnings
-from collections.abc import Iterable, Iterator, Mapping
+from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Any
 
 import yaml
 
-from ._model import (EMPTY, check_choice, check_int, check_str, coerce, coerce_list,
-                     from_k8s, label_map, set_field)
-from .cluster import Cluster
-from .errors import ManifestError, ValidationError
-from .labels import LabelSelector
-from .pod import Pod
+from .._validation import check_int, check_str, coerce, label_map
+from ..cluster import Cluster
+from ..errors import ManifestError, ValidationError
+from ..model._objects import (
+    DEFAULT_NAMESPACE,
+    _at,
+    _check_namespace,
+    _check_object_name,
+    _list_at,
+    _mapping_at,
+    _remap,
+    _required_name,
+)
+from ..model.labels import LabelSelector
+from ..model.pod import Pod, pod_from_k8s
+from ..model.service import Service
 
-__all__ = ["Manifests", "Service", "ServicePort", "Workload", "ManifestWarning",
-           "load_manifests", "pod_from_dict", "to_bindings", "dump_bindings", "MAX_REPLICAS"]
+__all__ = ["Manifests", "Workload", "ManifestWarning", "load_manifests", "MAX_REPLICAS"]
 
 # The C loader and dumper are several times faster; PyYAML built without libyaml
 # falls back to the pure-Python ones.
 _LOADER = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
-_DUMPER = getattr(yaml, "CSafeDumper", yaml.SafeDumper)
 
 MAX_REPLICAS = 1_000_000
 """The most pods one workload is expanded into (the API allows any int32; a
 billion pod objects would exhaust memory rather than fail with a message)."""
 
-DEFAULT_NAMESPACE = "default"
-
-# metadata.name of most objects is a DNS-1123 subdomain; namespaces and Service
-# names are DNS labels (a Service name must also start with a letter).
-_SUBDOMAIN = re.compile(r"[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*")
-_DNS_LABEL = re.compile(r"[a-z0-9]([-a-z0-9]*[a-z0-9])?")
-_DNS1035_LABEL = re.compile(r"[a-z]([-a-z0-9]*[a-z0-9])?")
-_PORT_NAME = re.compile(r"[a-z0-9]([-a-z0-9]*[a-z0-9])?")
-_HEAD = re.compile(r"[^.\[]*")
 _EXTENSIONS = (".yaml", ".yml", ".json")
 
 # Kinds fastsched reads, with the API group that serves them ("" is the core group).
@@ -73,107 +70,10 @@ _GROUPS = {"Node": ("",), "Pod": ("",), "Service": ("",), "ReplicationController
            "Deployment": ("apps", "extensions"), "ReplicaSet": ("apps", "extensions"),
            "StatefulSet": ("apps",), "Job": ("batch",)}
 _WORKLOADS = ("Deployment", "ReplicaSet", "StatefulSet", "ReplicationController", "Job")
-_SERVICE_TYPES = ("ClusterIP", "NodePort", "LoadBalancer", "ExternalName")
-_PROTOCOLS = ("TCP", "UDP", "SCTP")
 
 
 class ManifestWarning(UserWarning):
     """A manifest document that was skipped (a kind fastsched does not read)."""
-
-
-# -- value types ----------------------------------------------------------------------
-
-
-@dataclass(frozen=True)
-class ServicePort:
-    """One port of a Service: ``port`` on the Service, ``target_port`` on the pods
-    (a number, or the name of a container port; the same as ``port`` by default)."""
-
-    port: int
-    target_port: int | str | None = None
-    protocol: str = "TCP"
-    name: str = ""
-
-    def __post_init__(self) -> None:
-        set_field(self, "port", check_int(self.port, "port", lo=1, hi=65535))
-        target = self.target_port
-        if target is None or target == 0 or target == "":
-            target = self.port
-        elif isinstance(target, str):
-            if len(target) > 15 or not _PORT_NAME.fullmatch(target) or "--" in target:
-                raise ValidationError(f"invalid port name {target!r}: at most 15 lowercase "
-                                      "alphanumerics and '-'", "targetPort")
-        else:
-            target = check_int(target, "targetPort", lo=1, hi=65535)
-        set_field(self, "target_port", target)
-        set_field(self, "protocol", check_choice(self.protocol or "TCP", "protocol", _PROTOCOLS))
-        set_field(self, "name", check_str(self.name, "name"))
-
-    @classmethod
-    def from_dict(cls, data: Mapping[str, Any]) -> "ServicePort":
-        # nodePort and appProtocol do not matter here.
-        return from_k8s(cls, data, strict=False)
-
-    def __str__(self) -> str:
-        return f"{self.port}->{self.target_port}/{self.protocol}"
-
-
-@dataclass(frozen=True)
-class Service:
-    """A ``v1 Service``: the pods it selects, and its ports.
-
-    A Service without a selector selects no pod (its endpoints are managed by hand).
-    """
-
-    name: str
-    namespace: str = DEFAULT_NAMESPACE
-    selector: Mapping[str, str] = EMPTY
-    ports: tuple[ServicePort, ...] = ()
-    type: str = "ClusterIP"
-
-    def __post_init__(self) -> None:
-        name = check_str(self.name, "name", allow_empty=False)
-        if len(name) > 63 or not _DNS1035_LABEL.fullmatch(name):
-            raise ValidationError(f"invalid Service name {name!r}: at most 63 lowercase "
-                                  "alphanumerics and '-', starting with a letter", "name")
-        set_field(self, "namespace", _check_namespace(self.namespace, "namespace"))
-        set_field(self, "selector", label_map(self.selector, "selector"))
-        set_field(self, "ports", coerce_list(ServicePort, self.ports, "ports"))
-        set_field(self, "type", check_choice(self.type or "ClusterIP", "type", _SERVICE_TYPES))
-
-    @classmethod
-    def from_dict(cls, data: Mapping[str, Any]) -> "Service":
-        """From a ``v1 Service`` object; errors name the field in the object."""
-        meta = _mapping_at(data, "metadata")
-        spec = _mapping_at(data, "spec")
-        try:
-            return cls(name=_required_name(meta),
-                       namespace=meta.get("namespace") or DEFAULT_NAMESPACE,
-                       selector=spec.get("selector"), ports=spec.get("ports"),
-                       type=spec.get("type") or "ClusterIP")
-        except ValidationError as err:
-            raise _moved(err, _remap(err.field, _SERVICE_FIELDS)) from None
-
-    @property
-    def key(self) -> str:
-        """``namespace/name``."""
-        return f"{self.namespace}/{self.name}"
-
-    def matches(self, pod: Pod) -> bool:
-        """Whether the Service selects ``pod``: same namespace, every selector label."""
-        return (bool(self.selector) and pod.namespace == self.namespace
-                and all(pod.labels.get(k) == v for k, v in self.selector.items()))
-
-    def endpoints(self, cluster: Any) -> Any:
-        """The bound pods this Service selects, sorted by pod key (``fastsched.routing``)."""
-        from .routing import endpoints
-        return endpoints(self, cluster)
-
-    def route(self, cluster: Any, client_keys: Any, method: str = "maglev", *,
-              table_size: int = 65537) -> Any:
-        """Map client keys to this Service's endpoints by consistent hashing."""
-        from .routing import route
-        return route(self, cluster, client_keys, method, table_size=table_size)
 
 
 @dataclass(frozen=True)
@@ -259,12 +159,6 @@ class _Doc:
 
     def wrap(self, err: ValidationError) -> ManifestError:
         return self.error(err.message, err.field)
-
-
-def _at(prefix: str, field: str) -> str:
-    if not prefix or not field:
-        return prefix or field
-    return prefix + field if field.startswith("[") else f"{prefix}.{field}"
 
 
 def _source_documents(source: Any, position: int, many: bool) -> Iterator[tuple[str, int, Any]]:
@@ -409,149 +303,8 @@ def _objects(source: str, index: int, path: str, data: Any, list_kind: str = "",
 # -- fields ---------------------------------------------------------------------------
 
 
-def _mapping_at(data: Mapping[str, Any], key: str, path: str = "") -> Mapping[str, Any]:
-    value = data.get(key)
-    if value is None:
-        return EMPTY
-    if not isinstance(value, Mapping):
-        raise ValidationError(f"expected a mapping, got {type(value).__name__}",
-                              _at(path, key))
-    return value
-
-
-def _list_at(data: Mapping[str, Any], key: str, path: str) -> list[Any]:
-    value = data.get(key)
-    if value is None:
-        return []
-    if not isinstance(value, list):
-        raise ValidationError(f"expected a list, got {type(value).__name__}", _at(path, key))
-    return value
-
-
-def _required_name(meta: Mapping[str, Any]) -> str:
-    name = meta.get("name")
-    if name is None or name == "":
-        raise ValidationError("missing: every object needs a name", "metadata.name")
-    if not isinstance(name, str):
-        raise ValidationError(f"expected a string, got {type(name).__name__}", "metadata.name")
-    return name
-
-
-def _check_object_name(name: str, field: str) -> str:
-    if len(name) > 253 or not _SUBDOMAIN.fullmatch(name):
-        raise ValidationError(f"invalid name {name!r}: lowercase alphanumerics, '-' and '.', "
-                              "starting and ending alphanumeric, at most 253 characters", field)
-    return name
-
-
-def _check_namespace(namespace: Any, field: str) -> str:
-    namespace = check_str(namespace, field, allow_empty=False)
-    if len(namespace) > 63 or not _DNS_LABEL.fullmatch(namespace):
-        raise ValidationError(f"invalid namespace {namespace!r}: at most 63 lowercase "
-                              "alphanumerics and '-'", field)
-    return namespace
-
-
-def _remap(field: str, table: Mapping[str, str]) -> str:
-    """``field`` with its first segment replaced by where it sits in the object."""
-    head = _HEAD.match(field).group()
-    return table[head] + field[len(head):] if head in table else field
-
-
-def _moved(err: ValidationError, field: str) -> ValidationError:
-    return ValidationError(err.message, field)
-
-
-_SERVICE_FIELDS = {"name": "metadata.name", "namespace": "metadata.namespace",
-                   "selector": "spec.selector", "ports": "spec.ports", "type": "spec.type"}
 _NODE_FIELDS = {"name": "metadata.name", "labels": "metadata.labels", "taints": "spec.taints",
                 "unschedulable": "spec.unschedulable"}
-_POD_FIELDS = {
-    "name": "metadata.name", "namespace": "metadata.namespace", "labels": "metadata.labels",
-    "containers": "spec.containers", "initContainers": "spec.initContainers",
-    "overhead": "spec.overhead", "nodeName": "spec.nodeName",
-    "nodeSelector": "spec.nodeSelector", "nodeAffinity": "spec.affinity.nodeAffinity",
-    "podAffinity": "spec.affinity.podAffinity",
-    "podAntiAffinity": "spec.affinity.podAntiAffinity", "tolerations": "spec.tolerations",
-    "topologySpreadConstraints": "spec.topologySpreadConstraints", "priority": "spec.priority",
-}
-_POD_AFFINITY_TERMS = re.compile(r"(spec\.affinity\.pod(?:Anti)?Affinity)\.(required|preferred)"
-                                 r"(?=$|[.\[])")
-
-
-# -- pods -----------------------------------------------------------------------------
-
-
-def _pod(data: Any, *, name: str | None = None, namespace: str | None = None) -> Pod:
-    """A Pod from a v1 Pod or a pod template; errors name the field inside ``data``."""
-    if not isinstance(data, Mapping):
-        raise ValidationError("expected a pod (a mapping with metadata and spec), got "
-                              f"{type(data).__name__}")
-    meta = _mapping_at(data, "metadata")
-    spec = _mapping_at(data, "spec")
-    affinity = _mapping_at(spec, "affinity", "spec")
-    if name is None:
-        name = _check_object_name(_required_name(meta), "metadata.name")
-    if namespace is None:
-        namespace = meta.get("namespace") or DEFAULT_NAMESPACE
-    priority = spec.get("priority")
-    try:
-        return Pod(
-            name=name,
-            namespace=_check_namespace(namespace, "namespace"),
-            labels=meta.get("labels"),
-            containers=_list_at(spec, "containers", ""),
-            init_containers=_list_at(spec, "initContainers", ""),
-            overhead=spec.get("overhead"),
-            node_name=spec.get("nodeName"),
-            node_selector=spec.get("nodeSelector"),
-            node_affinity=affinity.get("nodeAffinity"),
-            pod_affinity=affinity.get("podAffinity"),
-            pod_anti_affinity=affinity.get("podAntiAffinity"),
-            tolerations=_list_at(spec, "tolerations", ""),
-            topology_spread_constraints=_list_at(spec, "topologySpreadConstraints", ""),
-            priority=0 if priority is None else priority,
-        )
-    except ValidationError as err:
-        raise _moved(err, _pod_field(err.field, affinity)) from None
-
-
-def _pod_field(field: str, affinity: Mapping[str, Any]) -> str:
-    """Where a ``Pod`` constructor error sits in the pod object."""
-    field = _remap(field, _POD_FIELDS)
-
-    def long_name(m: re.Match[str]) -> str:
-        # PodAffinity reports its own field names; give the API's if the object used them.
-        term = m.group(2) + "DuringSchedulingIgnoredDuringExecution"
-        which = m.group(1).rpartition(".")[2]
-        used = affinity.get(which)
-        return f"{m.group(1)}.{term}" if isinstance(used, Mapping) and term in used else m.group()
-
-    return _POD_AFFINITY_TERMS.sub(long_name, field, count=1)
-
-
-def pod_from_dict(data: Mapping[str, Any], *, name: str | None = None,
-                  namespace: str | None = None) -> Pod:
-    """A :class:`~fastsched.Pod` from a ``v1 Pod`` dict or a pod template
-    (``metadata`` + ``spec``).
-
-    Read: ``metadata.name``, ``namespace`` (default ``"default"``) and ``labels``;
-    ``spec.containers``, ``initContainers`` (requests default to limits),
-    ``overhead``, ``nodeName``, ``nodeSelector``, ``affinity``, ``tolerations``,
-    ``topologySpreadConstraints`` and ``priority``. Other fields (volumes, env, …)
-    do not matter to scheduling and are ignored. ``name`` and ``namespace``
-    override the metadata. Raises :class:`~fastsched.errors.ManifestError` naming
-    the field path, e.g. ``spec.containers[0].resources.requests.cpu``.
-    """
-    try:
-        return _pod(data, name=name, namespace=namespace)
-    except ValidationError as err:
-        meta = data.get("metadata") if isinstance(data, Mapping) else None
-        own = name or (meta.get("name") if isinstance(meta, Mapping) else None)
-        obj = f"Pod/{own}" if isinstance(own, str) and own else "Pod"
-        raise ManifestError(err.message, source="<dict>", obj=obj, field=err.field) from None
-
-
 # -- loading --------------------------------------------------------------------------
 
 
@@ -618,7 +371,7 @@ def _load(sources: tuple[Any, ...]) -> tuple[Manifests, list[str]]:
                 skipped.append((position, doc.obj))
                 continue
             try:
-                pod = _pod(doc.data)
+                pod = pod_from_k8s(doc.data)
             except ValidationError as err:
                 raise doc.wrap(err) from None
             _place(cluster, doc, pod, "spec.nodeName", pod_origin, pending)
@@ -761,7 +514,7 @@ def _expand(doc: _Doc, namespace: str) -> tuple[Pod, ...]:
         if template is None:
             raise ValidationError("missing: a workload needs a pod template", "spec.template")
         try:
-            template_pod = _pod(template, name=name, namespace=namespace)
+            template_pod = pod_from_k8s(template, name=name, namespace=namespace)
         except ValidationError as err:
             raise err.prefixed("spec.template") from None
         owner = _check_selector(doc.kind, spec.get("selector"), template_pod)
@@ -819,64 +572,4 @@ def _place(cluster: Cluster, doc: _Doc, pod: Pod, node_field: str, origin: dict[
         pending.append(pod)
     origin[pod.key] = f"{doc.obj} in {doc.source} document {doc.index}"
 
-
-# -- bindings out ---------------------------------------------------------------------
-
-
-def to_bindings(assignments: Any, *, new_only: bool = False) -> list[dict[str, Any]]:
-    """``v1 Binding`` objects (plain dicts) for pod placements.
-
-    ``assignments`` is a :class:`~fastsched.Cluster` (every pod bound in it), a
-    mapping of pod to node name, or an iterable of ``(pod, node_name)`` pairs; a pod
-    is a :class:`~fastsched.Pod` or a ``"namespace/name"`` string. With
-    ``new_only``, pods whose spec already named their node (as loaded from a
-    snapshot) are left out: the API server would refuse to bind them again.
-    """
-    if isinstance(assignments, Cluster):
-        pairs: Iterable[Any] = assignments.bindings()
-    elif isinstance(assignments, Mapping):
-        pairs = assignments.items()
-    elif isinstance(assignments, Iterable) and not isinstance(assignments, (str, bytes)):
-        pairs = assignments
-    else:
-        raise ValidationError("expected a Cluster, a mapping of pod to node name or "
-                              f"(pod, node name) pairs, got {type(assignments).__name__}",
-                              "assignments")
-    out = []
-    for i, pair in enumerate(pairs):
-        where = f"assignments[{i}]"
-        if not (isinstance(pair, tuple) and len(pair) == 2):
-            raise ValidationError(f"expected a (pod, node name) pair, got {pair!r}", where)
-        pod, node = pair
-        if isinstance(pod, Pod):
-            if new_only and pod.node_name:
-                continue
-            namespace, name = pod.namespace, pod.name
-        elif isinstance(pod, str) and pod:
-            namespace, _, name = pod.rpartition("/")
-            namespace = namespace or DEFAULT_NAMESPACE
-        else:
-            raise ValidationError(f"expected a Pod or a 'namespace/name' string, got {pod!r}",
-                                  f"{where}[0]")
-        check_str(node, f"{where}[1]", allow_empty=False)
-        out.append({
-            "apiVersion": "v1",
-            "kind": "Binding",
-            "metadata": {"name": name, "namespace": namespace},
-            "target": {"apiVersion": "v1", "kind": "Node", "name": node},
-        })
-    return out
-
-
-def dump_bindings(bindings: Iterable[Mapping[str, Any]], format: str = "yaml") -> str:
-    """Bindings as text: a multi-document YAML stream (``---`` before each), or JSON
-    (a ``v1 List``), for ``kubectl create -f``."""
-    check_choice(format, "format", ("yaml", "json"))
-    items = [dict(b) for b in bindings]
-    if format == "json":
-        return json.dumps({"apiVersion": "v1", "kind": "List", "items": items}, indent=2) + "\n"
-    if not items:
-        return ""
-    return yaml.dump_all(items, Dumper=_DUMPER, explicit_start=True, sort_keys=False,
-                         default_flow_style=False)
 

@@ -11,8 +11,8 @@ import re
 from collections.abc import Mapping
 from typing import Any
 
-from ._model import FrozenMap, join
-from .errors import QuantityError, ValidationError
+from .._validation import FrozenMap, join
+from ..errors import QuantityError, ValidationError
 from .quantity import parse_quantity
 
 __all__ = ["CPU", "MEMORY", "EPHEMERAL_STORAGE", "PODS", "NATIVE_RESOURCES",

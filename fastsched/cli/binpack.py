@@ -64,7 +64,7 @@ def _error(msg: str) -> int:
 
 
 def cmd_binpack(args: argparse.Namespace) -> int:
-    from fastsched.solver import binpack
+    from ..solver import binpack
 
     try:
         sizes, capacity = read_bpplib(args.file)

@@ -16,8 +16,8 @@ from typing import Any
 
 import numpy as np
 
-from .labels import LabelSelector, LabelSelectorRequirement
-from .pod import Pod, PodAffinityTerm, TopologySpreadConstraint
+from ..model.labels import LabelSelector, LabelSelectorRequirement
+from ..model.pod import Pod, PodAffinityTerm, TopologySpreadConstraint
 
 __all__ = ["TopologyCompiler", "default_selector", "HOSTNAME", "ZONE"]
 

@@ -51,11 +51,20 @@ from typing import Any
 
 import yaml
 
-from ._model import check_choice, check_int, check_label_key, check_str, coerce
-from .errors import ValidationError
-from .pod import NodeAffinity
-from .profile import (DEFAULT_FILTERS, DEFAULT_RESOURCES, DEFAULT_SCORES, FILTER_PLUGINS,
-                      NOOP_PLUGINS, SCORE_PLUGINS, STRATEGIES, FitArgs, Profile)
+from .._validation import check_choice, check_int, check_label_key, check_str, coerce
+from ..errors import ValidationError
+from ..model.pod import NodeAffinity
+from .profile import (
+    DEFAULT_FILTERS,
+    DEFAULT_RESOURCES,
+    DEFAULT_SCORES,
+    FILTER_PLUGINS,
+    NOOP_PLUGINS,
+    SCORE_PLUGINS,
+    STRATEGIES,
+    FitArgs,
+    Profile,
+)
 
 __all__ = ["profile_from_config", "API_VERSION", "KIND", "DEFAULT_SCHEDULER_NAME"]
 

@@ -24,8 +24,8 @@ import time
 from pathlib import Path
 from typing import Any, TextIO
 
-from .errors import FastschedError
-from .manifests import dump_bindings, to_bindings
+from ..errors import FastschedError
+from ..kube.bindings import dump_bindings, to_bindings
 
 __all__ = ["add_solve_parser", "cmd_solve"]
 
@@ -57,7 +57,7 @@ def _count_arg(low: int, high: int) -> Any:
 
 def add_solve_parser(commands: Any) -> argparse.ArgumentParser:
     """Declare ``fastsched solve`` on the subparsers ``commands``."""
-    from .solver.batch import OBJECTIVES
+    from ..solver.batch import OBJECTIVES
     parser = commands.add_parser(
         "solve", help="place all pending pods of manifests at once, with CP-SAT",
         description="Load Kubernetes manifests and place their pending pods in one batch "
@@ -119,10 +119,11 @@ class _LiveLine:
 def cmd_solve(args: argparse.Namespace, out: TextIO | None = None,
               err: TextIO | None = None) -> int:
     """``fastsched solve``: place the pending pods in one batch, report, write Bindings."""
-    from .cli import _load            # cli imports this module: import on use
+    from . import _load  # cli imports this module: import on use
     try:
-        from .solver.batch import solve_batch
         import ortools  # noqa: F401
+
+        from ..solver.batch import solve_batch
     except ImportError as missing:
         raise FastschedError(f"fastsched solve needs OR-Tools: pip install ortools "
                              f"({missing})") from None

@@ -28,15 +28,20 @@ from typing import Any
 
 import numpy as np
 
-from ._kernels.fit import fit_reasons as _fit_reasons
-from ._model import FrozenMap, check_int, check_str, coerce_list, label_dict
-from .errors import (DoesNotFitError, DuplicateError, NodeNotFoundError, PodNotFoundError,
-                     ValidationError)
-from .labels import LabelTable
+from .._kernels.fit import fit_reasons as _fit_reasons
+from .._validation import FrozenMap, check_int, check_str, coerce_list, label_dict
+from ..errors import (
+    DoesNotFitError,
+    DuplicateError,
+    NodeNotFoundError,
+    PodNotFoundError,
+    ValidationError,
+)
+from ..model.pod import Pod
+from ..model.resources import CPU, MEMORY, NATIVE_RESOURCES, PODS, resource_dict
+from ..model.taints import Taint
+from .labeltable import LabelTable
 from .podtable import PodTable
-from .pod import Pod
-from .resources import CPU, MEMORY, NATIVE_RESOURCES, PODS, resource_dict
-from .taints import Taint
 
 __all__ = ["Cluster", "ClusterSnapshot", "NodeInfo", "HOSTNAME_LABEL", "DEFAULT_MAX_PODS"]
 

@@ -11,9 +11,9 @@ from __future__ import annotations
 
 import random
 
-from .cluster import Cluster
-from .pod import Pod
-from .taints import Taint
+from ..cluster.cluster import Cluster
+from ..model.pod import Pod
+from ..model.taints import Taint
 
 __all__ = ["basic_cluster", "basic_pods", "mixed_cluster", "mixed_pods", "ZONES",
            "NODE_SHAPES", "mixed_shapes"]

@@ -13,9 +13,9 @@ from dataclasses import dataclass, field, replace
 from os import PathLike
 from typing import Any
 
-from ._model import check_choice, check_int, set_field
-from .errors import ValidationError
-from .pod import NodeAffinity
+from .._validation import check_choice, check_int, set_field
+from ..errors import ValidationError
+from ..model.pod import NodeAffinity
 
 __all__ = ["Profile", "FitArgs", "FILTER_PLUGINS", "SCORE_PLUGINS", "NOOP_PLUGINS",
            "DEFAULT_FILTERS", "DEFAULT_SCORES", "STRATEGIES"]
@@ -129,7 +129,7 @@ class Profile:
         set_field(self, "balanced_resources",
                   _weighted(self.balanced_resources, "resources"))
         if self.added_affinity is not None and not isinstance(self.added_affinity, NodeAffinity):
-            from ._model import coerce
+            from .._validation import coerce
             set_field(self, "added_affinity",
                       coerce(NodeAffinity, self.added_affinity, "addedAffinity"))
         check_int(self.percentage_of_nodes_to_score, "percentageOfNodesToScore", lo=0, hi=100,
@@ -137,8 +137,8 @@ class Profile:
         set_field(self, "hard_pod_affinity_weight", check_int(
             self.hard_pod_affinity_weight, "hardPodAffinityWeight", lo=0, hi=100))
         check_choice(self.spread_defaulting, "defaultingType", ("System", "List"))
-        from ._model import coerce_list
-        from .pod import TopologySpreadConstraint
+        from .._validation import coerce_list
+        from ..model.pod import TopologySpreadConstraint
         constraints = coerce_list(TopologySpreadConstraint, self.default_spread_constraints,
                                   "defaultConstraints")
         for i, c in enumerate(constraints):
@@ -166,7 +166,7 @@ class Profile:
         as upstream validation does (e.g. ``profiles[0].pluginConfig[0].args
         .scoringStrategy.resources[0].weight``).
         """
-        from ._config import profile_from_config
+        from .config import profile_from_config
         return profile_from_config(config, profile=profile)
 
     def weight(self, plugin: str) -> int:

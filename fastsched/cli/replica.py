@@ -20,8 +20,8 @@ import sys
 from collections.abc import Sequence
 from typing import Any
 
-from .consensus.server import parse_peers, run_replica
-from .errors import FastschedError
+from ..consensus.server import parse_peers, run_replica
+from ..errors import FastschedError
 
 __all__ = ["add_replica_parser", "cmd_replica", "main"]
 

@@ -22,10 +22,10 @@ from typing import Any
 
 import numpy as np
 
-from ._model import check_int, check_str, coerce, set_field
-from .labels import LabelSelector
-from ._kernels.preempt import reprieve as _reprieve
-from .pod import Pod
+from .._kernels.preempt import reprieve as _reprieve
+from .._validation import check_int, check_str, coerce, set_field
+from ..model.labels import LabelSelector
+from ..model.pod import Pod
 
 __all__ = ["Preemption", "PodDisruptionBudget", "NOT_HELPFUL", "NO_VICTIMS", "budgets",
            "message"]

@@ -16,15 +16,15 @@ from typing import Any
 
 import numpy as np
 
-from ._kernels import placement as _k
-from .cluster import Cluster, normalize_image
-from .errors import DuplicateError, ValidationError
-from .labels import selector_mask, term_mask
-from .pod import Pod
+from .._kernels import placement as _k
+from ..cluster.cluster import Cluster, normalize_image
+from ..cluster.labeltable import selector_mask, term_mask
+from ..errors import DuplicateError, ValidationError
+from ..model.pod import Pod
+from ..model.resources import CPU, MEMORY, PODS, is_extended
+from ..model.taints import UNSCHEDULABLE_TAINT, tolerated
+from ..profile.profile import Profile
 from .preemption import Preemption
-from .profile import Profile
-from .resources import CPU, MEMORY, PODS, is_extended
-from .taints import UNSCHEDULABLE_TAINT, tolerated
 
 __all__ = ["Scheduler", "Placement", "Unschedulable", "FilterResult", "ScoreResult",
            "ScheduleResult", "Preemption", "num_nodes_to_find"]

@@ -18,10 +18,10 @@ import argparse
 import sys
 from typing import Any, TextIO
 
-from .errors import FastschedError, ValidationError
-from .manifests import Manifests
-from .routing import METHODS, endpoints, route_to
-from .scheduler import Scheduler
+from ..errors import FastschedError, ValidationError
+from ..kube.manifests import Manifests
+from ..routing import METHODS, endpoints, route_to
+from ..scheduler.scheduler import Scheduler
 
 __all__ = ["add_route_parser", "cmd_route"]
 
@@ -121,5 +121,5 @@ def _read_keys(path: str, stdin: TextIO) -> list[str]:
 
 def _load(paths: list[str]) -> Manifests:
     """Load manifests as every command does (cli imports this module: import on use)."""
-    from .cli import _load as load
+    from . import _load as load
     return load(paths)

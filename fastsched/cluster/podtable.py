@@ -15,7 +15,7 @@ from collections.abc import Mapping, Sequence
 
 import numpy as np
 
-from .labels import LabelTable
+from .labeltable import LabelTable
 
 __all__ = ["PodTable"]
 
@@ -122,7 +122,8 @@ class PodTable:
     def selector_mask(self, slots: np.ndarray, match_labels: Mapping[str, str],
                       expressions: Sequence) -> np.ndarray:
         """``bool[len(slots)]``: pods whose labels match a label selector."""
-        from .labels import NodeSelectorRequirement, requirement_mask
+        from ..model.labels import NodeSelectorRequirement
+        from .labeltable import requirement_mask
         codes = self.codes[slots]
         mask = np.ones(len(slots), np.bool_)
         for key, value in match_labels.items():

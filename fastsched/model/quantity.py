@@ -35,7 +35,7 @@ from fractions import Fraction
 from functools import lru_cache
 from numbers import Integral
 
-from fastsched.errors import QuantityError
+from ..errors import QuantityError
 
 __all__ = ["parse_quantity", "parse_quantity_exact", "format_quantity"]
 

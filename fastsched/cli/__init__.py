@@ -37,21 +37,28 @@ from typing import Any, TextIO
 
 import numpy as np
 
-from . import __version__
-from .cluster import Cluster
-from .errors import FastschedError
-from .binpack_cli import add_binpack_parser
-from .replica_cli import add_replica_parser
-from .route_cli import add_route_parser
-from .solve_cli import add_solve_parser
-from .manifests import Manifests, ManifestWarning, dump_bindings, load_manifests, to_bindings
-from .plot import (INSTALL_HINT, INSTANCE_TYPE_LABELS, ZONE_LABELS, label_column, natural_key,
-                   plot_cluster)
-from .pod import Pod
-from .profile import Profile
-from .quantity import format_quantity
-from .scheduler import Placement, Scheduler, Unschedulable
-from .synthetic import mixed_cluster, mixed_shapes
+from .. import __version__
+from ..cluster.cluster import Cluster
+from ..datasets.synthetic import mixed_cluster, mixed_shapes
+from ..errors import FastschedError
+from ..kube.bindings import dump_bindings, to_bindings
+from ..kube.manifests import Manifests, ManifestWarning, load_manifests
+from ..model.pod import Pod
+from ..model.quantity import format_quantity
+from ..plot import (
+    INSTALL_HINT,
+    INSTANCE_TYPE_LABELS,
+    ZONE_LABELS,
+    label_column,
+    natural_key,
+    plot_cluster,
+)
+from ..profile.profile import Profile
+from ..scheduler.scheduler import Placement, Scheduler, Unschedulable
+from .binpack import add_binpack_parser
+from .replica import add_replica_parser
+from .route import add_route_parser
+from .solve import add_solve_parser
 
 __all__ = ["main", "build_parser", "cmd_inspect", "cmd_schedule", "cmd_demo", "demo_workload"]
 

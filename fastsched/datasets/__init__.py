@@ -1,0 +1,2 @@
+"""Synthetic clusters and workloads for demos, tests and benchmarks (not part of the
+scheduling core)."""
