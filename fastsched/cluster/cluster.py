@@ -23,7 +23,6 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterator, Mapping
-from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
@@ -40,8 +39,10 @@ from ..errors import (
 from ..model.pod import Pod
 from ..model.resources import CPU, MEMORY, NATIVE_RESOURCES, PODS, resource_dict
 from ..model.taints import Taint
+from .columns import ClusterColumns
 from .labeltable import LabelTable
 from .podtable import PodTable
+from .snapshot import ClusterSnapshot, NodeInfo
 
 __all__ = ["Cluster", "ClusterSnapshot", "NodeInfo", "HOSTNAME_LABEL", "DEFAULT_MAX_PODS"]
 
@@ -74,47 +75,6 @@ def _readonly(array: np.ndarray) -> np.ndarray:
     view = array.view()
     view.flags.writeable = False
     return view
-
-
-@dataclass(frozen=True)
-class NodeInfo:
-    """One node, decoded from the columns (for reading, not for hot paths)."""
-
-    name: str
-    allocatable: Mapping[str, int]
-    requested: Mapping[str, int]
-    labels: Mapping[str, str]
-    taints: tuple[Taint, ...]
-    unschedulable: bool
-    pods: tuple[Pod, ...]
-    images: Mapping[str, int] = FrozenMap()
-
-
-@dataclass(frozen=True, eq=False)
-class ClusterSnapshot:
-    """A copy of a cluster's state at one moment; snapshots compare by value."""
-
-    node_names: tuple[str, ...]
-    resources: tuple[str, ...]
-    allocatable: np.ndarray
-    requested: np.ndarray
-    nonzero_requested: np.ndarray
-    unschedulable: np.ndarray
-    labels: tuple[Mapping[str, str], ...]
-    taints: tuple[tuple[Taint, ...], ...]
-    pods: Mapping[str, str]
-    images: tuple[Mapping[str, int], ...] = ()
-
-    def __eq__(self, other: object) -> bool:
-        if not isinstance(other, ClusterSnapshot):
-            return NotImplemented
-        return (self.node_names == other.node_names and self.resources == other.resources
-                and all(np.array_equal(getattr(self, a), getattr(other, a)) for a in
-                        ("allocatable", "requested", "nonzero_requested", "unschedulable"))
-                and self.labels == other.labels and self.taints == other.taints
-                and self.pods == other.pods and self.images == other.images)
-
-    __hash__ = None  # type: ignore[assignment]
 
 
 class Cluster:
@@ -160,6 +120,7 @@ class Cluster:
         self._labels = np.full((0, 0), -1, np.int32)
         self._taint_bits = np.zeros((0, 0), np.uint64)
         self._names_cache: tuple[str, ...] | None = ()
+        self._view: ClusterColumns | None = None
 
     # -- reading -----------------------------------------------------------------
 
@@ -508,7 +469,34 @@ class Cluster:
         other._pod_slot = dict(self._pod_slot)
         other._node_images = dict(self._node_images)
         other._image_nodes = {k: dict(v) for k, v in self._image_nodes.items()}
+        other._view = None
         return other
+
+    # -- the engine's access -------------------------------------------------------
+
+    @property
+    def columns(self) -> ClusterColumns:
+        """The live columns and indexes, read-only by contract, for the layers that
+        compile and run kernels over this cluster (see ``fastsched.cluster.columns``)."""
+        view = self._view
+        if view is None:
+            view = self._view = ClusterColumns(self)
+        return view
+
+    def ensure_resource(self, resource: str) -> int:
+        """The column of ``resource``, appending a zero-filled one if it is new."""
+        return self._column(resource)
+
+    def add_requested(self, row: int, resource: str, amount: int) -> None:
+        """Add ``amount`` of ``resource`` to node ``row``'s requested column (for a
+        placed pod's request that had no column when the kernel ran)."""
+        col = self._column(resource)
+        self._req[row, col] += amount
+
+    def restore_start(self, pod: Pod, seq: int) -> None:
+        """Give a bound pod back the start order it had (a preemption trial unbinds
+        and rebinds pods; their order decides later victim choices)."""
+        self._podtab.seq[self._pod_slot[pod.key]] = seq
 
     # -- internals -------------------------------------------------------------------
 
@@ -543,9 +531,10 @@ class Cluster:
         if pod.pod_affinity is not None or pod.pod_anti_affinity is not None:
             self._affine[key] = (pod, node_name)
 
-    def _record_placements(self, pods: Any, rows: np.ndarray, templates: frozenset[int],
-                           ids: np.ndarray | None = None) -> int:
-        """Note placements whose requests a kernel has already added to the columns.
+    def record_placements(self, pods: Any, rows: np.ndarray, templates: frozenset[int],
+                          ids: np.ndarray | None = None) -> int:
+        """Note placements whose requests a kernel has already added to the columns
+        (the engine's commit path: ``columns.req`` is written in place, then this).
 
         ``rows[t]`` is pod t's node row (-1: not placed). A pod object in
         ``templates`` (by id) stands for replicas: its placement at position t is

@@ -186,7 +186,7 @@ class SchedulerMachine:
             # Column order is part of a cluster's state (ClusterSnapshot compares it),
             # and a removed node's resources keep their columns: recreate them first.
             for resource in state["resources"]:
-                cluster._column(resource)
+                cluster.ensure_resource(resource)
             for node in state["nodes"]:
                 add_node_from_json(cluster, node)
             for pod, node in state["bindings"]:

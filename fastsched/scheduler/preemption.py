@@ -100,9 +100,10 @@ def find(cluster: Any, pod: Pod, want: np.ndarray, codes: np.ndarray, bits: np.n
     the first failing filter per node (from the kernel's explain). At most ``limit``
     candidate nodes get victims chosen, as upstream's dry run stops early."""
     n = len(cluster)
-    alloc = cluster._alloc[:n]
-    used = cluster._req[:n]
-    table = cluster._podtab
+    cols = cluster.columns
+    alloc = cols.alloc
+    used = cols.req
+    table = cols.pod_table
     live = table.live()
     lower = live[table.priority[live] < pod.priority]
     counts: dict[str, int] = {}
@@ -153,7 +154,7 @@ def find(cluster: Any, pod: Pod, want: np.ndarray, codes: np.ndarray, bits: np.n
     if pod_ports or pdbs:
         # Budgets and host ports need the pods themselves: the plain Python path.
         for row in rows.tolist():
-            on_node = [p for p in cluster._pods_by_node.get(names[row], {}).values()
+            on_node = [p for p in cluster.columns.pods_by_node.get(names[row], {}).values()
                        if p.priority < pod.priority]
             choice = _victims(cluster, row, pod, want, on_node, pdbs, pod_ports)
             if choice is None:      # host ports still taken by pods it may not evict
@@ -200,8 +201,8 @@ def find(cluster: Any, pod: Pod, want: np.ndarray, codes: np.ndarray, bits: np.n
         return None, None, counts, topology_rows
     node = names[best_row]
     chosen = set(best_victims)
-    victims = tuple(p for p in cluster._pods_by_node[node].values()
-                    if cluster._pod_slot[p.key] in chosen)
+    victims = tuple(p for p in cluster.columns.pods_by_node[node].values()
+                    if cluster.columns.slot(p) in chosen)
     victims = tuple(sorted(victims, key=lambda p: (-p.priority, _started(cluster, p))))
     return best_key, Preemption(pod, node, victims), counts, topology_rows
 
@@ -215,7 +216,7 @@ def choice_key(cluster: Any, row: int, victims: Sequence[Pod], violations: int) 
 
 
 def _slot_of(cluster: Any, pod: Pod) -> int:
-    return cluster._pod_slot[pod.key]
+    return cluster.columns.slot(pod)
 
 
 def _victims(cluster: Any, row: int, pod: Pod, want: np.ndarray, lower: list[Pod],
@@ -224,7 +225,8 @@ def _victims(cluster: Any, row: int, pod: Pod, want: np.ndarray, lower: list[Pod
     """Upstream's SelectVictimsOnNode for resources and ports: evict all of
     ``lower``, then re-admit, most important first (budget violators before the
     others), every pod that still leaves room."""
-    free = cluster._alloc[row] - cluster._req[row]
+    cols = cluster.columns
+    free = cols.alloc[row] - cols.req[row]
     for p in lower:
         free = free + cluster.request_vector(p)
     if ((want > free) & (want > 0)).any():
@@ -254,12 +256,12 @@ def _victims(cluster: Any, row: int, pod: Pod, want: np.ndarray, lower: list[Pod
 
 def _started(cluster: Any, pod: Pod) -> int:
     """When a pod started: fastsched has no clock, so its place in binding order."""
-    return int(cluster._podtab.seq[cluster._pod_slot[pod.key]])
+    return cluster.columns.started(pod)
 
 
 def _used_ports(cluster: Any, row: int, exclude: set[str]) -> tuple:
     node = cluster.node_names[row]
-    return tuple(port for key, (where, ports) in cluster._ported_pods().items()
+    return tuple(port for key, (where, ports) in cluster.columns.ported_pods().items()
                  if where == node and key not in exclude for port in ports)
 
 

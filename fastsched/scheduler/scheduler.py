@@ -348,7 +348,7 @@ class Scheduler:
         node = cluster.node_names[row]
         lower = sorted((p for p in cluster.pods_on(node) if p.priority < pod.priority),
                        key=lambda p: (-p.priority, _started(cluster, p)))
-        started = {p.key: cluster._podtab.seq[cluster._pod_slot[p.key]] for p in lower}
+        started = {p.key: cluster.columns.started(p) for p in lower}
         broken = _violations(lower, self.pdbs)
 
         def passes() -> bool:
@@ -373,9 +373,9 @@ class Scheduler:
             return victims, violations
         finally:
             for victim in lower:
-                if victim.key not in cluster._pods:
+                if victim.key not in cluster.columns.bound:
                     cluster.bind(victim, node, force=True)
-                cluster._podtab.seq[cluster._pod_slot[victim.key]] = started[victim.key]
+                cluster.restore_start(victim, started[victim.key])
 
     def schedule_many(self, pods: Iterable[Pod]) -> ScheduleResult:
         """Place pods in order, each placement visible to the next.
@@ -405,7 +405,7 @@ class Scheduler:
         bases: list[int] = []     # replica sequence base of each chunk
         if compiler.num_specs <= CHUNK_SPECS:
             self._run(compiler, pod_spec, rows, scores, messages, 0)
-            bases.append(self.cluster._record_placements(pods, rows, templates, ids))
+            bases.append(self.cluster.record_placements(pods, rows, templates, ids))
         else:
             # Many distinct specs: compile and run in chunks to bound memory. Each
             # chunk's placements are recorded before the next compiles, so its
@@ -417,7 +417,7 @@ class Scheduler:
                                      inverse[lo:lo + step].tolist()], np.int64)
                 self._run(part, spec_idx, rows[lo:lo + step], scores[lo:lo + step],
                           messages, lo)
-                bases.append(self.cluster._record_placements(
+                bases.append(self.cluster.record_placements(
                     pods[lo:lo + step], rows[lo:lo + step], templates, ids[lo:lo + step]) - lo)
 
         def named(t: int) -> Pod:
@@ -502,8 +502,7 @@ class Scheduler:
         placed = np.isin(pod_spec, needy) & (rows >= 0)
         for t in np.flatnonzero(placed).tolist():
             for resource, amount in compiler.extra[int(pod_spec[t])].items():
-                col = self.cluster._column(resource)
-                self.cluster._req[rows[t], col] += amount
+                self.cluster.add_requested(int(rows[t]), resource, amount)
 
     def _single(self, pod: Pod) -> tuple["_Compiler", int]:
         if not isinstance(pod, Pod):
@@ -515,14 +514,14 @@ class Scheduler:
     def _compiler(self) -> "_Compiler":
         """A compiler sharing this scheduler's cache of per-node rows, which holds
         while the cluster's nodes (not their bindings) stay the same."""
-        key = (id(self.cluster), self.cluster._version, len(self.cluster))
+        key = (id(self.cluster), self.cluster.columns.version, len(self.cluster))
         if key != self._cache_key:
             self._cache, self._cache_key = {}, key
         return _Compiler(self.cluster, self.profile, self._cache, self.services,
                          self.namespace_labels)
 
     def _check_pods(self, objects: list[Any], counts: np.ndarray) -> None:
-        bound = self.cluster._pods
+        bound = self.cluster.columns.bound
         seen: set[str] = set()
         for pod, many in zip(objects, counts.tolist()):
             if not isinstance(pod, Pod):
@@ -760,7 +759,7 @@ class _Compiler:
             bits |= self.cluster.unschedulable.astype(np.uint8)
         if "NodeName" in enabled and pod.node_name:
             wrong = np.ones(n, np.bool_)
-            row = self.cluster._rows.get(pod.node_name)
+            row = self.cluster.columns.rows.get(pod.node_name)
             if row is not None:
                 wrong[row] = False
             bits |= wrong.astype(np.uint8) << 1
@@ -773,7 +772,7 @@ class _Compiler:
             if added is not None:
                 bits |= added.astype(np.uint8) << 3
             match = None
-            table, rows = self.cluster.label_table, self.cluster._rows
+            table, rows = self.cluster.label_table, self.cluster.columns.rows
             if pod.node_selector:
                 match = selector_mask(pod.node_selector, table, self.codes)
             affinity = pod.node_affinity
@@ -797,7 +796,7 @@ class _Compiler:
         found = self.cache.get("added")
         if found is None:
             added, n = self.profile.added_affinity, self.n
-            table, rows = self.cluster.label_table, self.cluster._rows
+            table, rows = self.cluster.label_table, self.cluster.columns.rows
             rejected = None
             if added is not None and added.required is not None:
                 match = np.zeros(n, np.bool_)
@@ -848,7 +847,7 @@ class _Compiler:
             total = self._added()[1].copy()
             for pref in preferred:
                 total += pref.weight * term_mask(pref.preference, self.cluster.label_table,
-                                                 self.codes, self.cluster._rows)
+                                                 self.codes, self.cluster.columns.rows)
             return total
 
         return self._row("na", preferred, raw)
@@ -866,13 +865,14 @@ class _Compiler:
         """The kernel's ``Batch``: cluster columns (shared), plan and spec arrays."""
         c, p, n = self.cluster, self.profile, self.n
         b = _k.Batch()
-        b.alloc = c._alloc[:n]
-        b.req = c._req[:n]
-        b.nonzero = c._nonzero[:n]
-        b.inv_alloc = c._inverse_allocatable() if n else np.zeros(1)
+        cols = c.columns
+        b.alloc = cols.alloc
+        b.req = cols.req
+        b.nonzero = cols.nonzero
+        b.inv_alloc = cols.inverse_allocatable() if n else np.zeros(1)
         b.inv_den = 1.0 / np.maximum(np.arange(sum(w for _, w in p.fit.resources) + 1), 1)
         b.pods_col = self.col[PODS]
-        b.small_alloc = int(c._small_allocatable())
+        b.small_alloc = int(cols.small_allocatable())
         b.soa = self._soa(b.small_alloc) if self.simd_worth_it else None
         b.filters = _i64(self.filters)
         fit = p.fit
@@ -953,7 +953,7 @@ class _Compiler:
 
     def _node_match(self, pod: Pod) -> np.ndarray:
         """Nodes that pass the pod's nodeSelector and required node affinity."""
-        table, rows, n = self.cluster.label_table, self.cluster._rows, self.n
+        table, rows, n = self.cluster.label_table, self.cluster.columns.rows, self.n
         match = np.ones(n, np.bool_)
         if pod.node_selector:
             match &= selector_mask(pod.node_selector, table, self.codes)
@@ -978,15 +978,16 @@ class _Compiler:
         c, n = self.cluster, self.n
         if not (_k.SIMD and small_alloc and n >= 4 and len(self.resources) >= 4):
             return None
-        alloc, req = c._alloc[:n, :4], c._req[:n, :4]
+        cols = c.columns
+        alloc, req, nonzero = cols.alloc[:, :4], cols.req[:, :4], cols.nonzero
         soa = np.empty((10, n), np.float64)
         soa[0:2] = alloc[:, :2].T
         soa[2:6] = (alloc - req).T
         soa[6:8] = req[:, :2].T
-        soa[8:10] = c._nonzero[:n].T
+        soa[8:10] = nonzero.T
         exact = 1 << 53
         if (np.abs(alloc).max() >= exact or np.abs(req).max() >= exact
-                or np.abs(c._nonzero[:n]).max() >= exact):
+                or np.abs(nonzero).max() >= exact):
             return None
         return soa
 
@@ -1005,8 +1006,8 @@ class _Compiler:
                     and (ip == "0.0.0.0" or t[0] == "0.0.0.0" or t[0] == ip)]
 
         if T:
-            rows = self.cluster._rows
-            for node, ports in self.cluster._ported_pods().values():
+            rows = self.cluster.columns.rows
+            for node, ports in self.cluster.columns.ported_pods().values():
                 for port in ports:
                     b.occ[rows[node], clashing(port)] = 1
         chk_off, chk, set_off, set_col = [0], [], [0], []
@@ -1027,7 +1028,7 @@ def image_locality(cluster: Cluster, images: Sequence[str], containers: int) -> 
     images (init and regular, repeats kept) and number of containers."""
     n = len(cluster)
     total = np.zeros(n, np.int64)
-    rows = cluster._rows
+    rows = cluster.columns.rows
     for image in images:
         holders = cluster.image_nodes(normalize_image(image))
         spread = len(holders) / n          # Go's order: size * (nodes / total)

@@ -113,9 +113,9 @@ class TopologyCompiler:
     def carriers(self) -> list[tuple[Pod, int]]:
         """Bound pods with affinity terms, with their node rows."""
         if self._carriers is None:
-            rows = self.cluster._rows
+            rows = self.cluster.columns.rows
             self._carriers = [(pod, rows[node])
-                              for pod, node in self.cluster._affine_pods().values()]
+                              for pod, node in self.cluster.columns.affine_pods().values()]
         return self._carriers
 
     # -- per spec --------------------------------------------------------------------
@@ -293,7 +293,7 @@ class TopologyCompiler:
         counts = np.zeros(max(int(off[-1]), 1), np.int64)
         dmask = np.zeros(max(int(off[-1]), 1), np.uint8)
         inc = np.zeros((max(S, 1), max(C, 1)), np.uint8)
-        table = self.cluster._podtab
+        table = self.cluster.columns.pod_table
         live = table.live()
         pod_nodes = table.node[live]
         ns_codes = table.ns[live]

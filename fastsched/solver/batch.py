@@ -644,7 +644,7 @@ def _port_limits(cluster: Cluster, reps: list[Pod]) -> list[_Limit]:
     if not wanted:
         return []
     held = {key: np.ones(len(cluster), np.int64) for key in wanted}
-    for node, ports in cluster._ported_pods().values():
+    for node, ports in cluster.columns.ported_pods().values():
         for _, proto, port in ports:
             if (proto, port) in held:
                 held[(proto, port)][cluster.row(node)] = 0
