@@ -46,7 +46,7 @@ from fastsched.model.pod import Pod
 from fastsched.model.resources import CPU, MEMORY, PODS
 from fastsched.model.taints import UNSCHEDULABLE_TAINT, tolerated
 from fastsched.profile.profile import Profile
-from fastsched.scheduler.scheduler import image_locality
+from fastsched.plugins.image_locality import image_locality
 
 __all__ = ["numpy_schedule_many"]
 

@@ -1,6 +1,7 @@
 """NodeResourcesFit over every node: which resources each node lacks for a request."""
 
 from fastsched._kernels.common cimport i64, u64
+from fastsched._kernels.resources cimport lacks
 
 
 cdef Py_ssize_t _fit_reasons(const i64[:, ::1] allocatable, const i64[:, ::1] requested,
@@ -11,9 +12,7 @@ cdef Py_ssize_t _fit_reasons(const i64[:, ::1] allocatable, const i64[:, ::1] re
     for i in range(n):
         bits = 0
         for j in range(r):
-            # A resource the pod does not request never fails, even on an
-            # overcommitted node (spec §3.7); alloc - used cannot overflow: both >= 0.
-            if request[j] > 0 and request[j] > allocatable[i, j] - requested[i, j]:
+            if lacks(request[j], allocatable[i, j], requested[i, j]):
                 bits |= (<u64>1) << j
         out[i] = bits
         fitting += bits == 0

@@ -51,22 +51,13 @@ from typing import Any
 
 import yaml
 
-from .._validation import check_choice, check_int, check_label_key, check_str, coerce
+from .._validation import check_int, check_str
 from ..errors import ValidationError
-from ..model.pod import NodeAffinity
-from .profile import (
-    DEFAULT_FILTERS,
-    DEFAULT_RESOURCES,
-    DEFAULT_SCORES,
-    FILTER_PLUGINS,
-    NOOP_PLUGINS,
-    SCORE_PLUGINS,
-    STRATEGIES,
-    FitArgs,
-    Profile,
-)
+from ..plugins import DEFAULT_FILTERS, DEFAULT_SCORES, FILTER_PLUGINS, NOOP_PLUGINS, REGISTRY, SCORE_PLUGINS
+from ..plugins._args import as_list as _list
+from ..plugins._args import check_fields as _check_fields
 
-__all__ = ["profile_from_config", "API_VERSION", "KIND", "DEFAULT_SCHEDULER_NAME"]
+__all__ = ["profile_arguments", "choose", "API_VERSION", "KIND", "DEFAULT_SCHEDULER_NAME"]
 
 API_VERSION = "kubescheduler.config.k8s.io/v1"
 KIND = "KubeSchedulerConfiguration"
@@ -116,13 +107,13 @@ _DEFAULT_MULTIPOINT = tuple(
     for name in dict.fromkeys(DEFAULT_FILTERS + tuple(n for n, _ in DEFAULT_SCORES)))
 
 
-def profile_from_config(config: Any, *, profile: str | None = None) -> Profile:
-    """The ``Profile`` named ``profile`` (by ``schedulerName``) in ``config``.
+def profile_arguments(config: Any) -> dict[str, tuple[str, dict[str, Any]]]:
+    """Every profile of ``config``: ``schedulerName`` → (its path in the document,
+    the ``Profile`` keyword arguments it defines), in document order.
 
     ``config`` is a mapping, YAML or JSON text (a ``str`` with a newline, or
-    starting with ``{``), or the path of a file holding it. Without ``profile`` the
-    first profile is returned; a configuration without profiles has the default
-    one. Every profile is validated, not only the one returned.
+    starting with ``{``), or the path of a file holding it. A configuration without
+    profiles has the default one. Every profile is validated.
     """
     data = _load(config)
     _check_fields(data, _TOP_FIELDS, "")
@@ -137,7 +128,7 @@ def profile_from_config(config: Any, *, profile: str | None = None) -> Profile:
         items = [{}]  # v1 defaulting: one profile with the default plugins
     if not isinstance(items, list):
         raise ValidationError(f"expected a list, got {type(items).__name__}", "profiles")
-    profiles: dict[str, Profile] = {}
+    profiles: dict[str, tuple[str, dict[str, Any]]] = {}
     first_at: dict[str, int] = {}
     for i, item in enumerate(items):
         path = f"profiles[{i}]"
@@ -152,8 +143,12 @@ def profile_from_config(config: Any, *, profile: str | None = None) -> Profile:
             raise ValidationError(f"duplicate of profiles[{first_at[name]}].schedulerName",
                                   f"{path}.schedulerName")
         first_at[name] = i
-        profiles[name] = _profile(item, path, name, fallback)
+        profiles[name] = (path, _profile(item, path, name, fallback))
+    return profiles
 
+
+def choose(profiles: Mapping[str, Any], profile: str | None) -> Any:
+    """The profile named ``profile`` (by ``schedulerName``; default: the first)."""
     if profile is None:
         return next(iter(profiles.values()))
     if profile not in profiles:
@@ -203,35 +198,16 @@ def _parse(text: str, label: str) -> Mapping[str, Any]:
     return data
 
 
-def _check_fields(data: Any, fields: tuple[str, ...], path: str) -> None:
-    if not isinstance(data, Mapping):
-        raise ValidationError(f"expected a mapping, got {type(data).__name__}", path)
-    for key in data:
-        if key not in fields:
-            raise ValidationError(f"unknown field (expected one of {', '.join(fields)})",
-                                  f"{path}.{key}" if path else str(key))
-
-
-def _list(value: Any, path: str) -> list[Any]:
-    if value is None:
-        return []
-    if not isinstance(value, list):
-        raise ValidationError(f"expected a list, got {type(value).__name__}", path)
-    return value
-
-
 # -- profiles and plugin lists -------------------------------------------------------
 
-def _profile(data: Mapping[str, Any], path: str, name: str, fallback: int | None) -> Profile:
+def _profile(data: Mapping[str, Any], path: str, name: str,
+             fallback: int | None) -> dict[str, Any]:
     pct = check_int(data.get("percentageOfNodesToScore"), f"{path}.percentageOfNodesToScore",
                     lo=0, hi=100, allow_none=True)
     filters, scores = _plugins(data.get("plugins"), f"{path}.plugins")
     args = _plugin_config(data.get("pluginConfig"), f"{path}.pluginConfig")
-    try:
-        return Profile(name=name, filters=filters, scores=scores,
-                       percentage_of_nodes_to_score=fallback if pct is None else pct, **args)
-    except ValidationError as err:  # everything was checked above; kept as a safety net
-        raise err.prefixed(path) from None
+    return dict(name=name, filters=filters, scores=scores,
+                percentage_of_nodes_to_score=fallback if pct is None else pct, **args)
 
 
 def _plugins(data: Any, path: str) -> tuple[tuple[str, ...], tuple[tuple[str, int], ...]]:
@@ -349,7 +325,8 @@ def _plugin_config(items: Any, path: str) -> dict[str, Any]:
             raise ValidationError(f"duplicate config for plugin {name!r} (first at "
                                   f"{path}[{first_at[name]}])", f"{at}.name")
         first_at[name] = i
-        reader = _ARGS.get(name)
+        plugin = REGISTRY.get(name)
+        reader = plugin.args if plugin is not None else None
         if reader is None:
             continue
         fields, read = reader
@@ -368,137 +345,3 @@ def _check_type_meta(args: Mapping[str, Any], plugin: str, path: str) -> None:
     if "kind" in args and args["kind"] != f"{plugin}Args":
         raise ValidationError(f"must be {plugin + 'Args'!r}, got {args['kind']!r}",
                               f"{path}.kind")
-
-
-def _fit_args(args: Mapping[str, Any], path: str) -> dict[str, Any]:
-    ignored = [_resource_name(v, f"{path}.ignoredResources[{i}]")
-               for i, v in enumerate(_list(args.get("ignoredResources"),
-                                           f"{path}.ignoredResources"))]
-    groups = []
-    for i, group in enumerate(_list(args.get("ignoredResourceGroups"),
-                                    f"{path}.ignoredResourceGroups")):
-        at = f"{path}.ignoredResourceGroups[{i}]"
-        if isinstance(group, str) and "/" in group:
-            raise ValidationError("resource group name can't contain '/'", at)
-        groups.append(_resource_name(group, at))
-
-    strategy = args.get("scoringStrategy")
-    if strategy is None:  # v1 default
-        kind, resources, shape = "LeastAllocated", DEFAULT_RESOURCES, ()
-    else:
-        at = f"{path}.scoringStrategy"
-        _check_fields(strategy, ("type", "resources", "requestedToCapacityRatio"), at)
-        # A strategy without a type is not defaulted (kube-scheduler rejects it too).
-        kind = check_choice(strategy.get("type", ""), f"{at}.type", STRATEGIES)
-        resources = _resource_specs(strategy.get("resources"), f"{at}.resources") \
-            or DEFAULT_RESOURCES
-        ratio = strategy.get("requestedToCapacityRatio")
-        shape = ()
-        if kind == "RequestedToCapacityRatio":
-            if ratio is None:
-                raise ValidationError("must be specified when type is RequestedToCapacityRatio",
-                                      f"{at}.requestedToCapacityRatio")
-            shape = _shape(ratio, f"{at}.requestedToCapacityRatio")
-        elif ratio is not None:
-            raise ValidationError("must not be set when type is not RequestedToCapacityRatio",
-                                  f"{at}.requestedToCapacityRatio")
-    try:
-        fit = FitArgs(strategy=kind, resources=resources, shape=shape,
-                      ignored_resources=frozenset(ignored),
-                      ignored_resource_groups=frozenset(groups))
-    except ValidationError as err:
-        raise err.prefixed(path) from None
-    return {"fit": fit}
-
-
-def _shape(ratio: Any, path: str) -> tuple[tuple[int, int], ...]:
-    _check_fields(ratio, ("shape",), path)
-    points = []
-    for i, point in enumerate(_list(ratio.get("shape"), f"{path}.shape")):
-        at = f"{path}.shape[{i}]"
-        _check_fields(point, ("utilization", "score"), at)
-        # Both fields are required in the schema but decode to 0 when absent.
-        points.append((check_int(point.get("utilization", 0), f"{at}.utilization"),
-                       check_int(point.get("score", 0), f"{at}.score")))
-    return tuple(points)
-
-
-def _balanced_args(args: Mapping[str, Any], path: str) -> dict[str, Any]:
-    resources = _resource_specs(args.get("resources"), f"{path}.resources")
-    seen = set()
-    for i, (name, weight) in enumerate(resources):
-        if name in seen:
-            raise ValidationError(f"duplicate resource {name!r}", f"{path}.resources[{i}].name")
-        seen.add(name)
-        # The balance formula ignores weights; kube-scheduler insists they stay 1.
-        if weight != 1:
-            raise ValidationError(f"must be 1, got {weight}", f"{path}.resources[{i}].weight")
-    return {"balanced_resources": resources or DEFAULT_RESOURCES}
-
-
-def _affinity_args(args: Mapping[str, Any], path: str) -> dict[str, Any]:
-    added = args.get("addedAffinity")
-    if added is None:
-        return {"added_affinity": None}
-    return {"added_affinity": coerce(NodeAffinity, added, f"{path}.addedAffinity")}
-
-
-def _resource_specs(items: Any, path: str) -> tuple[tuple[str, int], ...]:
-    """``[{name, weight}]`` as ``(name, weight)`` pairs, a missing or 0 weight
-    defaulted to 1. The range check is left to the caller (after defaulting)."""
-    out = []
-    for i, item in enumerate(_list(items, path)):
-        at = f"{path}[{i}]"
-        _check_fields(item, ("name", "weight"), at)
-        if item.get("name") in (None, ""):
-            raise ValidationError("required", f"{at}.name")
-        name = check_str(item.get("name"), f"{at}.name")
-        weight = check_int(item.get("weight", 0), f"{at}.weight", allow_none=True)
-        out.append((name, weight or 1))
-    return tuple(out)
-
-
-def _resource_name(value: Any, path: str) -> str:
-    try:
-        return check_label_key(value, path)
-    except ValidationError:
-        raise ValidationError(f"invalid resource name {value!r}: a name of at most 63 "
-                              "alphanumerics, '-', '_' or '.', optionally behind a DNS "
-                              "prefix and '/'", path) from None
-
-
-def _interpod_args(args: Mapping[str, Any], path: str) -> dict[str, Any]:
-    weight = check_int(args.get("hardPodAffinityWeight", 1), f"{path}.hardPodAffinityWeight",
-                       lo=0, hi=100)
-    ignore = args.get("ignorePreferredTermsOfExistingPods", False)
-    if not isinstance(ignore, bool):
-        raise ValidationError(f"expected a bool, got {ignore!r}",
-                              f"{path}.ignorePreferredTermsOfExistingPods")
-    return {"hard_pod_affinity_weight": weight,
-            "ignore_preferred_terms_of_existing_pods": ignore}
-
-
-def _spread_args(args: Mapping[str, Any], path: str) -> dict[str, Any]:
-    kind = check_choice(args.get("defaultingType", "System"), f"{path}.defaultingType",
-                        ("System", "List"))
-    constraints = args.get("defaultConstraints") or ()
-    if constraints and kind != "List":
-        raise ValidationError("when .defaultConstraints are not empty, defaultingType must "
-                              "be List", f"{path}.defaultingType")
-    try:
-        Profile(spread_defaulting=kind, default_spread_constraints=constraints)
-    except ValidationError as err:
-        raise err.prefixed(path) from None
-    return {"spread_defaulting": kind, "default_spread_constraints": constraints}
-
-
-# Plugins whose arguments shape a Profile: the args fields and their reader.
-_ARGS = {
-    "InterPodAffinity": (("hardPodAffinityWeight", "ignorePreferredTermsOfExistingPods"),
-                         _interpod_args),
-    "PodTopologySpread": (("defaultConstraints", "defaultingType"), _spread_args),
-    "NodeResourcesFit": (("ignoredResources", "ignoredResourceGroups", "scoringStrategy"),
-                         _fit_args),
-    "NodeResourcesBalancedAllocation": (("resources",), _balanced_args),
-    "NodeAffinity": (("addedAffinity",), _affinity_args),
-}

@@ -13,83 +13,16 @@ from dataclasses import dataclass, field, replace
 from os import PathLike
 from typing import Any
 
-from .._validation import check_choice, check_int, set_field
+from .._validation import check_int, coerce, set_field
 from ..errors import ValidationError
 from ..model.pod import NodeAffinity
+from ..plugins import DEFAULT_FILTERS, DEFAULT_SCORES, FILTER_PLUGINS, NOOP_PLUGINS, SCORE_PLUGINS
+from ..plugins.noderesources_fit import DEFAULT_RESOURCES, STRATEGIES, FitArgs, weighted
+from ..plugins.pod_topology_spread import default_constraints
+from .config import choose, profile_arguments
 
 __all__ = ["Profile", "FitArgs", "FILTER_PLUGINS", "SCORE_PLUGINS", "NOOP_PLUGINS",
-           "DEFAULT_FILTERS", "DEFAULT_SCORES", "STRATEGIES"]
-
-# Plugins fastsched runs, in kube-scheduler's default order.
-FILTER_PLUGINS = ("NodeUnschedulable", "NodeName", "TaintToleration", "NodeAffinity",
-                  "NodePorts", "NodeResourcesFit", "PodTopologySpread", "InterPodAffinity")
-SCORE_PLUGINS = ("TaintToleration", "NodeAffinity", "NodeResourcesFit", "PodTopologySpread",
-                 "InterPodAffinity", "NodeResourcesBalancedAllocation", "ImageLocality")
-# Plugins of the default profile that have nothing to do without volumes, claims,
-# queues or binding (or that a later release of fastsched will implement): accepted
-# in configurations, ignored when run.
-NOOP_PLUGINS = ("SchedulingGates", "PrioritySort", "VolumeRestrictions", "NodeVolumeLimits",
-                "VolumeBinding", "VolumeZone", "DefaultPreemption", "DynamicResources",
-                "DefaultBinder")
-
-DEFAULT_FILTERS = FILTER_PLUGINS
-DEFAULT_SCORES = (("TaintToleration", 3), ("NodeAffinity", 2), ("NodeResourcesFit", 1),
-                  ("PodTopologySpread", 2), ("InterPodAffinity", 2),
-                  ("NodeResourcesBalancedAllocation", 1), ("ImageLocality", 1))
-STRATEGIES = ("LeastAllocated", "MostAllocated", "RequestedToCapacityRatio")
-DEFAULT_RESOURCES = (("cpu", 1), ("memory", 1))
-
-
-@dataclass(frozen=True)
-class FitArgs:
-    """NodeResourcesFit arguments (``NodeResourcesFitArgs``).
-
-    ``resources`` are ``(name, weight)`` pairs with weights in [1, 100]; ``shape``
-    is the RequestedToCapacityRatio function as ``(utilization, score)`` points with
-    utilization strictly increasing in [0, 100] and score in [0, 10].
-    """
-
-    strategy: str = "LeastAllocated"
-    resources: tuple[tuple[str, int], ...] = DEFAULT_RESOURCES
-    shape: tuple[tuple[int, int], ...] = ()
-    ignored_resources: frozenset[str] = frozenset()
-    ignored_resource_groups: frozenset[str] = frozenset()
-
-    def __post_init__(self) -> None:
-        check_choice(self.strategy, "scoringStrategy.type", STRATEGIES)
-        set_field(self, "resources", _weighted(self.resources, "scoringStrategy.resources"))
-        points = tuple((check_int(u, f"scoringStrategy.requestedToCapacityRatio.shape[{i}]"
-                                  ".utilization", lo=0, hi=100),
-                        check_int(s, f"scoringStrategy.requestedToCapacityRatio.shape[{i}]"
-                                  ".score", lo=0, hi=10))
-                       for i, (u, s) in enumerate(self.shape))
-        for i in range(1, len(points)):
-            if points[i][0] <= points[i - 1][0]:
-                raise ValidationError("utilization values must be sorted in increasing order",
-                                      f"scoringStrategy.requestedToCapacityRatio.shape[{i}]"
-                                      ".utilization")
-        if self.strategy == "RequestedToCapacityRatio" and not points:
-            raise ValidationError("at least one point is required",
-                                  "scoringStrategy.requestedToCapacityRatio.shape")
-        set_field(self, "shape", points)
-        set_field(self, "ignored_resources", frozenset(self.ignored_resources))
-        set_field(self, "ignored_resource_groups", frozenset(self.ignored_resource_groups))
-
-
-def _weighted(pairs: Any, path: str) -> tuple[tuple[str, int], ...]:
-    out = []
-    for i, pair in enumerate(pairs):
-        if isinstance(pair, Mapping):
-            name, weight = pair.get("name"), pair.get("weight", 1)
-        else:
-            name, weight = pair
-        if not isinstance(name, str) or not name:
-            raise ValidationError("must be a resource name", f"{path}[{i}].name")
-        out.append((name, check_int(weight, f"{path}[{i}].weight", lo=1, hi=100)))
-    if len({n for n, _ in out}) != len(out):
-        raise ValidationError("resource names must be unique", path)
-    return tuple(out)
-
+           "DEFAULT_FILTERS", "DEFAULT_SCORES", "DEFAULT_RESOURCES", "STRATEGIES"]
 
 @dataclass(frozen=True)
 class Profile:
@@ -127,28 +60,16 @@ class Profile:
         set_field(self, "filters", tuple(self.filters))
         set_field(self, "scores", tuple((n, int(w)) for n, w in self.scores))
         set_field(self, "balanced_resources",
-                  _weighted(self.balanced_resources, "resources"))
+                  weighted(self.balanced_resources, "resources"))
         if self.added_affinity is not None and not isinstance(self.added_affinity, NodeAffinity):
-            from .._validation import coerce
             set_field(self, "added_affinity",
                       coerce(NodeAffinity, self.added_affinity, "addedAffinity"))
         check_int(self.percentage_of_nodes_to_score, "percentageOfNodesToScore", lo=0, hi=100,
                   allow_none=True)
         set_field(self, "hard_pod_affinity_weight", check_int(
             self.hard_pod_affinity_weight, "hardPodAffinityWeight", lo=0, hi=100))
-        check_choice(self.spread_defaulting, "defaultingType", ("System", "List"))
-        from .._validation import coerce_list
-        from ..model.pod import TopologySpreadConstraint
-        constraints = coerce_list(TopologySpreadConstraint, self.default_spread_constraints,
-                                  "defaultConstraints")
-        for i, c in enumerate(constraints):
-            if c.label_selector is not None:
-                raise ValidationError("must not be set: default constraints take each "
-                                      "pod's selector from its Services and owner",
-                                      f"defaultConstraints[{i}].labelSelector")
-        if constraints and self.spread_defaulting != "List":
-            raise ValidationError("default constraints need defaultingType List",
-                                  "defaultConstraints")
+        constraints = default_constraints(self.spread_defaulting,
+                                          self.default_spread_constraints)
         set_field(self, "default_spread_constraints", constraints)
 
     @classmethod
@@ -166,8 +87,13 @@ class Profile:
         as upstream validation does (e.g. ``profiles[0].pluginConfig[0].args
         .scoringStrategy.resources[0].weight``).
         """
-        from .config import profile_from_config
-        return profile_from_config(config, profile=profile)
+        built = {}
+        for name, (path, kwargs) in profile_arguments(config).items():
+            try:
+                built[name] = cls(**kwargs)
+            except ValidationError as err:  # the reader checked everything: a safety net
+                raise err.prefixed(path) from None
+        return choose(built, profile)
 
     def weight(self, plugin: str) -> int:
         """The weight of a score plugin (0 when it is not enabled)."""

@@ -26,13 +26,14 @@ from .._kernels.preempt import reprieve as _reprieve
 from .._validation import check_int, check_str, coerce, set_field
 from ..model.labels import LabelSelector
 from ..model.pod import Pod
+from ..plugins.node_ports import REASON as ports_reason
 
 __all__ = ["Preemption", "PodDisruptionBudget", "NOT_HELPFUL", "NO_VICTIMS", "budgets",
            "message"]
 
 NOT_HELPFUL = "Preemption is not helpful for scheduling"
 NO_VICTIMS = "No preemption victims found for incoming pod"
-PORTS = "node(s) didn't have free ports for the requested pod ports"
+PORTS = ports_reason            # NodePorts, when it decides the node
 INT32 = 1 << 31
 
 
@@ -69,7 +70,7 @@ def budgets(values: Iterable[Any]) -> tuple[PodDisruptionBudget, ...]:
     return tuple(coerce(PodDisruptionBudget, v, f"pdbs[{i}]") for i, v in enumerate(values))
 
 
-def _violations(victims: Sequence[Pod], pdbs: Sequence[PodDisruptionBudget]) -> list[bool]:
+def violations(victims: Sequence[Pod], pdbs: Sequence[PodDisruptionBudget]) -> list[bool]:
     """Whether evicting each victim (in order) breaks a budget (upstream's rule: a pod
     violates when a budget covering it has no disruption left)."""
     left = [b.disruptions_allowed for b in pdbs]
@@ -162,7 +163,7 @@ def find(cluster: Any, pod: Pod, want: np.ndarray, codes: np.ndarray, bits: np.n
                 continue
             victims, violations = choice
             top = max(p.priority for p in victims)
-            earliest = min(_started(cluster, p) for p in victims if p.priority == top)
+            earliest = min(started(cluster, p) for p in victims if p.priority == top)
             key = (violations, top, sum(p.priority + INT32 for p in victims), len(victims),
                    -earliest, row)
             if best_key is None or key < best_key:
@@ -203,14 +204,14 @@ def find(cluster: Any, pod: Pod, want: np.ndarray, codes: np.ndarray, bits: np.n
     chosen = set(best_victims)
     victims = tuple(p for p in cluster.columns.pods_by_node[node].values()
                     if cluster.columns.slot(p) in chosen)
-    victims = tuple(sorted(victims, key=lambda p: (-p.priority, _started(cluster, p))))
+    victims = tuple(sorted(victims, key=lambda p: (-p.priority, started(cluster, p))))
     return best_key, Preemption(pod, node, victims), counts, topology_rows
 
 
 def choice_key(cluster: Any, row: int, victims: Sequence[Pod], violations: int) -> tuple:
     """Upstream's order between candidate nodes (smaller is better)."""
     top = max(p.priority for p in victims)
-    earliest = min(_started(cluster, p) for p in victims if p.priority == top)
+    earliest = min(started(cluster, p) for p in victims if p.priority == top)
     return (violations, top, sum(p.priority + INT32 for p in victims), len(victims),
             -earliest, row)
 
@@ -235,9 +236,9 @@ def _victims(cluster: Any, row: int, pod: Pod, want: np.ndarray, lower: list[Pod
     if _clash(pod_ports, ports):
         return None
     # Most important first: higher priority, then earlier start (binding order).
-    ranked = sorted(lower, key=lambda p: (-p.priority, _started(cluster, p)))
-    broken = _violations(ranked, pdbs)
-    victims, violations = [], 0
+    ranked = sorted(lower, key=lambda p: (-p.priority, started(cluster, p)))
+    broken = violations(ranked, pdbs)
+    victims, violated = [], 0
     for group in (True, False):
         for p, violates in zip(ranked, broken):
             if violates != group:
@@ -250,11 +251,11 @@ def _victims(cluster: Any, row: int, pod: Pod, want: np.ndarray, lower: list[Pod
                 ports = ports + p.host_ports
             else:
                 victims.append(p)
-                violations += violates
-    return victims, violations
+                violated += violates
+    return victims, violated
 
 
-def _started(cluster: Any, pod: Pod) -> int:
+def started(cluster: Any, pod: Pod) -> int:
     """When a pod started: fastsched has no clock, so its place in binding order."""
     return cluster.columns.started(pod)
 

@@ -1,4 +1,4 @@
-"""PodTopologySpread and InterPodAffinity compiled into topology counters.
+"""The compile step PodTopologySpread and InterPodAffinity share: topology counters.
 
 A *counter* counts pods per topology domain (the values of one node label): either
 the pods that match a label selector in a set of namespaces ("match"), or the pods
@@ -12,18 +12,24 @@ per pod (spec §3.8, §3.9, §5.4, §5.5).
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import replace
 from typing import Any
 
 import numpy as np
 
+from .._kernels.codes import CheckKind
 from ..model.labels import LabelSelector, LabelSelectorRequirement
 from ..model.pod import Pod, PodAffinityTerm, TopologySpreadConstraint
+from ._arrays import i64, u8
+from .node_affinity import node_match
+from .taint_toleration import tolerated_nodes
 
-__all__ = ["TopologyCompiler", "default_selector", "HOSTNAME", "ZONE"]
+__all__ = ["TopologyCompiler", "configure", "default_selector", "HOSTNAME", "ZONE"]
 
 HOSTNAME = "kubernetes.io/hostname"
 ZONE = "topology.kubernetes.io/zone"
-T_SPREAD, T_AFFINITY, T_ANTI, T_EXISTING = 0, 1, 2, 3
+T_SPREAD, T_AFFINITY, T_ANTI, T_EXISTING = (int(k) for k in (
+    CheckKind.T_SPREAD, CheckKind.T_AFFINITY, CheckKind.T_ANTI, CheckKind.T_EXISTING))
 ALL = None          # a namespace set meaning every namespace
 
 
@@ -200,7 +206,6 @@ class TopologyCompiler:
                         TopologySpreadConstraint(5, ZONE, "ScheduleAnyway"))
         else:
             defaults = self.profile.default_spread_constraints
-        from dataclasses import replace
         return tuple(replace(c, label_selector=selector) for c in defaults)
 
     def _spread_selector(self, c: TopologySpreadConstraint, pod: Pod) -> LabelSelector | None:
@@ -329,6 +334,45 @@ class TopologyCompiler:
         total = np.array([counts[off[c]:off[c + 1]].sum() for c in range(C)] or [0], np.int64)
         return {"ctr_dom": dom, "ctr_elig": elig, "ctr_off": off if C else np.zeros(2, np.int64),
                 "ctr_counts": counts, "ctr_total": total, "ctr_dmask": dmask, "ctr_inc": inc}
+
+
+def configure(ctx: Any, b: Any) -> None:
+    """PodTopologySpread and InterPodAffinity: counters, checks and score terms of
+    every spec of the call (one set of counters serves both plugins). Sets
+    ``ctx.topology[s]``: spec s has topology checks or scores (its scores move with
+    every placement, so it gets no tournament tree)."""
+    n, spec_pods = ctx.n, ctx.spec_pods
+    topo = TopologyCompiler(ctx.cluster, ctx.profile, ctx.services, ctx.namespace_labels)
+    checks, soft, terms, aff_self = [0], [0], [0], []
+    rows_checks: list = []
+    rows_soft: list = []
+    rows_terms: list = []
+    wanted = topo.spread_on or topo.interpod_on or topo.w_pts or topo.w_ipa
+    ctx.topology = [False] * len(spec_pods)
+    for s, pod in enumerate(spec_pods):
+        if wanted and n:
+            c, e, t, own = topo.spec(pod, lambda: node_match(ctx, pod),
+                                     lambda: tolerated_nodes(ctx, pod), spec_pods)
+        else:
+            c, e, t, own = [], [], [], True
+        rows_checks += c
+        rows_soft += e
+        rows_terms += t
+        checks.append(len(rows_checks))
+        soft.append(len(rows_soft))
+        terms.append(len(rows_terms))
+        aff_self.append(int(own))
+        ctx.topology[s] = bool(c or e or t)
+    for name, array in topo.arrays(spec_pods).items():
+        setattr(b, name, array)
+    b.tchk_off = i64(checks if len(checks) > 1 else [0, 0])
+    b.tchk = np.ascontiguousarray(np.array(rows_checks or [[0] * 5], np.int64))
+    b.aff_self = u8(aff_self or [0])
+    b.tsoft_off = i64(soft if len(soft) > 1 else [0, 0])
+    b.tsoft = np.ascontiguousarray(np.array(rows_soft or [[0] * 4], np.int64))
+    b.taff_off = i64(terms if len(terms) > 1 else [0, 0])
+    b.taff = np.ascontiguousarray(np.array(rows_terms or [[0] * 2], np.int64))
+    b.gmin = np.zeros(max(len(rows_checks), 1), np.int64)
 
 
 def _terms_of(pod: Pod) -> list[tuple[str, PodAffinityTerm, int]]:
