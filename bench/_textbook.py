@@ -1,5 +1,8 @@
 """The textbook CP-SAT assignment model for bin packing, kept as a baseline for
-the benchmark (bench/bench_binpack.py) and as a cross-check in tests.
+the benchmark (bench/bench_binpack.py); it is not part of the package (it moved
+here from ``fastsched.solver.textbook``), so bench modules import it as
+``_textbook`` with bench/ on ``sys.path`` (bench/conftest.py, or running a bench
+script directly).
 
 x[i, b] = item i in bin b, y[b] = bin b used; items sorted by decreasing size,
 item i only in bins <= i, y[b] >= y[b+1]; minimize Σ y. Optionally hinted with
@@ -13,9 +16,9 @@ from typing import Any
 
 import numpy as np
 
-from .binpack import PackResult, _validate_capacity, _validate_run, validate_sizes
-from .bounds import l2_bound
-from .heuristics import first_fit_decreasing
+from fastsched.solver.binpack import PackResult, _validate_capacity, _validate_run, validate_sizes
+from fastsched.solver.bounds import l2_bound
+from fastsched.solver.heuristics import first_fit_decreasing
 
 __all__ = ["binpack_textbook"]
 
