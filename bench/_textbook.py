@@ -16,9 +16,14 @@ from typing import Any
 
 import numpy as np
 
-from fastsched.solver.binpack import PackResult, _validate_capacity, _validate_run, validate_sizes
-from fastsched.solver.bounds import l2_bound
-from fastsched.solver.heuristics import first_fit_decreasing
+from fastsched.solver.binpack.bounds import l2_bound
+from fastsched.solver.binpack.heuristics import first_fit_decreasing
+from fastsched.solver.binpack.scalar import (
+    PackResult,
+    _validate_capacity,
+    _validate_run,
+    validate_sizes,
+)
 
 __all__ = ["binpack_textbook"]
 

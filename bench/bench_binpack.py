@@ -83,7 +83,7 @@ def run_bpp(args) -> str:
     from _textbook import binpack_textbook
 
     from fastsched.solver import binpack
-    from fastsched.solver.heuristics import first_fit_decreasing
+    from fastsched.solver.binpack.heuristics import first_fit_decreasing
 
     rows = []
     methods = ["fastsched", "ffd"] + (["textbook"] if args.textbook else [])

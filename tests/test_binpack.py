@@ -16,8 +16,8 @@ pytest.importorskip("ortools")
 
 from fastsched.cli.binpack import add_binpack_parser, cmd_binpack, read_bpplib  # noqa: E402
 from fastsched.solver import PackResult, binpack, binpack_vector  # noqa: E402
-from fastsched.solver.bounds import item_types, l1_bound, l2_bound, lp_bound  # noqa: E402
-from fastsched.solver.heuristics import best_fit_decreasing, first_fit_decreasing, min_bin_slack
+from fastsched.solver.binpack.bounds import item_types, l1_bound, l2_bound, lp_bound  # noqa: E402
+from fastsched.solver.binpack.heuristics import best_fit_decreasing, first_fit_decreasing, min_bin_slack
 
 HERE = Path(__file__).parent
 LOCAL = HERE / "data" / "bpp"
@@ -159,7 +159,7 @@ def _random_irup(rng, bins, cap):
 
 
 def test_dive_packs_exactly_into_the_target():
-    from fastsched.solver.diving import dive
+    from fastsched.solver.binpack.diving import dive
 
     rng = np.random.default_rng(11)
     for _ in range(5):
@@ -176,7 +176,7 @@ def test_dive_packs_exactly_into_the_target():
 
 
 def test_dive_respects_an_impossible_target():
-    from fastsched.solver.diving import dive
+    from fastsched.solver.binpack.diving import dive
 
     sizes = np.array([6, 6, 6])           # three bins needed, two asked for
     types = item_types(sizes)
@@ -360,7 +360,7 @@ def _vector_triplets(rng, bins, d, cap):
 
 
 def test_vector_mbs_and_exact_cover_on_triplets():
-    from fastsched.solver.vector import _exact_cover, vector_min_bin_slack
+    from fastsched.solver.binpack.vector import _exact_cover, vector_min_bin_slack
 
     rng = np.random.default_rng(13)
     sizes = _vector_triplets(rng, 10, 3, 100)
@@ -378,7 +378,7 @@ def test_vector_mbs_and_exact_cover_on_triplets():
 
 
 def test_vector_reduce_bins_gives_valid_packings():
-    from fastsched.solver.vector import vector_first_fit, vector_reduce_bins
+    from fastsched.solver.binpack.vector import vector_first_fit, vector_reduce_bins
 
     rng = np.random.default_rng(14)
     for _ in range(5):
@@ -395,7 +395,7 @@ def test_vector_reduce_bins_gives_valid_packings():
 
 
 def test_vector_reduce_bins_reaches_the_brute_force_optimum_on_tiny_instances():
-    from fastsched.solver.vector import vector_reduce_bins
+    from fastsched.solver.binpack.vector import vector_reduce_bins
 
     rng = np.random.default_rng(15)
     checked = 0
@@ -466,7 +466,7 @@ def test_vector_sums_beyond_int64_and_large_seeds():
 
 
 def test_vector_mbs_past_its_deadline_finishes_by_first_fit():
-    from fastsched.solver.vector import vector_first_fit, vector_min_bin_slack
+    from fastsched.solver.binpack.vector import vector_first_fit, vector_min_bin_slack
 
     rng = np.random.default_rng(21)
     sizes = rng.integers(1, 60, (40, 3))

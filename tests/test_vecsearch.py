@@ -59,7 +59,7 @@ def test_steps_keep_every_item_in_one_bin(seed):
 
 @pytest.mark.parametrize("seed", range(8))
 def test_bin_elimination_finds_planted_exact_packings(seed):
-    from fastsched.solver.vector import vector_reduce_bins
+    from fastsched.solver.binpack.vector import vector_reduce_bins
 
     _, bins, cap, sizes = _planted_case(seed)
     # One bin per item: eliminate bins down to the planted count.
@@ -126,7 +126,7 @@ def test_every_seed_moves_even_when_every_move_is_tabu():
 
 
 def test_reduce_bins_checks_the_assignment_and_its_deadline():
-    from fastsched.solver.vector import vector_reduce_bins
+    from fastsched.solver.binpack.vector import vector_reduce_bins
 
     sizes = np.array([[6, 6], [6, 6], [3, 3], [2, 2]], dtype=np.int64)
     cap = np.array([10, 10], dtype=np.int64)

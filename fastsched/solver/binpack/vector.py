@@ -22,9 +22,9 @@ from typing import Any
 
 import numpy as np
 
-from .._kernels import vecsearch as _vs
-from .binpack import PackResult, _validate_run, check_totals, validate_sizes
+from ..._kernels import vecsearch as _vs
 from .bounds import l1_bound, l2_bound
+from .scalar import PackResult, _validate_run, check_totals, validate_sizes
 
 __all__ = ["binpack_vector", "vector_lower_bound", "vector_first_fit",
            "vector_min_bin_slack", "vector_reduce_bins"]
