@@ -18,12 +18,8 @@ import numpy as np
 
 from fastsched.solver.binpack.bounds import l2_bound
 from fastsched.solver.binpack.heuristics import first_fit_decreasing
-from fastsched.solver.binpack.scalar import (
-    PackResult,
-    _validate_capacity,
-    _validate_run,
-    validate_sizes,
-)
+from fastsched.solver.binpack.result import PackResult
+from fastsched.solver.binpack.validation import validate_capacity, validate_run, validate_sizes
 
 __all__ = ["binpack_textbook"]
 
@@ -36,8 +32,8 @@ def binpack_textbook(sizes: Any, capacity: Any, *, time_limit: float = 10.0,
     t0 = time.monotonic()
     # Data.
     s = validate_sizes(sizes)
-    cap = _validate_capacity(capacity)
-    tl, nworkers = _validate_run(time_limit, workers)
+    cap = validate_capacity(capacity)
+    tl, nworkers = validate_run(time_limit, workers)
     if (s > cap).any():
         i = int(np.flatnonzero(s > cap)[0])
         raise ValueError(f"sizes[{i}]: item of size {int(s[i])} is larger than the capacity {cap}")

@@ -7,7 +7,9 @@ bound), ``heuristics`` (FFD, BFD, MBS'), ``arcflow`` (the exact step),
 """
 
 from .bounds import l1_bound, l2_bound
-from .scalar import PackResult, binpack, default_workers, validate_sizes
+from .result import PackResult
+from .scalar import binpack
+from .validation import default_workers, validate_sizes
 from .vector import binpack_vector
 
 __all__ = ["PackResult", "binpack", "binpack_vector", "l1_bound", "l2_bound",

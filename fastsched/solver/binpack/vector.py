@@ -24,7 +24,8 @@ import numpy as np
 
 from ..._kernels import vecsearch as _vs
 from .bounds import l1_bound, l2_bound
-from .scalar import PackResult, _validate_run, check_totals, validate_sizes
+from .result import PackResult
+from .validation import check_totals, validate_run, validate_sizes
 
 __all__ = ["binpack_vector", "vector_lower_bound", "vector_first_fit",
            "vector_min_bin_slack", "vector_reduce_bins"]
@@ -405,7 +406,7 @@ def binpack_vector(sizes: Any, capacity: Any, *, time_limit: float = 10.0,
     if s.shape[0] and s.shape[1] != cap.size:
         raise ValueError(f"sizes: expected {cap.size} columns (one per capacity "
                          f"dimension), got {s.shape[1]}")
-    tl, nworkers = _validate_run(time_limit, workers)
+    tl, nworkers = validate_run(time_limit, workers)
     over = np.argwhere(s > cap)
     if over.size:
         i, j = (int(v) for v in over[0])
