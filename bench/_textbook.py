@@ -20,6 +20,7 @@ from fastsched.solver.binpack.bounds import l2_bound
 from fastsched.solver.binpack.heuristics import first_fit_decreasing
 from fastsched.solver.binpack.result import PackResult
 from fastsched.solver.binpack.validation import validate_capacity, validate_run, validate_sizes
+from fastsched.solver.status import Status, gap
 
 __all__ = ["binpack_textbook"]
 
@@ -39,8 +40,8 @@ def binpack_textbook(sizes: Any, capacity: Any, *, time_limit: float = 10.0,
         raise ValueError(f"sizes[{i}]: item of size {int(s[i])} is larger than the capacity {cap}")
     n = s.size
     if n == 0:
-        return PackResult(0, np.zeros(0, dtype=np.int64), 0, True, "OPTIMAL", 0.0,
-                          "textbook", 0.0, nworkers)
+        return PackResult(0, np.zeros(0, dtype=np.int64), 0, True, Status.OPTIMAL, 0.0,
+                          "textbook", gap(0, 0), nworkers)
     order = np.argsort(-s, kind="stable")
     w = s[order]
     ffd_bins, ffd_assign = first_fit_decreasing(s, cap)
@@ -94,6 +95,6 @@ def binpack_textbook(sizes: Any, capacity: Any, *, time_limit: float = 10.0,
         bins, assignment, lb = ffd_bins, ffd_assign, 0
     optimal = status == cp_model.OPTIMAL or bins == lb
     lb = bins if optimal else min(lb, bins)
-    return PackResult(bins, assignment, lb, optimal, "OPTIMAL" if optimal else "FEASIBLE",
-                      time.monotonic() - t0, "textbook-cpsat", 0.0 if optimal else (bins - lb) / bins,
+    return PackResult(bins, assignment, lb, optimal, Status.OPTIMAL if optimal else Status.FEASIBLE,
+                      time.monotonic() - t0, "textbook-cpsat", gap(bins, lb),
                       nworkers)

@@ -19,6 +19,7 @@ pytest.importorskip("ortools")
 from fastsched import Cluster, DoesNotFitError, Pod, Taint, ValidationError
 from fastsched.model.taints import UNSCHEDULABLE_TAINT, tolerated
 from fastsched.solver.batch import AntiAffinity, BatchResult, Gang, Spread, solve_batch
+from fastsched.solver.status import Status, gap
 
 ZONE = "topology.kubernetes.io/zone"
 GI = 1 << 30
@@ -478,6 +479,7 @@ def test_time_limit_returns_a_valid_plan():
     assert r.placed > 0 and r.best_bound <= r.objective_value
     assert not violations(c, r.pods, r.nodes)
     assert r.gap == abs(r.objective_value - r.best_bound) / r.objective_value
+    assert isinstance(r.status, Status) and r.gap == gap(r.objective_value, r.best_bound)
 
 
 def test_zero_time_limit_is_the_greedy_plan():

@@ -237,6 +237,19 @@ def test_result_fields_and_determinism():
         a.bins = 3  # frozen
 
 
+def test_status_and_gap_are_the_shared_ones():
+    from fastsched.solver.status import Status, gap
+
+    rng = np.random.default_rng(5)
+    for res in (binpack([42, 17, 99, 63], 150, time_limit=2, workers=1),
+                binpack(rng.integers(200, 600, 160), 1000, time_limit=0.05, workers=1),
+                binpack_vector([[3, 4], [5, 5], [7, 2]], [10, 10], time_limit=2, workers=1)):
+        assert isinstance(res.status, Status)
+        assert res.status == ("OPTIMAL" if res.optimal else "FEASIBLE")
+        assert str(res.status) == f"{res.status}" == res.status.value
+        assert res.gap == gap(res.bins, res.lower_bound) == (res.bins - res.lower_bound) / res.bins
+
+
 def test_non_irup_instance_needs_the_exact_phase():
     # Wäscher TEST0022: ⌈LP⌉ = 14, optimum 15 — proving it needs a search.
     sizes, cap = read_bpplib(LOCAL / "Waescher_TEST0022.txt")

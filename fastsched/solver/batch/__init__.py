@@ -78,10 +78,11 @@ Group semantics:
 # greedy, symmetry, bounds, cpsat, lns, solve); what batch.py exported is still
 # importable from here. HINTS, PERMILLE and STATIC_FILTERS were public names of the
 # module without being in __all__, and stay so.
+from ..status import STATUSES
 from .groups import AntiAffinity, Gang, Spread
 from .options import HINTS, OBJECTIVES, BatchOptions  # noqa: F401
 from .problem import PERMILLE, STATIC_FILTERS  # noqa: F401
-from .result import STATUSES, BatchResult
+from .result import BatchResult
 from .solve import solve_batch
 
 __all__ = ["solve_batch", "BatchResult", "BatchOptions", "Gang", "AntiAffinity", "Spread",

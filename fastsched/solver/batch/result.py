@@ -11,9 +11,8 @@ import numpy as np
 from ...cluster.cluster import Cluster
 from ...errors import DoesNotFitError, DuplicateError, ValidationError
 from ...model.pod import Pod
+from ..status import Status
 from .options import BatchOptions
-
-STATUSES = ("OPTIMAL", "FEASIBLE", "INFEASIBLE", "UNKNOWN")
 
 
 @dataclass(frozen=True, eq=False)
@@ -29,10 +28,10 @@ class BatchResult:
     permille) and ``best_bound`` is the better of CP-SAT's bound and fastsched's own
     (an upper bound for max_placed, a lower bound otherwise; for the second level of
     a lexicographic objective it holds among plans placing at least
-    ``placed_weight``); ``gap`` is ``|value - bound| / max(1, |value|)``.
+    ``placed_weight``); ``gap`` is ``|value - bound| / max(1, |value|)`` (``status.gap``).
     """
 
-    status: str
+    status: Status
     objective: str
     pods: tuple[Pod, ...]
     nodes: tuple[str | None, ...]

@@ -17,6 +17,7 @@ from ..._validation import FrozenMap
 from ...cluster.cluster import Cluster
 from ...errors import ValidationError
 from ...model.pod import Pod
+from ..status import Status, gap
 from .bounds import _least_demand, _nodes_bound, _peak_bound, _placed_bound
 from .cpsat import _Model, _Progress, _solve_phase
 from .evaluate import _evaluate, _spread_ok
@@ -246,14 +247,12 @@ def _search(p: _Problem, final: list[Pod], options: BatchOptions, workers: int,
 
     # report
     if infeasible:
-        status, value, bound = "INFEASIBLE", None, None
+        status, value, bound = Status.INFEASIBLE, None, None
     elif best is None:
-        status, value = "UNKNOWN", None
+        status, value = Status.UNKNOWN, None
         bound = level1_bound if objective == "max_placed" else None
     else:
-        status = "OPTIMAL" if level1_proved and proved else "FEASIBLE"
-    gap = abs(value - bound) / max(1, abs(value)) \
-        if value is not None and bound is not None else None
+        status = Status.OPTIMAL if level1_proved and proved else Status.FEASIBLE
     evaluation = _evaluate(p, best) if best is not None else \
         {"placed_weight": 0, "placed": 0, "nodes": fixed, "peak": 0}
     stats["conflicts"] = sum(ph["conflicts"] for ph in stats["phases"])
@@ -262,7 +261,7 @@ def _search(p: _Problem, final: list[Pod], options: BatchOptions, workers: int,
     return BatchResult(
         status=status, objective=objective, pods=tuple(final),
         nodes=tuple(_assign(p, best, len(final))), objective_value=value,
-        best_bound=bound, gap=gap, placed=evaluation["placed"],
+        best_bound=bound, gap=gap(value, bound), placed=evaluation["placed"],
         placed_weight=evaluation["placed_weight"], placed_bound=level1_bound,
         nodes_before=fixed, nodes_after=evaluation["nodes"],
         wall_time=time.perf_counter() - start, workers=workers, options=options,

@@ -7,6 +7,8 @@ from typing import Any
 
 import numpy as np
 
+from ..status import Status
+
 __all__ = ["PackResult"]
 
 
@@ -16,8 +18,8 @@ class PackResult:
 
     ``assignment[i]`` is the bin (0..bins-1) of item i. ``lower_bound`` is proven;
     ``optimal`` is True only when ``bins == lower_bound`` (the bound proves the
-    packing optimal). ``status`` is "OPTIMAL" or "FEASIBLE"; ``gap`` is
-    ``(bins - lower_bound) / bins`` (0.0 when optimal or empty); ``method`` names
+    packing optimal). ``status`` is ``Status.OPTIMAL`` or ``Status.FEASIBLE``; ``gap``
+    is ``(bins - lower_bound) / bins`` (0.0 when optimal or empty; ``status.gap``); ``method`` names
     what found the packing and what proved the bound, e.g. "mbs'=lp";
     ``workers`` the CP-SAT workers used (recorded whether or not CP-SAT ran);
     ``stats`` per-stage details (times, LP value, arc counts).
@@ -27,7 +29,7 @@ class PackResult:
     assignment: np.ndarray
     lower_bound: int
     optimal: bool
-    status: str
+    status: Status
     wall_time: float
     method: str
     gap: float

@@ -20,6 +20,7 @@ from typing import Any
 
 import numpy as np
 
+from ..status import Status, gap
 from . import arcflow, diving, heuristics, probing
 from .bounds import item_types, l1_bound, l2_bound, lp_bound
 from .result import PackResult
@@ -116,17 +117,16 @@ def binpack(sizes: Any, capacity: Any, *, time_limit: float = 10.0,
     nz = np.flatnonzero(s > 0)
     if nz.size == 0:
         nb = 1 if s.size else 0
-        return PackResult(nb, np.zeros(s.size, dtype=np.int64), nb, True, "OPTIMAL",
-                          time.monotonic() - t0, "trivial", 0.0, nworkers, stats)
+        return PackResult(nb, np.zeros(s.size, dtype=np.int64), nb, True, Status.OPTIMAL,
+                          time.monotonic() - t0, "trivial", gap(nb, nb), nworkers, stats)
     w = np.ascontiguousarray(s[nz])
 
     def done(bins: int, assign_nz: np.ndarray, lb: int, method: str) -> PackResult:
         assignment = np.zeros(s.size, dtype=np.int64)
         assignment[nz] = assign_nz
         optimal = bins == lb
-        return PackResult(bins, assignment, lb, optimal, "OPTIMAL" if optimal else "FEASIBLE",
-                          time.monotonic() - t0, method, 0.0 if optimal else (bins - lb) / bins,
-                          nworkers, stats)
+        return PackResult(bins, assignment, lb, optimal, Status.OPTIMAL if optimal else Status.FEASIBLE,
+                          time.monotonic() - t0, method, gap(bins, lb), nworkers, stats)
 
     # 1. Bounds and greedy packings.
     lb, lb_by = l2_bound(w, cap), "l2"

@@ -23,6 +23,7 @@ from typing import Any
 import numpy as np
 
 from ..._kernels import vecsearch as _vs
+from ..status import Status, gap
 from .bounds import l1_bound, l2_bound
 from .result import PackResult
 from .validation import check_totals, validate_run, validate_sizes
@@ -419,15 +420,14 @@ def binpack_vector(sizes: Any, capacity: Any, *, time_limit: float = 10.0,
         assignment = np.zeros(s.shape[0], dtype=np.int64)
         assignment[nz] = assign_nz
         optimal = bins == lb
-        return PackResult(bins, assignment, lb, optimal, "OPTIMAL" if optimal else "FEASIBLE",
-                          time.monotonic() - t0, method,
-                          0.0 if optimal else (bins - lb) / bins, nworkers, stats)
+        return PackResult(bins, assignment, lb, optimal, Status.OPTIMAL if optimal else Status.FEASIBLE,
+                          time.monotonic() - t0, method, gap(bins, lb), nworkers, stats)
 
     nz = np.flatnonzero(s.sum(axis=1) > 0) if s.shape[0] else np.zeros(0, dtype=np.int64)
     if nz.size == 0:
         nb = 1 if s.shape[0] else 0
-        return PackResult(nb, np.zeros(s.shape[0], dtype=np.int64), nb, True, "OPTIMAL",
-                          time.monotonic() - t0, "trivial", 0.0, nworkers, stats)
+        return PackResult(nb, np.zeros(s.shape[0], dtype=np.int64), nb, True, Status.OPTIMAL,
+                          time.monotonic() - t0, "trivial", gap(nb, nb), nworkers, stats)
     w = s[nz]
 
     # Bounds and greedy packings (FFD, vector MBS') under several size measures.
