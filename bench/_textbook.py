@@ -16,6 +16,7 @@ from typing import Any
 
 import numpy as np
 
+from fastsched.errors import ValidationError
 from fastsched.solver.binpack.bounds import l2_bound
 from fastsched.solver.binpack.heuristics import first_fit_decreasing
 from fastsched.solver.binpack.result import PackResult
@@ -37,7 +38,8 @@ def binpack_textbook(sizes: Any, capacity: Any, *, time_limit: float = 10.0,
     tl, nworkers = validate_run(time_limit, workers)
     if (s > cap).any():
         i = int(np.flatnonzero(s > cap)[0])
-        raise ValueError(f"sizes[{i}]: item of size {int(s[i])} is larger than the capacity {cap}")
+        raise ValidationError(f"item of size {int(s[i])} is larger than the capacity {cap}",
+                              f"sizes[{i}]")
     n = s.size
     if n == 0:
         return PackResult(0, np.zeros(0, dtype=np.int64), 0, True, Status.OPTIMAL, 0.0,

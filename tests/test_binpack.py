@@ -15,6 +15,7 @@ pytest.importorskip("scipy")
 pytest.importorskip("ortools")
 
 from fastsched.cli.binpack import add_binpack_parser, cmd_binpack, read_bpplib  # noqa: E402
+from fastsched.errors import ValidationError  # noqa: E402
 from fastsched.solver import PackResult, binpack, binpack_vector  # noqa: E402
 from fastsched.solver.binpack.bounds import item_types, l1_bound, l2_bound, lp_bound  # noqa: E402
 from fastsched.solver.binpack.heuristics import best_fit_decreasing, first_fit_decreasing, min_bin_slack
@@ -288,29 +289,44 @@ def test_real_instances(path, opt):
 
 # ---------------------------------------------------------------- bad input
 
-@pytest.mark.parametrize("sizes, cap, match", [
-    ([3, -1, 2], 10, r"sizes\[1\]"),
-    ([3, float("nan")], 10, r"sizes\[1\]"),
-    ([3, 2.5], 10, r"sizes\[1\]"),
-    ([3, float("inf")], 10, r"sizes\[1\]"),
-    ([3, 11, 2], 10, r"sizes\[1\].*larger than the capacity 10"),
-    ([3], 0, r"capacity"),
-    ([3], -5, r"capacity"),
-    ([3], 2.5, r"capacity"),
-    ([[1, 2]], 10, r"sizes"),
+@pytest.mark.parametrize("sizes, cap, field, match", [
+    ([3, -1, 2], 10, "sizes[1]", r"sizes\[1\]"),
+    ([3, float("nan")], 10, "sizes[1]", r"sizes\[1\]"),
+    ([3, 2.5], 10, "sizes[1]", r"sizes\[1\]"),
+    ([3, float("inf")], 10, "sizes[1]", r"sizes\[1\]"),
+    ([3, 11, 2], 10, "sizes[1]", r"sizes\[1\].*larger than the capacity 10"),
+    ([3], 0, "capacity", r"capacity"),
+    ([3], -5, "capacity", r"capacity"),
+    ([3], 2.5, "capacity", r"capacity"),
+    ([3], True, "capacity", r"capacity"),
+    ([3], "ten", "capacity", r"capacity"),
+    ([[1, 2]], 10, "sizes", r"sizes"),
+    (["a"], 10, "sizes", r"sizes: expected integers"),
+    ([True, False], 10, "sizes", r"sizes: expected integers"),
 ])
-def test_bad_input_rejected(sizes, cap, match):
-    with pytest.raises(ValueError, match=match):
+def test_bad_input_rejected(sizes, cap, field, match):
+    # a ValidationError (so still a ValueError) naming the offending value
+    with pytest.raises(ValidationError, match=match) as err:
         binpack(sizes, cap)
+    assert err.value.field == field
+    assert isinstance(err.value, ValueError) and not isinstance(err.value, TypeError)
 
 
-def test_bad_run_options():
-    with pytest.raises(ValueError, match="time_limit"):
-        binpack([1], 10, time_limit=0)
-    with pytest.raises(ValueError, match="workers"):
-        binpack([1], 10, workers=0)
-    with pytest.raises(TypeError):
-        binpack(["a"], 10)
+@pytest.mark.parametrize("options, field", [
+    ({"time_limit": 0}, "time_limit"),
+    ({"time_limit": float("nan")}, "time_limit"),
+    ({"time_limit": "soon"}, "time_limit"),
+    ({"time_limit": None}, "time_limit"),
+    ({"workers": 0}, "workers"),
+    ({"workers": 1.5}, "workers"),
+    ({"workers": "two"}, "workers"),
+    ({"workers": True}, "workers"),
+])
+def test_bad_run_options(options, field):
+    for solve, sizes, cap in ((binpack, [1], 10), (binpack_vector, [[1, 1]], [10, 10])):
+        with pytest.raises(ValidationError, match=field) as err:
+            solve(sizes, cap, **options)
+        assert err.value.field == field
 
 
 def test_integral_floats_accepted():
@@ -352,15 +368,19 @@ def test_vector_random_tiny_against_brute_force():
             assert res.bins == opt
 
 
-def test_vector_bad_input():
-    with pytest.raises(ValueError, match=r"sizes\[1, 0\]"):
-        binpack_vector([[1, 2], [-1, 2]], [5, 5])
-    with pytest.raises(ValueError, match=r"sizes\[0, 1\].*dimension 1"):
-        binpack_vector([[1, 9]], [5, 5])
-    with pytest.raises(ValueError, match="capacity"):
-        binpack_vector([[1, 2]], [5, 0])
-    with pytest.raises(ValueError, match="columns"):
-        binpack_vector([[1, 2, 3]], [5, 5])
+@pytest.mark.parametrize("sizes, cap, field, match", [
+    ([[1, 2], [-1, 2]], [5, 5], "sizes[1, 0]", r"sizes\[1, 0\]"),
+    ([[1, 9]], [5, 5], "sizes[0, 1]", r"sizes\[0, 1\].*dimension 1"),
+    ([[1, 2]], [5, 0], "capacity", "capacity"),
+    ([[1, 2]], [5, 2.5], "capacity[1]", "capacity"),
+    ([[1, 2, 3]], [5, 5], "sizes", "columns"),
+    ([1, 2], [5, 5], "sizes", "2-D"),
+    ([["a", "b"]], [5, 5], "sizes", "expected integers"),
+])
+def test_vector_bad_input(sizes, cap, field, match):
+    with pytest.raises(ValidationError, match=match) as err:
+        binpack_vector(sizes, cap)
+    assert err.value.field == field
 
 
 def _vector_triplets(rng, bins, d, cap):
@@ -470,10 +490,11 @@ def test_cli_errors(tmp_path, capsys):
 
 
 def test_vector_sums_beyond_int64_and_large_seeds():
-    with pytest.raises(ValueError, match="add up"):
+    with pytest.raises(ValidationError, match="add up"):
         binpack_vector([[2**62 + 1, 1]] * 2, [2**63 - 1, 10])
-    with pytest.raises(ValueError, match="add up"):
+    with pytest.raises(ValidationError, match="add up") as err:
         binpack([2**62] * 3, 2**63 - 1)
+    assert err.value.field == "sizes"
     res = binpack_vector([[3, 4], [5, 5], [7, 2]], [10, 10], time_limit=2, workers=1, seed=2**40)
     assert res.bins == 2 and res.optimal
 

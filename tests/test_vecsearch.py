@@ -9,6 +9,8 @@ import time
 import numpy as np
 import pytest
 
+from fastsched.errors import ValidationError
+
 vs = pytest.importorskip("fastsched._kernels.vecsearch")
 
 
@@ -130,7 +132,7 @@ def test_reduce_bins_checks_the_assignment_and_its_deadline():
 
     sizes = np.array([[6, 6], [6, 6], [3, 3], [2, 2]], dtype=np.int64)
     cap = np.array([10, 10], dtype=np.int64)
-    with pytest.raises(ValueError, match="assign"):
+    with pytest.raises(ValidationError, match="assign"):
         vector_reduce_bins(sizes, cap, np.array([-1, 0, 1, 1]), 3, deadline=time.monotonic() + 1)
     # An impossible target on a large instance gives up at the deadline (how soon
     # is measured in bench/, not here).

@@ -20,6 +20,7 @@ from typing import Any
 
 import numpy as np
 
+from ...errors import ValidationError
 from ..status import Status, gap
 from . import arcflow, diving, heuristics, probing
 from .bounds import item_types, l1_bound, l2_bound, lp_bound
@@ -96,9 +97,9 @@ def binpack(sizes: Any, capacity: Any, *, time_limit: float = 10.0,
     or a CP-SAT infeasibility proof). ``workers`` is passed to CP-SAT (default:
     CPUs, at most 8); ``seed`` fixes every random choice.
 
-    Raises ValueError/TypeError for bad input: a negative, NaN or fractional
-    size (naming ``sizes[i]``), a non-positive capacity, or an item larger than
-    the capacity.
+    Raises ``ValidationError`` (a ValueError whose ``field`` names the value) for
+    bad input: a negative, NaN or fractional size (``sizes[i]``), a non-positive
+    capacity, or an item larger than the capacity, a bad time limit or workers.
     """
     t0 = time.monotonic()
     s = validate_sizes(sizes)
@@ -108,8 +109,8 @@ def binpack(sizes: Any, capacity: Any, *, time_limit: float = 10.0,
     over = np.flatnonzero(s > cap)
     if over.size:
         i = int(over[0])
-        raise ValueError(f"sizes[{i}]: item of size {int(s[i])} is larger than the "
-                         f"capacity {cap}")
+        raise ValidationError(f"item of size {int(s[i])} is larger than the capacity {cap}",
+                              f"sizes[{i}]")
     deadline = t0 + tl
     stats: dict[str, Any] = {}
 
