@@ -80,9 +80,10 @@ def _summary(rows, methods):
 
 
 def run_bpp(args) -> str:
+    from _textbook import binpack_textbook
+
     from fastsched.solver import binpack
-    from fastsched.solver.heuristics import first_fit_decreasing
-    from fastsched.solver.textbook import binpack_textbook
+    from fastsched.solver.binpack.heuristics import first_fit_decreasing
 
     rows = []
     methods = ["fastsched", "ffd"] + (["textbook"] if args.textbook else [])
@@ -170,6 +171,15 @@ def test_binpack_smoke():
     for name, _, sizes, cap, opt in load_bpp(folder):
         if name in ("N1C1W1_A", "Falkenauer_t60_00"):
             assert binpack(sizes, cap, time_limit=10, workers=2).bins == opt
+
+
+
+def test_textbook_smoke():
+    """Under pytest: the textbook baseline (bench/_textbook.py) still imports and runs."""
+    from _textbook import binpack_textbook
+
+    res = binpack_textbook([4, 4, 3, 3, 2], 8, time_limit=5, workers=1)
+    assert res.bins == 2 and res.optimal
 
 
 if __name__ == "__main__":

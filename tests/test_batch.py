@@ -19,6 +19,7 @@ pytest.importorskip("ortools")
 from fastsched import Cluster, DoesNotFitError, Pod, Taint, ValidationError
 from fastsched.model.taints import UNSCHEDULABLE_TAINT, tolerated
 from fastsched.solver.batch import AntiAffinity, BatchResult, Gang, Spread, solve_batch
+from fastsched.solver.status import Status, gap
 
 ZONE = "topology.kubernetes.io/zone"
 GI = 1 << 30
@@ -478,6 +479,7 @@ def test_time_limit_returns_a_valid_plan():
     assert r.placed > 0 and r.best_bound <= r.objective_value
     assert not violations(c, r.pods, r.nodes)
     assert r.gap == abs(r.objective_value - r.best_bound) / r.objective_value
+    assert isinstance(r.status, Status) and r.gap == gap(r.objective_value, r.best_bound)
 
 
 def test_zero_time_limit_is_the_greedy_plan():
@@ -514,14 +516,16 @@ def grouped_instance(nodes, count, seed):
 
 @pytest.mark.parametrize("seed", range(3))
 def test_lns_keeps_every_rule(monkeypatch, seed):
-    from fastsched.solver import batch
-    monkeypatch.setattr(batch, "_WHOLE_SHARE", 0.0)       # LNS from the greedy plan
+    from fastsched.solver.batch import solve as batch_solve
+    monkeypatch.setattr(batch_solve, "_WHOLE_SHARE", 0.0)  # LNS from the greedy plan
     c, pods, groups = grouped_instance(60, 300, seed)
     r = solve_batch(c, pods, objective="min_nodes", time_limit=2, workers=2, seed=seed,
                     gangs=list(groups["gangs"]), anti_affinity=list(groups["anti"]),
                     spread=list(groups["spread"]))
     lns = [ph for ph in r.stats["phases"] if ph["objective"] == "lns"]
     assert lns and lns[0]["steps"] > 0
+    # the patched share is the one the search reads: no time for the whole model
+    assert not [ph for ph in r.stats["phases"] if ph["objective"] == "min_nodes"]
     assert r.status in ("OPTIMAL", "FEASIBLE") and r.placed == len(pods)
     assert not violations(c, r.pods, r.nodes, groups["gangs"], groups["anti"],
                           groups["spread"], pods)
@@ -530,14 +534,15 @@ def test_lns_keeps_every_rule(monkeypatch, seed):
 
 
 def test_lns_keeps_the_weight_placed_when_not_everything_fits(monkeypatch):
-    from fastsched.solver import batch
-    monkeypatch.setattr(batch, "_WHOLE_SHARE", 0.0)
+    from fastsched.solver.batch import solve as batch_solve
+    monkeypatch.setattr(batch_solve, "_WHOLE_SHARE", 0.0)
     c, pods, groups = grouped_instance(16, 400, 7)
     r = solve_batch(c, pods, objective="min_nodes", time_limit=2, workers=2,
                     gangs=list(groups["gangs"]), anti_affinity=list(groups["anti"]),
                     spread=list(groups["spread"]))
     assert r.placed < len(pods) and r.status in ("OPTIMAL", "FEASIBLE")
     assert r.placed_weight >= r.stats["greedy"]["placed_weight"]
+    assert not [ph for ph in r.stats["phases"] if ph["objective"] == "min_nodes"]
     assert not violations(c, r.pods, r.nodes, groups["gangs"], groups["anti"],
                           groups["spread"], pods)
     assert r.objective_value == nodes_in_use(c, r.nodes)

@@ -15,9 +15,10 @@ pytest.importorskip("scipy")
 pytest.importorskip("ortools")
 
 from fastsched.cli.binpack import add_binpack_parser, cmd_binpack, read_bpplib  # noqa: E402
+from fastsched.errors import ValidationError  # noqa: E402
 from fastsched.solver import PackResult, binpack, binpack_vector  # noqa: E402
-from fastsched.solver.bounds import item_types, l1_bound, l2_bound, lp_bound  # noqa: E402
-from fastsched.solver.heuristics import best_fit_decreasing, first_fit_decreasing, min_bin_slack
+from fastsched.solver.binpack.bounds import item_types, l1_bound, l2_bound, lp_bound  # noqa: E402
+from fastsched.solver.binpack.heuristics import best_fit_decreasing, first_fit_decreasing, min_bin_slack
 
 HERE = Path(__file__).parent
 LOCAL = HERE / "data" / "bpp"
@@ -159,7 +160,7 @@ def _random_irup(rng, bins, cap):
 
 
 def test_dive_packs_exactly_into_the_target():
-    from fastsched.solver.diving import dive
+    from fastsched.solver.binpack.diving import dive
 
     rng = np.random.default_rng(11)
     for _ in range(5):
@@ -176,7 +177,7 @@ def test_dive_packs_exactly_into_the_target():
 
 
 def test_dive_respects_an_impossible_target():
-    from fastsched.solver.diving import dive
+    from fastsched.solver.binpack.diving import dive
 
     sizes = np.array([6, 6, 6])           # three bins needed, two asked for
     types = item_types(sizes)
@@ -237,6 +238,19 @@ def test_result_fields_and_determinism():
         a.bins = 3  # frozen
 
 
+def test_status_and_gap_are_the_shared_ones():
+    from fastsched.solver.status import Status, gap
+
+    rng = np.random.default_rng(5)
+    for res in (binpack([42, 17, 99, 63], 150, time_limit=2, workers=1),
+                binpack(rng.integers(200, 600, 160), 1000, time_limit=0.05, workers=1),
+                binpack_vector([[3, 4], [5, 5], [7, 2]], [10, 10], time_limit=2, workers=1)):
+        assert isinstance(res.status, Status)
+        assert res.status == ("OPTIMAL" if res.optimal else "FEASIBLE")
+        assert str(res.status) == f"{res.status}" == res.status.value
+        assert res.gap == gap(res.bins, res.lower_bound) == (res.bins - res.lower_bound) / res.bins
+
+
 def test_non_irup_instance_needs_the_exact_phase():
     # Wäscher TEST0022: ⌈LP⌉ = 14, optimum 15 — proving it needs a search.
     sizes, cap = read_bpplib(LOCAL / "Waescher_TEST0022.txt")
@@ -275,29 +289,44 @@ def test_real_instances(path, opt):
 
 # ---------------------------------------------------------------- bad input
 
-@pytest.mark.parametrize("sizes, cap, match", [
-    ([3, -1, 2], 10, r"sizes\[1\]"),
-    ([3, float("nan")], 10, r"sizes\[1\]"),
-    ([3, 2.5], 10, r"sizes\[1\]"),
-    ([3, float("inf")], 10, r"sizes\[1\]"),
-    ([3, 11, 2], 10, r"sizes\[1\].*larger than the capacity 10"),
-    ([3], 0, r"capacity"),
-    ([3], -5, r"capacity"),
-    ([3], 2.5, r"capacity"),
-    ([[1, 2]], 10, r"sizes"),
+@pytest.mark.parametrize("sizes, cap, field, match", [
+    ([3, -1, 2], 10, "sizes[1]", r"sizes\[1\]"),
+    ([3, float("nan")], 10, "sizes[1]", r"sizes\[1\]"),
+    ([3, 2.5], 10, "sizes[1]", r"sizes\[1\]"),
+    ([3, float("inf")], 10, "sizes[1]", r"sizes\[1\]"),
+    ([3, 11, 2], 10, "sizes[1]", r"sizes\[1\].*larger than the capacity 10"),
+    ([3], 0, "capacity", r"capacity"),
+    ([3], -5, "capacity", r"capacity"),
+    ([3], 2.5, "capacity", r"capacity"),
+    ([3], True, "capacity", r"capacity"),
+    ([3], "ten", "capacity", r"capacity"),
+    ([[1, 2]], 10, "sizes", r"sizes"),
+    (["a"], 10, "sizes", r"sizes: expected integers"),
+    ([True, False], 10, "sizes", r"sizes: expected integers"),
 ])
-def test_bad_input_rejected(sizes, cap, match):
-    with pytest.raises(ValueError, match=match):
+def test_bad_input_rejected(sizes, cap, field, match):
+    # a ValidationError (so still a ValueError) naming the offending value
+    with pytest.raises(ValidationError, match=match) as err:
         binpack(sizes, cap)
+    assert err.value.field == field
+    assert isinstance(err.value, ValueError) and not isinstance(err.value, TypeError)
 
 
-def test_bad_run_options():
-    with pytest.raises(ValueError, match="time_limit"):
-        binpack([1], 10, time_limit=0)
-    with pytest.raises(ValueError, match="workers"):
-        binpack([1], 10, workers=0)
-    with pytest.raises(TypeError):
-        binpack(["a"], 10)
+@pytest.mark.parametrize("options, field", [
+    ({"time_limit": 0}, "time_limit"),
+    ({"time_limit": float("nan")}, "time_limit"),
+    ({"time_limit": "soon"}, "time_limit"),
+    ({"time_limit": None}, "time_limit"),
+    ({"workers": 0}, "workers"),
+    ({"workers": 1.5}, "workers"),
+    ({"workers": "two"}, "workers"),
+    ({"workers": True}, "workers"),
+])
+def test_bad_run_options(options, field):
+    for solve, sizes, cap in ((binpack, [1], 10), (binpack_vector, [[1, 1]], [10, 10])):
+        with pytest.raises(ValidationError, match=field) as err:
+            solve(sizes, cap, **options)
+        assert err.value.field == field
 
 
 def test_integral_floats_accepted():
@@ -339,15 +368,19 @@ def test_vector_random_tiny_against_brute_force():
             assert res.bins == opt
 
 
-def test_vector_bad_input():
-    with pytest.raises(ValueError, match=r"sizes\[1, 0\]"):
-        binpack_vector([[1, 2], [-1, 2]], [5, 5])
-    with pytest.raises(ValueError, match=r"sizes\[0, 1\].*dimension 1"):
-        binpack_vector([[1, 9]], [5, 5])
-    with pytest.raises(ValueError, match="capacity"):
-        binpack_vector([[1, 2]], [5, 0])
-    with pytest.raises(ValueError, match="columns"):
-        binpack_vector([[1, 2, 3]], [5, 5])
+@pytest.mark.parametrize("sizes, cap, field, match", [
+    ([[1, 2], [-1, 2]], [5, 5], "sizes[1, 0]", r"sizes\[1, 0\]"),
+    ([[1, 9]], [5, 5], "sizes[0, 1]", r"sizes\[0, 1\].*dimension 1"),
+    ([[1, 2]], [5, 0], "capacity", "capacity"),
+    ([[1, 2]], [5, 2.5], "capacity[1]", "capacity"),
+    ([[1, 2, 3]], [5, 5], "sizes", "columns"),
+    ([1, 2], [5, 5], "sizes", "2-D"),
+    ([["a", "b"]], [5, 5], "sizes", "expected integers"),
+])
+def test_vector_bad_input(sizes, cap, field, match):
+    with pytest.raises(ValidationError, match=match) as err:
+        binpack_vector(sizes, cap)
+    assert err.value.field == field
 
 
 def _vector_triplets(rng, bins, d, cap):
@@ -360,7 +393,7 @@ def _vector_triplets(rng, bins, d, cap):
 
 
 def test_vector_mbs_and_exact_cover_on_triplets():
-    from fastsched.solver.vector import _exact_cover, vector_min_bin_slack
+    from fastsched.solver.binpack.vector import _exact_cover, vector_min_bin_slack
 
     rng = np.random.default_rng(13)
     sizes = _vector_triplets(rng, 10, 3, 100)
@@ -378,7 +411,7 @@ def test_vector_mbs_and_exact_cover_on_triplets():
 
 
 def test_vector_reduce_bins_gives_valid_packings():
-    from fastsched.solver.vector import vector_first_fit, vector_reduce_bins
+    from fastsched.solver.binpack.vector import vector_first_fit, vector_reduce_bins
 
     rng = np.random.default_rng(14)
     for _ in range(5):
@@ -395,7 +428,7 @@ def test_vector_reduce_bins_gives_valid_packings():
 
 
 def test_vector_reduce_bins_reaches_the_brute_force_optimum_on_tiny_instances():
-    from fastsched.solver.vector import vector_reduce_bins
+    from fastsched.solver.binpack.vector import vector_reduce_bins
 
     rng = np.random.default_rng(15)
     checked = 0
@@ -457,16 +490,17 @@ def test_cli_errors(tmp_path, capsys):
 
 
 def test_vector_sums_beyond_int64_and_large_seeds():
-    with pytest.raises(ValueError, match="add up"):
+    with pytest.raises(ValidationError, match="add up"):
         binpack_vector([[2**62 + 1, 1]] * 2, [2**63 - 1, 10])
-    with pytest.raises(ValueError, match="add up"):
+    with pytest.raises(ValidationError, match="add up") as err:
         binpack([2**62] * 3, 2**63 - 1)
+    assert err.value.field == "sizes"
     res = binpack_vector([[3, 4], [5, 5], [7, 2]], [10, 10], time_limit=2, workers=1, seed=2**40)
     assert res.bins == 2 and res.optimal
 
 
 def test_vector_mbs_past_its_deadline_finishes_by_first_fit():
-    from fastsched.solver.vector import vector_first_fit, vector_min_bin_slack
+    from fastsched.solver.binpack.vector import vector_first_fit, vector_min_bin_slack
 
     rng = np.random.default_rng(21)
     sizes = rng.integers(1, 60, (40, 3))

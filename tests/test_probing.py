@@ -1,4 +1,4 @@
-"""LP probing on the arc-flow graph (fastsched.solver.probing): it may only drop
+"""LP probing on the arc-flow graph (fastsched.solver.binpack.probing): it may only drop
 arcs that no packing into the target uses, and refute a target only when no
 packing exists (checked against brute force and a known non-IRUP instance)."""
 
@@ -15,8 +15,9 @@ pytest.importorskip("fastsched._kernels.binpack")
 from test_binpack import brute_force  # noqa: E402
 
 from fastsched.cli.binpack import read_bpplib  # noqa: E402
-from fastsched.solver import arcflow, binpack, probing  # noqa: E402
-from fastsched.solver.bounds import item_types, lp_bound  # noqa: E402
+from fastsched.solver import binpack  # noqa: E402
+from fastsched.solver.binpack import arcflow, probing  # noqa: E402
+from fastsched.solver.binpack.bounds import item_types, lp_bound  # noqa: E402
 
 LOCAL = Path(__file__).parent / "data" / "bpp"
 

@@ -9,6 +9,8 @@ import time
 import numpy as np
 import pytest
 
+from fastsched.errors import ValidationError
+
 vs = pytest.importorskip("fastsched._kernels.vecsearch")
 
 
@@ -59,7 +61,7 @@ def test_steps_keep_every_item_in_one_bin(seed):
 
 @pytest.mark.parametrize("seed", range(8))
 def test_bin_elimination_finds_planted_exact_packings(seed):
-    from fastsched.solver.vector import vector_reduce_bins
+    from fastsched.solver.binpack.vector import vector_reduce_bins
 
     _, bins, cap, sizes = _planted_case(seed)
     # One bin per item: eliminate bins down to the planted count.
@@ -126,11 +128,11 @@ def test_every_seed_moves_even_when_every_move_is_tabu():
 
 
 def test_reduce_bins_checks_the_assignment_and_its_deadline():
-    from fastsched.solver.vector import vector_reduce_bins
+    from fastsched.solver.binpack.vector import vector_reduce_bins
 
     sizes = np.array([[6, 6], [6, 6], [3, 3], [2, 2]], dtype=np.int64)
     cap = np.array([10, 10], dtype=np.int64)
-    with pytest.raises(ValueError, match="assign"):
+    with pytest.raises(ValidationError, match="assign"):
         vector_reduce_bins(sizes, cap, np.array([-1, 0, 1, 1]), 3, deadline=time.monotonic() + 1)
     # An impossible target on a large instance gives up at the deadline (how soon
     # is measured in bench/, not here).

@@ -1,5 +1,8 @@
 """The textbook CP-SAT assignment model for bin packing, kept as a baseline for
-the benchmark (bench/bench_binpack.py) and as a cross-check in tests.
+the benchmark (bench/bench_binpack.py); it is not part of the package (it moved
+here from ``fastsched.solver.textbook``), so bench modules import it as
+``_textbook`` with bench/ on ``sys.path`` (bench/conftest.py, or running a bench
+script directly).
 
 x[i, b] = item i in bin b, y[b] = bin b used; items sorted by decreasing size,
 item i only in bins <= i, y[b] >= y[b+1]; minimize Σ y. Optionally hinted with
@@ -13,9 +16,12 @@ from typing import Any
 
 import numpy as np
 
-from .binpack import PackResult, _validate_capacity, _validate_run, validate_sizes
-from .bounds import l2_bound
-from .heuristics import first_fit_decreasing
+from fastsched.errors import ValidationError
+from fastsched.solver.binpack.bounds import l2_bound
+from fastsched.solver.binpack.heuristics import first_fit_decreasing
+from fastsched.solver.binpack.result import PackResult
+from fastsched.solver.binpack.validation import validate_capacity, validate_run, validate_sizes
+from fastsched.solver.status import Status, gap
 
 __all__ = ["binpack_textbook"]
 
@@ -28,15 +34,16 @@ def binpack_textbook(sizes: Any, capacity: Any, *, time_limit: float = 10.0,
     t0 = time.monotonic()
     # Data.
     s = validate_sizes(sizes)
-    cap = _validate_capacity(capacity)
-    tl, nworkers = _validate_run(time_limit, workers)
+    cap = validate_capacity(capacity)
+    tl, nworkers = validate_run(time_limit, workers)
     if (s > cap).any():
         i = int(np.flatnonzero(s > cap)[0])
-        raise ValueError(f"sizes[{i}]: item of size {int(s[i])} is larger than the capacity {cap}")
+        raise ValidationError(f"item of size {int(s[i])} is larger than the capacity {cap}",
+                              f"sizes[{i}]")
     n = s.size
     if n == 0:
-        return PackResult(0, np.zeros(0, dtype=np.int64), 0, True, "OPTIMAL", 0.0,
-                          "textbook", 0.0, nworkers)
+        return PackResult(0, np.zeros(0, dtype=np.int64), 0, True, Status.OPTIMAL, 0.0,
+                          "textbook", gap(0, 0), nworkers)
     order = np.argsort(-s, kind="stable")
     w = s[order]
     ffd_bins, ffd_assign = first_fit_decreasing(s, cap)
@@ -90,6 +97,6 @@ def binpack_textbook(sizes: Any, capacity: Any, *, time_limit: float = 10.0,
         bins, assignment, lb = ffd_bins, ffd_assign, 0
     optimal = status == cp_model.OPTIMAL or bins == lb
     lb = bins if optimal else min(lb, bins)
-    return PackResult(bins, assignment, lb, optimal, "OPTIMAL" if optimal else "FEASIBLE",
-                      time.monotonic() - t0, "textbook-cpsat", 0.0 if optimal else (bins - lb) / bins,
+    return PackResult(bins, assignment, lb, optimal, Status.OPTIMAL if optimal else Status.FEASIBLE,
+                      time.monotonic() - t0, "textbook-cpsat", gap(bins, lb),
                       nworkers)

@@ -11,7 +11,7 @@ import time
 
 import numpy as np
 
-from .._kernels import binpack as _k
+from ..._kernels import binpack as _k
 
 __all__ = ["first_fit_decreasing", "best_fit_decreasing", "min_bin_slack",
            "perturbed_mbs"]

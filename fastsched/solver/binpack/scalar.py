@@ -1,4 +1,4 @@
-"""Classic bin packing: ``binpack`` (one dimension) and its result type.
+"""Classic bin packing: ``binpack`` (one dimension).
 
 Pipeline, cheapest first, stopping as soon as a packing meets a proven bound:
   1. bounds L1, L2 (Martello–Toth) and heuristics FFD, BFD, MBS';
@@ -15,17 +15,19 @@ Pipeline, cheapest first, stopping as soon as a packing meets a proven bound:
 
 from __future__ import annotations
 
-import math
 import time
-from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
 
+from ...errors import ValidationError
+from ..status import Status, gap
 from . import arcflow, diving, heuristics, probing
 from .bounds import item_types, l1_bound, l2_bound, lp_bound
+from .result import PackResult
+from .validation import check_totals, validate_capacity, validate_run, validate_sizes
 
-__all__ = ["PackResult", "binpack", "validate_sizes", "default_workers"]
+__all__ = ["binpack"]
 
 # Shares of the time limit: column generation may use up to half of it, the
 # perturbed MBS' a twentieth; the exact phase and diving get what is left.
@@ -54,97 +56,6 @@ _HIGHS_SHARE = 0.85
 # Seconds kept back from the solvers for model building and the report: HiGHS
 # overshoots its limit by a few tenths on large models.
 _SLACK = 0.4
-
-
-@dataclass(frozen=True)
-class PackResult:
-    """Outcome of a bin-packing run.
-
-    ``assignment[i]`` is the bin (0..bins-1) of item i. ``lower_bound`` is proven;
-    ``optimal`` is True only when ``bins == lower_bound`` (the bound proves the
-    packing optimal). ``status`` is "OPTIMAL" or "FEASIBLE"; ``gap`` is
-    ``(bins - lower_bound) / bins`` (0.0 when optimal or empty); ``method`` names
-    what found the packing and what proved the bound, e.g. "mbs'=lp";
-    ``workers`` the CP-SAT workers used (recorded whether or not CP-SAT ran);
-    ``stats`` per-stage details (times, LP value, arc counts).
-    """
-
-    bins: int
-    assignment: np.ndarray
-    lower_bound: int
-    optimal: bool
-    status: str
-    wall_time: float
-    method: str
-    gap: float
-    workers: int
-    stats: dict[str, Any] = field(default_factory=dict, compare=False)
-
-
-def default_workers() -> int:
-    import os
-    return max(1, min(8, os.cpu_count() or 1))
-
-
-def validate_sizes(sizes: Any, name: str = "sizes", ndim: int = 1) -> np.ndarray:
-    """Coerce to int64 with ``ndim`` dimensions; reject NaN, infinities,
-    non-integral floats, negatives, booleans and non-numbers, naming the entry."""
-    try:
-        arr = np.asarray(sizes)
-    except Exception as exc:  # ragged lists and the like
-        raise ValueError(f"{name}: expected an array of integers ({exc})") from None
-    if arr.ndim != ndim and not (arr.size == 0 and ndim == 2 and arr.ndim in (1, 2)):
-        raise ValueError(f"{name}: expected a {ndim}-D array, got shape {arr.shape}")
-    if arr.dtype == bool or not (np.issubdtype(arr.dtype, np.integer)
-                                 or np.issubdtype(arr.dtype, np.floating)
-                                 or arr.dtype == object and arr.size == 0):
-        raise TypeError(f"{name}: expected integers, got dtype {arr.dtype}")
-    if arr.size == 0:
-        return np.zeros((0,) * ndim if ndim == 1 else (0, arr.shape[-1] if arr.ndim == 2
-                                                          else 0), dtype=np.int64)
-    if np.issubdtype(arr.dtype, np.floating):
-        bad = ~np.isfinite(arr) | (arr != np.round(arr))
-        if bad.any():
-            idx = tuple(int(i) for i in np.argwhere(bad)[0])
-            raise ValueError(f"{name}[{', '.join(map(str, idx))}]: expected a finite "
-                             f"integer, got {arr[idx]!r}")
-        if np.abs(arr).max() >= 2.0 ** 62:
-            raise ValueError(f"{name}: values too large")
-    neg = arr < 0
-    if neg.any():
-        idx = tuple(int(i) for i in np.argwhere(neg)[0])
-        raise ValueError(f"{name}[{', '.join(map(str, idx))}]: sizes must be "
-                         f"non-negative, got {arr[idx]!r}")
-    return np.ascontiguousarray(arr, dtype=np.int64)
-
-
-def check_totals(sizes: np.ndarray, name: str = "sizes") -> None:
-    """Reject sizes whose total (per column) would overflow int64 arithmetic."""
-    if sizes.size and (np.abs(sizes.sum(axis=0, dtype=np.float64)) >= 2.0 ** 62).any():
-        raise ValueError(f"{name}: the sizes add up to more than 2**62; scale them down")
-
-
-def _validate_capacity(capacity: Any) -> int:
-    if isinstance(capacity, (bool, np.bool_)):
-        raise TypeError("capacity: expected a positive integer, got a bool")
-    try:
-        c = float(capacity)
-    except (TypeError, ValueError):
-        raise TypeError(f"capacity: expected a positive integer, got {capacity!r}") from None
-    if not math.isfinite(c) or c != int(c) or c <= 0:
-        raise ValueError(f"capacity: expected a positive integer, got {capacity!r}")
-    return int(capacity)
-
-
-def _validate_run(time_limit: Any, workers: Any) -> tuple[float, int]:
-    tl = float(time_limit)
-    if not math.isfinite(tl) or tl <= 0:
-        raise ValueError(f"time_limit: expected a positive number of seconds, got {time_limit!r}")
-    if workers is None:
-        workers = default_workers()
-    if isinstance(workers, bool) or int(workers) != workers or workers < 1:
-        raise ValueError(f"workers: expected a positive integer, got {workers!r}")
-    return tl, int(workers)
 
 
 def _counts_to_assignment(counts: list[np.ndarray], type_of: np.ndarray) -> np.ndarray:
@@ -186,20 +97,20 @@ def binpack(sizes: Any, capacity: Any, *, time_limit: float = 10.0,
     or a CP-SAT infeasibility proof). ``workers`` is passed to CP-SAT (default:
     CPUs, at most 8); ``seed`` fixes every random choice.
 
-    Raises ValueError/TypeError for bad input: a negative, NaN or fractional
-    size (naming ``sizes[i]``), a non-positive capacity, or an item larger than
-    the capacity.
+    Raises ``ValidationError`` (a ValueError whose ``field`` names the value) for
+    bad input: a negative, NaN or fractional size (``sizes[i]``), a non-positive
+    capacity, or an item larger than the capacity, a bad time limit or workers.
     """
     t0 = time.monotonic()
     s = validate_sizes(sizes)
     check_totals(s)
-    cap = _validate_capacity(capacity)
-    tl, nworkers = _validate_run(time_limit, workers)
+    cap = validate_capacity(capacity)
+    tl, nworkers = validate_run(time_limit, workers)
     over = np.flatnonzero(s > cap)
     if over.size:
         i = int(over[0])
-        raise ValueError(f"sizes[{i}]: item of size {int(s[i])} is larger than the "
-                         f"capacity {cap}")
+        raise ValidationError(f"item of size {int(s[i])} is larger than the capacity {cap}",
+                              f"sizes[{i}]")
     deadline = t0 + tl
     stats: dict[str, Any] = {}
 
@@ -207,17 +118,16 @@ def binpack(sizes: Any, capacity: Any, *, time_limit: float = 10.0,
     nz = np.flatnonzero(s > 0)
     if nz.size == 0:
         nb = 1 if s.size else 0
-        return PackResult(nb, np.zeros(s.size, dtype=np.int64), nb, True, "OPTIMAL",
-                          time.monotonic() - t0, "trivial", 0.0, nworkers, stats)
+        return PackResult(nb, np.zeros(s.size, dtype=np.int64), nb, True, Status.OPTIMAL,
+                          time.monotonic() - t0, "trivial", gap(nb, nb), nworkers, stats)
     w = np.ascontiguousarray(s[nz])
 
     def done(bins: int, assign_nz: np.ndarray, lb: int, method: str) -> PackResult:
         assignment = np.zeros(s.size, dtype=np.int64)
         assignment[nz] = assign_nz
         optimal = bins == lb
-        return PackResult(bins, assignment, lb, optimal, "OPTIMAL" if optimal else "FEASIBLE",
-                          time.monotonic() - t0, method, 0.0 if optimal else (bins - lb) / bins,
-                          nworkers, stats)
+        return PackResult(bins, assignment, lb, optimal, Status.OPTIMAL if optimal else Status.FEASIBLE,
+                          time.monotonic() - t0, method, gap(bins, lb), nworkers, stats)
 
     # 1. Bounds and greedy packings.
     lb, lb_by = l2_bound(w, cap), "l2"

@@ -22,9 +22,12 @@ from typing import Any
 
 import numpy as np
 
-from .._kernels import vecsearch as _vs
-from .binpack import PackResult, _validate_run, check_totals, validate_sizes
+from ..._kernels import vecsearch as _vs
+from ...errors import ValidationError
+from ..status import Status, gap
 from .bounds import l1_bound, l2_bound
+from .result import PackResult
+from .validation import check_totals, validate_run, validate_sizes
 
 __all__ = ["binpack_vector", "vector_lower_bound", "vector_first_fit",
            "vector_min_bin_slack", "vector_reduce_bins"]
@@ -171,8 +174,8 @@ def vector_reduce_bins(sizes: np.ndarray, capacity: np.ndarray, assign: np.ndarr
     n, d = sizes.shape
     assign = np.asarray(assign)
     if assign.shape != (n,) or (n and (assign.min() < 0 or assign.max() >= nbins)):
-        raise ValueError(f"assign: expected {n} bin numbers in [0, {nbins}), got "
-                         f"shape {assign.shape}")
+        raise ValidationError(f"expected {n} bin numbers in [0, {nbins}), got "
+                              f"shape {assign.shape}", "assign")
     target = nbins - 1
     if target < 1:
         return None
@@ -391,26 +394,27 @@ def binpack_vector(sizes: Any, capacity: Any, *, time_limit: float = 10.0,
     integer ``capacity[d]`` (an item fits when it fits in every dimension).
 
     Returns a :class:`PackResult`; ``optimal`` only when proved (the packing
-    meets the per-dimension bound, or CP-SAT proves it). Raises ValueError for
-    negative, NaN or fractional sizes, non-positive capacities, mismatched
-    dimensions, or an item larger than the capacity in some dimension.
+    meets the per-dimension bound, or CP-SAT proves it). Raises ``ValidationError``
+    (a ValueError whose ``field`` names the value) for negative, NaN or fractional
+    sizes, non-positive capacities, mismatched dimensions, an item larger than the
+    capacity in some dimension, a bad time limit or workers.
     """
     t0 = time.monotonic()
     s = validate_sizes(sizes, "sizes", ndim=2)
     check_totals(s)
     cap = validate_sizes(capacity, "capacity", ndim=1)
     if cap.size == 0 or (cap <= 0).any():
-        raise ValueError(f"capacity: expected positive integers in every dimension, got "
-                         f"{np.asarray(capacity).tolist()!r}")
+        raise ValidationError(f"expected positive integers in every dimension, got "
+                              f"{np.asarray(capacity).tolist()!r}", "capacity")
     if s.shape[0] and s.shape[1] != cap.size:
-        raise ValueError(f"sizes: expected {cap.size} columns (one per capacity "
-                         f"dimension), got {s.shape[1]}")
-    tl, nworkers = _validate_run(time_limit, workers)
+        raise ValidationError(f"expected {cap.size} columns (one per capacity "
+                              f"dimension), got {s.shape[1]}", "sizes")
+    tl, nworkers = validate_run(time_limit, workers)
     over = np.argwhere(s > cap)
     if over.size:
         i, j = (int(v) for v in over[0])
-        raise ValueError(f"sizes[{i}, {j}]: item {i} needs {int(s[i, j])} in dimension "
-                         f"{j}, more than the capacity {int(cap[j])}")
+        raise ValidationError(f"item {i} needs {int(s[i, j])} in dimension "
+                              f"{j}, more than the capacity {int(cap[j])}", f"sizes[{i}, {j}]")
     deadline = t0 + tl
     stats: dict[str, Any] = {}
 
@@ -418,15 +422,14 @@ def binpack_vector(sizes: Any, capacity: Any, *, time_limit: float = 10.0,
         assignment = np.zeros(s.shape[0], dtype=np.int64)
         assignment[nz] = assign_nz
         optimal = bins == lb
-        return PackResult(bins, assignment, lb, optimal, "OPTIMAL" if optimal else "FEASIBLE",
-                          time.monotonic() - t0, method,
-                          0.0 if optimal else (bins - lb) / bins, nworkers, stats)
+        return PackResult(bins, assignment, lb, optimal, Status.OPTIMAL if optimal else Status.FEASIBLE,
+                          time.monotonic() - t0, method, gap(bins, lb), nworkers, stats)
 
     nz = np.flatnonzero(s.sum(axis=1) > 0) if s.shape[0] else np.zeros(0, dtype=np.int64)
     if nz.size == 0:
         nb = 1 if s.shape[0] else 0
-        return PackResult(nb, np.zeros(s.shape[0], dtype=np.int64), nb, True, "OPTIMAL",
-                          time.monotonic() - t0, "trivial", 0.0, nworkers, stats)
+        return PackResult(nb, np.zeros(s.shape[0], dtype=np.int64), nb, True, Status.OPTIMAL,
+                          time.monotonic() - t0, "trivial", gap(nb, nb), nworkers, stats)
     w = s[nz]
 
     # Bounds and greedy packings (FFD, vector MBS') under several size measures.

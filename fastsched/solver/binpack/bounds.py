@@ -15,7 +15,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from .._kernels import binpack as _k
+from ..._kernels import binpack as _k
 
 __all__ = ["l1_bound", "l2_bound", "ItemTypes", "item_types", "LPBound", "lp_bound"]
 
