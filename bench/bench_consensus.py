@@ -7,9 +7,9 @@ Both run three replicas as three OS processes on 127.0.0.1, and report chosen
 commands per second and the p50/p99 commit latency (from the client's send to
 the reply saying the command was applied), with ``window`` commands outstanding:
 
-* **fastsched**: ``python -m fastsched.consensus.server`` processes with durable
+* **fastsched**: ``python -m fastsched.consensus.net.server`` processes with durable
   logs (fsync on, one fsync per event-loop turn, run in a thread so the loop
-  keeps working); a :class:`~fastsched.consensus.server.Client` in this process
+  keeps working); a :class:`~fastsched.consensus.net.client.Client` in this process
   submits ``bind`` commands (a pod to a node; each is checked against the node's
   free room when applied on every replica). The pod bodies are built before the
   clock starts. A second run submits commands whose apply is trivial (unbinding
@@ -68,12 +68,12 @@ def _summary(name: str, n: int, seconds: float, latencies: list[float]) -> dict:
 
 def run_fastsched(commands: int, window: int, fsync: bool = True, trivial: bool = False,
                   per_command: int = 1) -> dict:
-    from fastsched.consensus.server import Client, _bind_body
+    from fastsched.consensus.net.client import Client, _bind_body
 
     peers = ",".join(f"127.0.0.1:{p}" for p in _free_ports(3))
     with tempfile.TemporaryDirectory(prefix="bench-consensus-") as tmp:
         procs = [subprocess.Popen(
-            [sys.executable, "-m", "fastsched.consensus.server", "--id", str(rid), "--peers",
+            [sys.executable, "-m", "fastsched.consensus.net.server", "--id", str(rid), "--peers",
              peers, "--data", os.path.join(tmp, f"r{rid}")] + ([] if fsync else ["--no-fsync"]),
             stderr=subprocess.DEVNULL) for rid in (1, 2, 3)]
         try:

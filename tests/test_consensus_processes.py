@@ -12,8 +12,9 @@ import pytest
 
 from fastsched.consensus import Command, Request, encode
 from fastsched.consensus.messages import MAX_MESSAGE_BYTES
-from fastsched.consensus.server import Client, ClientTimeout, parse_peers
-from fastsched.consensus.transport import FrameError, FrameReader, frame
+from fastsched.consensus.net.client import Client, ClientTimeout
+from fastsched.consensus.net.peers import parse_peers
+from fastsched.consensus.net.transport import FrameError, FrameReader, frame
 
 N_PODS = 1000
 WAIT = 30.0         # seconds any one wait may take
@@ -42,7 +43,7 @@ def _free_ports(n):
 
 
 class Group:
-    """Three `python -m fastsched.consensus.server` processes."""
+    """Three `python -m fastsched.consensus.net.server` processes."""
 
     def __init__(self, tmp_path):
         self.peers = ",".join(f"127.0.0.1:{p}" for p in _free_ports(3))
@@ -52,7 +53,7 @@ class Group:
     def start(self, rid):
         err = open(self.tmp / f"replica{rid}.err", "ab")
         self.procs[rid] = subprocess.Popen(
-            [sys.executable, "-m", "fastsched.consensus.server", "--id", str(rid),
+            [sys.executable, "-m", "fastsched.consensus.net.server", "--id", str(rid),
              "--peers", self.peers, "--data", str(self.tmp / f"data{rid}")],
             stdout=subprocess.DEVNULL, stderr=err)
         err.close()
@@ -211,7 +212,7 @@ def test_bad_frames_are_counted_and_dropped_never_applied(group):
 
 def test_replica_command_rejects_bad_arguments(tmp_path):
     proc = subprocess.run(
-        [sys.executable, "-m", "fastsched.consensus.server", "--id", "4", "--peers",
+        [sys.executable, "-m", "fastsched.consensus.net.server", "--id", "4", "--peers",
          "127.0.0.1:1,127.0.0.1:2", "--data", str(tmp_path)],
         capture_output=True, text=True, timeout=WAIT)
     assert proc.returncode == 2 and "--id" in proc.stderr

@@ -10,18 +10,20 @@ snapshots live in ``--data``; restarting with the same directory resumes. Runs
 until SIGINT or SIGTERM. ``add_replica_parser(commands)`` declares the command
 and sets ``run=cmd_replica``; ``cmd_replica(args) -> int`` returns the exit
 status: 0 after a clean stop, 1 after a fatal consensus error, 2 on bad input.
+
+The arguments and the process itself live in :mod:`fastsched.consensus.net.server`
+(``python -m fastsched.consensus.net.server`` takes the same ones): the CLI
+imports the network layer, never the other way round.
 """
 
 from __future__ import annotations
 
 import argparse
-import logging
-import sys
 from collections.abc import Sequence
 from typing import Any
 
-from ..consensus.server import parse_peers, run_replica
-from ..errors import FastschedError
+from ..consensus.net.server import add_arguments, run_from_args
+from ..consensus.net.server import main as _server_main
 
 __all__ = ["add_replica_parser", "cmd_replica", "main"]
 
@@ -36,47 +38,17 @@ def add_replica_parser(commands: Any) -> argparse.ArgumentParser:
                     "the acceptor log in --data is fsynced once per batch.",
         epilog="Exit status: 0 after SIGINT/SIGTERM, 1 after a fatal consensus error, "
                "2 on bad input.")
-    _arguments(parser)
+    add_arguments(parser)
     parser.set_defaults(run=cmd_replica)
     return parser
 
 
-def _arguments(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("--id", type=int, required=True, metavar="N",
-                        help="this replica's 1-based position in --peers")
-    parser.add_argument("--peers", required=True, metavar="HOST:PORT,...",
-                        help="every replica's address, in the same order everywhere")
-    parser.add_argument("--data", required=True, metavar="DIR",
-                        help="directory of the durable log and snapshots (created if missing)")
-    parser.add_argument("--no-fsync", dest="fsync", action="store_false",
-                        help="skip fsync (throwaway tests only: a crash can lose votes)")
-    parser.add_argument("--log-level", default="WARNING",
-                        choices=("DEBUG", "INFO", "WARNING", "ERROR"),
-                        help="logging level (default: WARNING)")
-
-
 def cmd_replica(args: argparse.Namespace) -> int:
     """Run the replica until stopped; 2 on bad input."""
-    logging.basicConfig(level=args.log_level, stream=sys.stderr,
-                        format=f"replica {args.id}: %(levelname)s %(message)s")
-    try:
-        peers = parse_peers(args.peers)
-        if not 1 <= args.id <= len(peers):
-            raise FastschedError(f"--id: expected 1..{len(peers)}, got {args.id}")
-
-        def ready(server: Any) -> None:
-            host, port = server.addresses[server.id]
-            print(f"replica {server.id} listening on {host}:{port}", file=sys.stderr,
-                  flush=True)
-
-        return run_replica(args.id, peers, args.data, fsync=args.fsync, ready=ready)
-    except (FastschedError, OSError) as err:
-        print(f"fastsched: error: {err}", file=sys.stderr)
-        return 2
+    return run_from_args(args)
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    """``python -m fastsched.consensus.server``: the same arguments as ``fastsched replica``."""
-    parser = argparse.ArgumentParser(prog="fastsched replica")
-    _arguments(parser)
-    return cmd_replica(parser.parse_args(argv))
+    """``fastsched replica``'s arguments without the ``fastsched`` command (as
+    ``python -m fastsched.consensus.net.server``)."""
+    return _server_main(argv)

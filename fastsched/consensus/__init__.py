@@ -23,8 +23,13 @@ a tested operational story (backups, upgrades, metrics), keep the cluster state
 in that store and run fastsched as a stateless scheduler in front of it (as
 kube-scheduler does with the API server and etcd). This package does not change
 membership at run time, has no leader leases (linearizable reads go through the
-log). ``fastsched.consensus.server`` runs a replica over TCP (``fastsched replica``)
-and holds the ``Client`` that submits commands and waits for them to be chosen.
+log).
+
+The network side lives in :mod:`fastsched.consensus.net`: ``net.server`` runs a
+replica over TCP (``fastsched replica``, ``python -m
+fastsched.consensus.net.server``), ``net.client`` holds the ``Client`` that
+submits commands and waits for them to be chosen. The modules here never import
+it: the state machine stays transport-agnostic.
 """
 
 from .errors import ConsensusError, LogCorruptError, MessageError, UnknownPeerError

@@ -1,82 +1,37 @@
-"""Run a replica as a process, and talk to the group as a client.
+"""A blocking client of a replica group: :class:`Client`.
 
-``run_replica(id, peers, data_dir)`` serves one replica until SIGINT/SIGTERM
-(``python -m fastsched.consensus.server --id 1 --peers HOST:PORT,... --data DIR``
-or ``fastsched replica ...``). :class:`Client` is a small blocking client: it
-finds the leader (following ``not leader`` replies), pipelines many commands on
+It finds the leader (following ``not leader`` replies), pipelines many commands on
 one connection, and retries a command under the same id after a timeout or a
 lost connection, so a command is applied at most once (the log de-duplicates
-by id) and every acknowledged command was chosen.
+by id) and every acknowledged command was chosen. The replicas it talks to run
+:func:`~fastsched.consensus.net.server.run_replica` (``python -m
+fastsched.consensus.net.server`` or ``fastsched replica``).
 """
 
 from __future__ import annotations
 
-import asyncio
 import json
 import os
 import secrets
 import select
-import signal
 import socket
 import time
 from collections import deque
 from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
 
-from ..cluster.cluster import Cluster
-from ..errors import ValidationError
-from ..model.pod import Pod, pod_from_dict
-from .codec import node_to_json, pod_to_json
-from .errors import ConsensusError, MessageError
-from .messages import Command, Reply, Request, canonical_json, decode, encode
-from .paxos import NOT_LEADER, ReplicaConfig
-from .replicated import MAX_BATCH
-from .transport import STATE_OP, FrameReader, ReplicaServer, frame
+from ...cluster.cluster import Cluster
+from ...errors import ValidationError
+from ...model.pod import Pod, pod_from_dict
+from ..codec import node_to_json, pod_to_json
+from ..errors import ConsensusError, MessageError
+from ..messages import Command, Reply, Request, canonical_json, decode, encode
+from ..paxos import NOT_LEADER
+from ..replicated import MAX_BATCH
+from .peers import parse_peers
+from .transport import STATE_OP, FrameReader, frame
 
-__all__ = ["run_replica", "serve_replica", "Client", "ClientTimeout", "parse_peers"]
-
-
-def parse_peers(text: str | Iterable[Any]) -> list[tuple[str, int]]:
-    """``"host:port,host:port"`` (or a list of such strings or pairs) as pairs."""
-    items = text.split(",") if isinstance(text, str) else list(text)
-    out = []
-    for i, item in enumerate(items):
-        if isinstance(item, str):
-            host, sep, port = item.strip().rpartition(":")
-            if not sep or not host or not port.isdigit():
-                raise ValidationError(f"expected HOST:PORT, got {item!r}", f"peers[{i}]")
-            item = (host, int(port))
-        host, port = item
-        if not isinstance(host, str) or type(port) is not int or not 0 < port < 65536:
-            raise ValidationError(f"expected (host, port), got {item!r}", f"peers[{i}]")
-        out.append((host, port))
-    if not out:
-        raise ValidationError("expected at least one HOST:PORT", "peers")
-    return out
-
-
-async def serve_replica(replica_id: int, peers: Any, data_dir: Any, *, fsync: bool = True,
-                        config: ReplicaConfig | None = None, ready: Any = None) -> int:
-    """Serve until SIGINT/SIGTERM (or a fatal error); returns the exit status."""
-    server = ReplicaServer(replica_id, parse_peers(peers), data_dir, fsync=fsync, config=config)
-    await server.start()
-    loop = asyncio.get_running_loop()
-    for sig in (signal.SIGINT, signal.SIGTERM):
-        try:
-            loop.add_signal_handler(sig, server.stop)
-        except (NotImplementedError, RuntimeError):     # not the main thread
-            pass
-    if ready is not None:
-        ready(server)
-    await server.stopped
-    return 1 if server.fatal is not None else 0
-
-
-def run_replica(replica_id: int, peers: Any, data_dir: Any, *, fsync: bool = True,
-                config: ReplicaConfig | None = None, ready: Any = None) -> int:
-    """Run one replica in this process (blocks; see :func:`serve_replica`)."""
-    return asyncio.run(serve_replica(replica_id, peers, data_dir, fsync=fsync, config=config,
-                                     ready=ready))
+__all__ = ["Client", "ClientTimeout"]
 
 
 class ClientTimeout(ConsensusError):
@@ -321,9 +276,3 @@ def _bind_body(pod: Mapping[str, Any] | Pod, node: str) -> dict[str, Any]:
         raise ValidationError("expected a node name", "node")
     return {"pod": pod_to_json(pod), "node": node}
 
-
-if __name__ == "__main__":
-    import sys
-
-    from ..cli.replica import main
-    sys.exit(main())

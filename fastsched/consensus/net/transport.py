@@ -22,8 +22,9 @@ connection the request came from. Two operations are served by the server
 itself and never enter the log: ``state`` answers with this replica's applied
 state (a local, possibly stale read), and the result of a ``read`` (which goes
 through the log, hence linearizable) is replaced, on the leader that applied it,
-by the state at that point. See :mod:`fastsched.consensus.server` for
-``run_replica`` and the :class:`~fastsched.consensus.server.Client`.
+by the state at that point. See :mod:`fastsched.consensus.net.server` for
+``run_replica`` and :mod:`fastsched.consensus.net.client` for the
+:class:`~fastsched.consensus.net.client.Client`.
 """
 
 from __future__ import annotations
@@ -38,9 +39,9 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from typing import Any
 
-from ..profile.profile import Profile
-from .errors import ConsensusError, MessageError
-from .messages import (
+from ...profile.profile import Profile
+from ..errors import ConsensusError, MessageError
+from ..messages import (
     MAX_MESSAGE_BYTES,
     Accept,
     CatchupRequest,
@@ -54,9 +55,9 @@ from .messages import (
     decode,
     encode,
 )
-from .paxos import Replica, ReplicaConfig
-from .replicated import OPS, SchedulerMachine
-from .storage import FileStorage, Recovered, Storage
+from ..paxos import Replica, ReplicaConfig
+from ..replicated import OPS, SchedulerMachine
+from ..storage import FileStorage, Recovered, Storage
 
 __all__ = ["ReplicaServer", "ServerStats", "BatchedStorage", "FrameReader", "FrameError",
            "frame", "state_summary", "STATE_OP", "NETWORK_CONFIG"]

@@ -1,0 +1,100 @@
+"""Run a replica as a process: serve one member of a group over TCP.
+
+``run_replica(id, peers, data_dir)`` serves one replica until SIGINT/SIGTERM;
+:func:`main` is the process around it, with the arguments of ``fastsched
+replica``::
+
+    python -m fastsched.consensus.net.server --id 1 --peers HOST:PORT,... --data DIR
+
+The argument parsing lives here rather than in :mod:`fastsched.cli.replica`, so
+that the network layer never imports the CLI (the CLI imports this module).
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import logging
+import signal
+import sys
+from collections.abc import Sequence
+from typing import Any
+
+from ...errors import FastschedError
+from ..paxos import ReplicaConfig
+from .peers import parse_peers
+from .transport import ReplicaServer
+
+__all__ = ["run_replica", "serve_replica", "add_arguments", "run_from_args", "main"]
+
+
+async def serve_replica(replica_id: int, peers: Any, data_dir: Any, *, fsync: bool = True,
+                        config: ReplicaConfig | None = None, ready: Any = None) -> int:
+    """Serve until SIGINT/SIGTERM (or a fatal error); returns the exit status."""
+    server = ReplicaServer(replica_id, parse_peers(peers), data_dir, fsync=fsync, config=config)
+    await server.start()
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        try:
+            loop.add_signal_handler(sig, server.stop)
+        except (NotImplementedError, RuntimeError):     # not the main thread
+            pass
+    if ready is not None:
+        ready(server)
+    await server.stopped
+    return 1 if server.fatal is not None else 0
+
+
+def run_replica(replica_id: int, peers: Any, data_dir: Any, *, fsync: bool = True,
+                config: ReplicaConfig | None = None, ready: Any = None) -> int:
+    """Run one replica in this process (blocks; see :func:`serve_replica`)."""
+    return asyncio.run(serve_replica(replica_id, peers, data_dir, fsync=fsync, config=config,
+                                     ready=ready))
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    """Declare the arguments of a replica process (``fastsched replica`` and
+    ``python -m fastsched.consensus.net.server`` take the same)."""
+    parser.add_argument("--id", type=int, required=True, metavar="N",
+                        help="this replica's 1-based position in --peers")
+    parser.add_argument("--peers", required=True, metavar="HOST:PORT,...",
+                        help="every replica's address, in the same order everywhere")
+    parser.add_argument("--data", required=True, metavar="DIR",
+                        help="directory of the durable log and snapshots (created if missing)")
+    parser.add_argument("--no-fsync", dest="fsync", action="store_false",
+                        help="skip fsync (throwaway tests only: a crash can lose votes)")
+    parser.add_argument("--log-level", default="WARNING",
+                        choices=("DEBUG", "INFO", "WARNING", "ERROR"),
+                        help="logging level (default: WARNING)")
+
+
+def run_from_args(args: argparse.Namespace) -> int:
+    """Run the replica :func:`add_arguments` described until stopped; the exit
+    status (0 after SIGINT/SIGTERM, 1 after a fatal consensus error, 2 on bad input)."""
+    logging.basicConfig(level=args.log_level, stream=sys.stderr,
+                        format=f"replica {args.id}: %(levelname)s %(message)s")
+    try:
+        peers = parse_peers(args.peers)
+        if not 1 <= args.id <= len(peers):
+            raise FastschedError(f"--id: expected 1..{len(peers)}, got {args.id}")
+
+        def ready(server: Any) -> None:
+            host, port = server.addresses[server.id]
+            print(f"replica {server.id} listening on {host}:{port}", file=sys.stderr,
+                  flush=True)
+
+        return run_replica(args.id, peers, args.data, fsync=args.fsync, ready=ready)
+    except (FastschedError, OSError) as err:
+        print(f"fastsched: error: {err}", file=sys.stderr)
+        return 2
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """``python -m fastsched.consensus.net.server``: the same arguments as ``fastsched replica``."""
+    parser = argparse.ArgumentParser(prog="fastsched replica")
+    add_arguments(parser)
+    return run_from_args(parser.parse_args(argv))
+
+
+if __name__ == "__main__":
+    sys.exit(main())
