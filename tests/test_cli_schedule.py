@@ -12,7 +12,8 @@ import pytest
 import yaml
 
 from fastsched import Cluster, load_manifests
-from fastsched.cli import build_parser, cmd_demo, demo_workload, main
+from fastsched.cli import build_parser, main
+from fastsched.cli.demo import cmd_demo, demo_workload
 from fastsched.plot import label_column, natural_key
 
 EXAMPLES = Path(__file__).resolve().parents[1] / "examples"

@@ -11,18 +11,14 @@ is checked against the plain reference too.
 """
 
 import random
-import sys
-from pathlib import Path
 
 import _reference as ref
 import numpy as np
 import pytest
+from _numpy_baseline import numpy_schedule_many
 
 from fastsched import Cluster, Pod, Profile, Scheduler, Taint
 from fastsched.datasets import synthetic
-
-sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "bench"))
-from _numpy_baseline import numpy_schedule_many  # noqa: E402
 
 GI = 1 << 30
 MI = 1 << 20

@@ -12,17 +12,13 @@ incremental or not — and short runs are checked against the plain reference.
 """
 
 import random
-import sys
-from pathlib import Path
 
 import _reference as ref
 import numpy as np
 import pytest
+from _numpy_topology import numpy_schedule_topology
 
 from fastsched import Cluster, Pod, Profile, Scheduler, Service, Taint
-
-sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "bench"))
-from _numpy_topology import numpy_schedule_topology  # noqa: E402
 
 ZONE, HOST = "topology.kubernetes.io/zone", "kubernetes.io/hostname"
 MI = 1 << 20

@@ -3,17 +3,18 @@
 File format (BPPLIB "binpack" text, as in shared/data/bpp): the bin capacity on
 the first line, then one integer item size per line. Blank lines are ignored.
 
-Wire it in cli.py with ``add_binpack_parser(subparsers)``; the parser sets
-``run=cmd_binpack``.
+Wired in ``fastsched/cli/__init__.py`` with ``add_binpack_parser(subparsers)``;
+the parser sets ``run=cmd_binpack``.
 """
 
 from __future__ import annotations
 
 import argparse
-import sys
 from pathlib import Path
 
 import numpy as np
+
+from ._common import print_error
 
 __all__ = ["add_binpack_parser", "cmd_binpack", "read_bpplib"]
 
@@ -58,25 +59,20 @@ def add_binpack_parser(subparsers) -> argparse.ArgumentParser:
     return p
 
 
-def _error(msg: str) -> int:
-    print(f"fastsched: error: {msg}", file=sys.stderr)
-    return 2
-
-
 def cmd_binpack(args: argparse.Namespace) -> int:
     from ..solver import binpack
 
     try:
         sizes, capacity = read_bpplib(args.file)
     except OSError as exc:
-        return _error(f"{args.file}: {exc.strerror or exc}")
+        return print_error(f"{args.file}: {exc.strerror or exc}")
     except ValueError as exc:
-        return _error(str(exc))
+        return print_error(str(exc))
     try:
         res = binpack(sizes, capacity, time_limit=args.time_limit, workers=args.workers,
                       seed=args.seed)
     except (ValueError, TypeError) as exc:
-        return _error(f"{args.file}: {exc}")
+        return print_error(f"{args.file}: {exc}")
     print(f"items: {sizes.size}  capacity: {capacity}")
     print(f"bins: {res.bins}")
     print(f"lower bound: {res.lower_bound}")

@@ -19,9 +19,9 @@ import sys
 from typing import Any, TextIO
 
 from ..errors import FastschedError, ValidationError
-from ..kube.manifests import Manifests
 from ..routing import METHODS, endpoints, route_to
 from ..scheduler.scheduler import Scheduler
+from ._common import describe_error, print_error, read_manifests
 
 __all__ = ["add_route_parser", "cmd_route"]
 
@@ -64,13 +64,9 @@ def cmd_route(args: argparse.Namespace, out: TextIO | None = None,
     try:
         lines = _route(args, stdin or sys.stdin)
     except KeyError as err:            # Manifests.service: no such Service
-        print(f"fastsched: error: {err.args[0] if err.args else err}", file=sys.stderr)
-        return 2
+        return print_error(f"{err.args[0] if err.args else err}")
     except (FastschedError, OSError) as err:
-        message = (f"{err.filename}: {err.strerror}"
-                   if isinstance(err, OSError) and err.filename is not None else str(err))
-        print(f"fastsched: error: {message}", file=sys.stderr)
-        return 2
+        return print_error(describe_error(err))
     out = out or sys.stdout
     if lines:
         out.write("\n".join(lines) + "\n")
@@ -80,7 +76,7 @@ def cmd_route(args: argparse.Namespace, out: TextIO | None = None,
 def _route(args: argparse.Namespace, stdin: TextIO) -> list[str]:
     # data: the keys first (cheap to check), then the manifests
     keys = _read_keys(args.keys, stdin)
-    manifests = _load(args.files)
+    manifests = read_manifests(args.files)
     name, namespace = args.service, args.namespace
     if "/" in name:
         namespace, name = name.split("/", 1)
@@ -117,9 +113,3 @@ def _read_keys(path: str, stdin: TextIO) -> list[str]:
         raise ValidationError(f"{'standard input' if path == '-' else path} is not UTF-8 "
                               f"text (byte {err.start})", "keys") from None
     return [key for key in (line.rstrip("\r") for line in text.split("\n")) if key]
-
-
-def _load(paths: list[str]) -> Manifests:
-    """Load manifests as every command does (cli imports this module: import on use)."""
-    from . import _load as load
-    return load(paths)

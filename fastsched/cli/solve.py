@@ -11,8 +11,8 @@ writes the new placements as v1 Bindings. Exit status 0 when a plan was made
 (pods left unplaced are an outcome, not an error), 2 on bad input; also 0 when
 the solver found no plan in time (status UNKNOWN), which the summary says.
 
-Wiring (in cli.py): ``add_solve_parser(commands)`` in ``build_parser``; it sets
-``run=cmd_solve``.
+Wiring (in ``fastsched/cli/__init__.py``): ``add_solve_parser(commands)`` in
+``build_parser``; it sets ``run=cmd_solve``.
 """
 
 from __future__ import annotations
@@ -21,11 +21,10 @@ import argparse
 import math
 import sys
 import time
-from pathlib import Path
 from typing import Any, TextIO
 
 from ..errors import FastschedError
-from ..kube.bindings import dump_bindings, to_bindings
+from ._common import read_manifests, write_bindings
 
 __all__ = ["add_solve_parser", "cmd_solve"]
 
@@ -119,7 +118,6 @@ class _LiveLine:
 def cmd_solve(args: argparse.Namespace, out: TextIO | None = None,
               err: TextIO | None = None) -> int:
     """``fastsched solve``: place the pending pods in one batch, report, write Bindings."""
-    from . import _load  # cli imports this module: import on use
     try:
         import ortools  # noqa: F401
 
@@ -131,7 +129,7 @@ def cmd_solve(args: argparse.Namespace, out: TextIO | None = None,
     err = err or sys.stderr
 
     # data
-    manifests = _load(args.files)
+    manifests = read_manifests(args.files)
     cluster, pending = manifests.cluster, list(manifests.pending)
 
     # solve, with the live line
@@ -147,19 +145,13 @@ def cmd_solve(args: argparse.Namespace, out: TextIO | None = None,
 
     # bindings before the report: if the file cannot be written, that error is final
     if args.output:
-        _write(args.output, result.bindings)
+        write_bindings(args.output, result.bindings)
 
     # report
     print("\n".join(_summary(cluster, pending, result)), file=out)
     if args.output:
         print(f"\nBindings: {len(result.bindings):,} written to {args.output}", file=out)
     return 0
-
-
-def _write(path: str, pairs: list) -> None:
-    bindings = to_bindings(pairs, new_only=True)
-    fmt = "json" if path.lower().endswith(".json") else "yaml"
-    Path(path).write_text(dump_bindings(bindings, fmt), encoding="utf-8")
 
 
 def _summary(cluster: Any, pending: list, result: Any) -> list[str]:

@@ -1,0 +1,72 @@
+"""What every ``fastsched`` command shares: reading manifests, reporting errors,
+writing Bindings, and argument types.
+
+A command reads its manifests with :func:`read_manifests` (skipped documents
+become warnings on stderr, the same wording for every command), reports bad
+input as ``fastsched: error: <message>`` with exit status 2, and writes new
+placements with :func:`write_bindings`. The command modules import this one;
+it imports none of them, nor the ``fastsched.cli`` package itself.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+import warnings
+from collections.abc import Iterable, Sequence
+from pathlib import Path
+from typing import Any
+
+from ..kube.bindings import dump_bindings, to_bindings
+from ..kube.manifests import Manifests, ManifestWarning, load_manifests
+
+__all__ = ["read_manifests", "describe_error", "print_error", "write_bindings", "integer_arg"]
+
+
+def read_manifests(paths: Sequence[str]) -> Manifests:
+    """Load manifests, printing skipped documents as warnings on stderr."""
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always", ManifestWarning)
+        manifests = load_manifests(*paths)
+    for warning in caught:
+        if issubclass(warning.category, ManifestWarning):
+            print(f"fastsched: warning: {warning.message}", file=sys.stderr)
+        else:
+            warnings.showwarning(warning.message, warning.category, warning.filename,
+                                 warning.lineno)
+    return manifests
+
+
+def describe_error(err: Exception) -> str:
+    """The message of an error for ``fastsched: error:``: an OSError names its file."""
+    if isinstance(err, OSError) and err.filename is not None:
+        return f"{err.filename}: {err.strerror}"
+    return str(err)
+
+
+def print_error(message: str) -> int:
+    """Print ``fastsched: error: <message>`` on stderr; returns 2, the bad-input status."""
+    print(f"fastsched: error: {message}", file=sys.stderr)
+    return 2
+
+
+def write_bindings(path: str, pairs: Iterable[Any]) -> None:
+    """Write a v1 Binding for each newly placed ``(pod, node)`` pair: a JSON v1 List
+    if ``path`` ends in .json, else multi-document YAML."""
+    bindings = to_bindings(pairs, new_only=True)
+    fmt = "json" if path.lower().endswith(".json") else "yaml"
+    Path(path).write_text(dump_bindings(bindings, fmt), encoding="utf-8")
+
+
+def integer_arg(low: int | None = None, high: int | None = None) -> Any:
+    """An argparse type: an integer in [low, high]."""
+    def integer(text: str) -> int:
+        try:
+            value = int(text)
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"expected an integer, got {text!r}") from None
+        if (low is not None and value < low) or (high is not None and value > high):
+            bounds = f"in [{low}, {high}]" if high is not None else f"at least {low}"
+            raise argparse.ArgumentTypeError(f"must be {bounds}, got {value}")
+        return value
+    return integer
