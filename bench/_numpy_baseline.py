@@ -45,8 +45,8 @@ from fastsched.cluster.labeltable import selector_mask, term_mask
 from fastsched.model.pod import Pod
 from fastsched.model.resources import CPU, MEMORY, PODS
 from fastsched.model.taints import UNSCHEDULABLE_TAINT, tolerated
-from fastsched.profile.profile import Profile
 from fastsched.plugins.image_locality import image_locality
+from fastsched.profile.profile import Profile
 
 __all__ = ["numpy_schedule_many"]
 
