@@ -45,13 +45,13 @@ class FrozenMap(Mapping[str, Any]):
     def get(self, key: str, default: Any = None) -> Any:
         return self._d.get(key, default)
 
-    def items(self):  # type: ignore[override]
+    def items(self):
         return self._d.items()
 
-    def keys(self):  # type: ignore[override]
+    def keys(self):
         return self._d.keys()
 
-    def values(self):  # type: ignore[override]
+    def values(self):
         return self._d.values()
 
     def __hash__(self) -> int:
@@ -98,7 +98,7 @@ def from_k8s(cls: type[T], data: Mapping[str, Any], *, strict: bool = True,
     Unknown keys are an error when ``strict``; ``renames`` maps extra API names to
     field names. Field validation happens in ``cls.__post_init__``.
     """
-    names = {f.name for f in dataclasses.fields(cls) if f.init}
+    names = {f.name for f in dataclasses.fields(cls) if f.init}  # type: ignore[arg-type]
     lookup = {camel(n): n for n in names} | {n: n for n in names} | dict(renames or {})
     kwargs: dict[str, Any] = {}
     for key, value in data.items():

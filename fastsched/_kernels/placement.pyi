@@ -1,8 +1,16 @@
+from typing import Any
+
 import numpy as np
 import numpy.typing as npt
 
+SIMD: bool
+
 class Batch:
-    """Arrays for one kernel call (set by fastsched.scheduler)."""
+    """Arrays for one kernel call (set by fastsched.scheduler.compiler and the
+    plugins' compile steps; see placement.pyx for each field)."""
+
+    def __getattr__(self, name: str) -> Any: ...
+    def __setattr__(self, name: str, value: Any) -> None: ...
 
 def place(
     batch: Batch,

@@ -707,9 +707,9 @@ class Cluster:
             ids = [self._taint_id(t) for t in taints]
             words = (len(self._taints) + 63) // 64
             if words > self._taint_bits.shape[1]:
-                wider = np.zeros((self._taint_bits.shape[0], words), np.uint64)
-                wider[:, : self._taint_bits.shape[1]] = self._taint_bits
-                self._taint_bits = wider
+                bits = np.zeros((self._taint_bits.shape[0], words), np.uint64)
+                bits[:, : self._taint_bits.shape[1]] = self._taint_bits
+                self._taint_bits = bits
             self._taint_bits[row] = 0
             for t in ids:
                 self._taint_bits[row, t >> 6] |= np.uint64(1 << (t & 63))

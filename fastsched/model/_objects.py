@@ -72,7 +72,7 @@ def _check_namespace(namespace: Any, field: str) -> str:
 
 def _remap(field: str, table: Mapping[str, str]) -> str:
     """``field`` with its first segment replaced by where it sits in the object."""
-    head = _HEAD.match(field).group()
+    head = _HEAD.match(field).group()  # type: ignore[union-attr]  # matches every string
     return table[head] + field[len(head):] if head in table else field
 
 

@@ -337,7 +337,8 @@ class Pod:
     name: str
     namespace: str = "default"
     labels: Mapping[str, str] = EMPTY
-    requests: Mapping[str, Any] | None = None
+    # None: computed from the containers; after construction, always the effective request.
+    requests: Mapping[str, Any] = None  # type: ignore[assignment]
     containers: tuple[Container, ...] = ()
     init_containers: tuple[Container, ...] = ()
     overhead: Mapping[str, Any] = EMPTY
@@ -483,7 +484,8 @@ def pod_from_k8s(data: Any, *, name: str | None = None, namespace: str | None = 
         namespace = meta.get("namespace") or DEFAULT_NAMESPACE
     priority = spec.get("priority")
     try:
-        return Pod(
+        # The constructor takes the API's dict shapes for every structured field.
+        fields: dict[str, Any] = dict(
             name=name,
             namespace=_check_namespace(namespace, "namespace"),
             labels=meta.get("labels"),
@@ -499,6 +501,7 @@ def pod_from_k8s(data: Any, *, name: str | None = None, namespace: str | None = 
             topology_spread_constraints=_list_at(spec, "topologySpreadConstraints", ""),
             priority=0 if priority is None else priority,
         )
+        return Pod(**fields)
     except ValidationError as err:
         raise _moved(err, _pod_field(err.field, affinity)) from None
 

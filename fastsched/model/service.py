@@ -99,10 +99,11 @@ class Service:
         meta = _mapping_at(data, "metadata")
         spec = _mapping_at(data, "spec")
         try:
-            return cls(name=_required_name(meta),
-                       namespace=meta.get("namespace") or DEFAULT_NAMESPACE,
-                       selector=spec.get("selector"), ports=spec.get("ports"),
-                       type=spec.get("type") or "ClusterIP")
+            fields: dict[str, Any] = dict(
+                name=_required_name(meta), namespace=meta.get("namespace") or DEFAULT_NAMESPACE,
+                selector=spec.get("selector"), ports=spec.get("ports"),
+                type=spec.get("type") or "ClusterIP")
+            return cls(**fields)
         except ValidationError as err:
             raise _moved(err, _remap(err.field, _SERVICE_FIELDS)) from None
 

@@ -30,7 +30,8 @@ from . import (
 from .base import Plugin
 
 __all__ = ["Plugin", "REGISTRY", "PLUGINS", "FILTER_PLUGINS", "SCORE_PLUGINS", "NOOP_PLUGINS",
-           "DEFAULT_FILTERS", "DEFAULT_SCORES", "REASONS", "RESOURCE0", "get"]
+           "DEFAULT_FILTERS", "DEFAULT_SCORES", "FILTER_CODES", "SCORE_ROWS", "REASONS", "RESOURCE0",
+           "get"]
 
 # Filters in the default profile's order, then the score-only plugins.
 PLUGINS: tuple[Plugin, ...] = (
@@ -52,6 +53,9 @@ NOOP_PLUGINS = ("SchedulingGates", "PrioritySort", "VolumeRestrictions", "NodeVo
                 "DefaultBinder")
 DEFAULT_FILTERS = FILTER_PLUGINS
 DEFAULT_SCORES = tuple((name, REGISTRY[name].weight) for name in SCORE_PLUGINS)
+# Plugin name -> its FilterCode / its row of the kernel's score explanation.
+FILTER_CODES = {p.name: int(p.filter) for p in PLUGINS if p.filter is not None}
+SCORE_ROWS = {p.name: int(p.score) for p in PLUGINS if p.score is not None}
 
 # The reason of every non-resource bucket, by ReasonCode; resource buckets follow
 # from RESOURCE0 on (one per resource column: NodeResourcesFit's reasons).

@@ -40,7 +40,10 @@ def configure(ctx: Any, b: Any) -> None:
         for node, ports in cols.ported_pods().values():
             for port in ports:
                 b.occ[rows[node], clashing(port)] = 1
-    chk_off, chk, set_off, set_col = [0], [], [0], []
+    chk_off: list[int] = [0]
+    chk: list[int] = []
+    set_off: list[int] = [0]
+    set_col: list[int] = []
     for ports in port_lists:
         chk.extend(index[t] for t in ports)
         chk_off.append(len(chk))

@@ -106,7 +106,8 @@ def resource_reasons(bits: int, resources: Sequence[str],
     resource no node has), in upstream's order."""
     pods_col = resources.index(PODS)
     out = [TOO_MANY_PODS] if bits >> pods_col & 1 else []
-    native, extended = [], []
+    native: list[str] = []
+    extended: list[str] = []
     for col, name in enumerate(resources):
         if col != pods_col and bits >> col & 1:
             (native if col < 3 else extended).append(f"Insufficient {name}")
@@ -145,8 +146,10 @@ def read_args(args: Mapping[str, Any], path: str) -> dict[str, Any]:
         groups.append(resource_name(group, at))
 
     strategy = args.get("scoringStrategy")
+    resources: tuple[tuple[str, int], ...] = DEFAULT_RESOURCES
+    shape: tuple[tuple[int, int], ...] = ()
     if strategy is None:  # v1 default
-        kind, resources, shape = "LeastAllocated", DEFAULT_RESOURCES, ()
+        kind = "LeastAllocated"
     else:
         at = f"{path}.scoringStrategy"
         check_fields(strategy, ("type", "resources", "requestedToCapacityRatio"), at)
@@ -155,7 +158,6 @@ def read_args(args: Mapping[str, Any], path: str) -> dict[str, Any]:
         resources = resource_specs(strategy.get("resources"), f"{at}.resources") \
             or DEFAULT_RESOURCES
         ratio = strategy.get("requestedToCapacityRatio")
-        shape: tuple[tuple[int, int], ...] = ()
         if kind == "RequestedToCapacityRatio":
             if ratio is None:
                 raise ValidationError("must be specified when type is RequestedToCapacityRatio",

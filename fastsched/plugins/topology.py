@@ -163,14 +163,16 @@ class TopologyCompiler:
                     has_keys &= self._domains(key) >= 0
             for c in scored:
                 selector = self._spread_selector(c, pod)
+                eligible_soft: np.ndarray | None
                 if c.topology_key == HOSTNAME:
                     # per node: the node's own pods, whatever the inclusion policies
-                    eligible, ekey = None, "node"
+                    eligible_soft, ekey = None, "node"
                 else:
-                    eligible, ekey = self._eligible(c, pod, has_keys, ("soft", system, keys),
-                                                    node_match, taint_ok)
+                    eligible_soft, ekey = self._eligible(c, pod, has_keys,
+                                                         ("soft", system, keys),
+                                                         node_match, taint_ok)
                 counter = self._counter("match", _counted(selector), frozenset((pod.namespace,)),
-                                        c.topology_key, eligible, ekey)
+                                        c.topology_key, eligible_soft, ekey)
                 soft.append((counter, c.max_skew, int(not system),
                              int(c.topology_key == HOSTNAME)))
         aff_self = True

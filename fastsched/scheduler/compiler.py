@@ -19,16 +19,17 @@ from .._kernels import placement as _k
 from ..cluster import Cluster
 from ..model.pod import Pod
 from ..model.resources import CPU, MEMORY, PODS
-from ..plugins import PLUGINS, REGISTRY
+from ..plugins import FILTER_CODES, PLUGINS
 from ..plugins._arrays import i64, stack, u8
 from ..profile.profile import Profile
 
 __all__ = ["Compiler"]
 
 _MISSING = object()
-_STATIC = tuple(p for p in PLUGINS if p.static is not None)
-_ROWS = tuple(p for p in PLUGINS if p.row is not None)
-_SPEC = tuple(p for p in PLUGINS if p.spec is not None)
+_STATIC = tuple((p.static_key, p.static) for p in PLUGINS
+                if p.static is not None and p.static_key is not None)
+_ROWS = tuple((p.row, p.raw) for p in PLUGINS if p.row is not None and p.raw is not None)
+_SPEC = tuple(p.spec for p in PLUGINS if p.spec is not None)
 # Plugins sharing a compile step (the topology plugins share their counters) list
 # the same function: it runs once.
 _CONFIGURE = tuple(dict.fromkeys(p.configure for p in PLUGINS if p.configure is not None))
@@ -60,7 +61,7 @@ class Compiler:
         self.taint_bits = cluster.taint_bits
         self._filters_on = frozenset(profile.filters)
         self._weights = dict(profile.scores)
-        self.filters = [int(REGISTRY[f].filter) for f in profile.filters]
+        self.filters = [FILTER_CODES[f] for f in profile.filters]
         self.fit_on = "NodeResourcesFit" in self._filters_on
         self.ports_on = "NodePorts" in self._filters_on
         self.specs: dict[Any, int] = {}
@@ -69,7 +70,7 @@ class Compiler:
         self.filter_req: list[np.ndarray] = []
         self.nz: list[tuple[int, int]] = []
         self.static_of: list[int] = []
-        self.row_of: dict[str, list[int]] = {p.row[0]: [] for p in _ROWS}
+        self.row_of: dict[str, list[int]] = {row[0]: [] for row, _ in _ROWS}
         self.conflict: list[bool] = []      # set by a plugin: no node can ever fit
         self.simd_worth_it = True   # copying columns costs about a scalar scan or two
         self.extra: list[dict[str, int]] = []   # ignored resources no node offers
@@ -129,13 +130,12 @@ class Compiler:
         self.missing.append(tuple(sorted(missing)))
         self.nz.append((pod.scoring_requests.get(CPU, 0), pod.scoring_requests.get(MEMORY, 0)))
         self.conflict.append(False)
-        for plugin in _SPEC:
-            plugin.spec(self, pod)
+        for compile_spec in _SPEC:
+            compile_spec(self, pod)
         self.static_of.append(self._static_index(pod))
-        for plugin in _ROWS:
-            found = plugin.raw(self, pod)
-            self.row_of[plugin.row[0]].append(-1 if found is None else
-                                              self.row(plugin.row[0], *found))
+        for (kind, _, _), raw in _ROWS:
+            found = raw(self, pod)
+            self.row_of[kind].append(-1 if found is None else self.row(kind, *found))
         return s
 
     def row(self, kind: str, key: Any, compute: Any) -> int:
@@ -161,14 +161,14 @@ class Compiler:
         return found
 
     def _static_index(self, pod: Pod) -> int:
-        key = tuple(p.static_key(pod) for p in _STATIC)
+        key = tuple(static_key(pod) for static_key, _ in _STATIC)
         return self.row("static", key, lambda: self._static_bits(pod))
 
     def _static_bits(self, pod: Pod) -> np.ndarray:
         """uint8 per node: the static filters that reject it (``StaticBit``)."""
         bits = np.zeros(self.n, np.uint8)
-        for plugin in _STATIC:
-            found = plugin.static(self, pod)
+        for _, static in _STATIC:
+            found = static(self, pod)
             if found is not None:
                 bits |= found
         return bits
@@ -204,8 +204,7 @@ class Compiler:
         b.spec_missing = u8([bool(m) for m in self.missing] or [0])
         b.spec_mask = i64(self.static_of or [-1])
         b.masks = stack(self._rows.get("static", []), (1, max(n, 1)), np.uint8)
-        for plugin in _ROWS:
-            kind, spec_field, rows_field = plugin.row
+        for (kind, spec_field, rows_field), _ in _ROWS:
             setattr(b, spec_field, i64(self.row_of[kind] or [-1]))
             setattr(b, rows_field, stack(self._rows.get(kind, []), (1, max(n, 1)), np.int64))
         for configure in _CONFIGURE:

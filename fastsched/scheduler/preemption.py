@@ -183,29 +183,29 @@ def find(cluster: Any, pod: Pod, want: np.ndarray, codes: np.ndarray, bits: np.n
         is_victim = victim.astype(bool)
         prio = table.priority[picked].astype(np.int64)
         starts = offsets[:-1]
-        top = np.maximum.reduceat(np.where(is_victim, prio, -INT32), starts)
+        tops = np.maximum.reduceat(np.where(is_victim, prio, -INT32), starts)
         total = np.add.reduceat(np.where(is_victim, prio + INT32, 0), starts)
         number = np.add.reduceat(is_victim.astype(np.int64), starts)
-        at_top = is_victim & (prio == np.repeat(top, lengths))
-        earliest = np.minimum.reduceat(np.where(at_top, table.seq[picked], 1 << 62), starts)
+        at_top = is_victim & (prio == np.repeat(tops, lengths))
+        earliests = np.minimum.reduceat(np.where(at_top, table.seq[picked], 1 << 62), starts)
         # upstream's order; lexsort takes the last key first
-        order = np.lexsort((rows, -earliest, number, total, top, number == 0))
+        order = np.lexsort((rows, -earliests, number, total, tops, number == 0))
         j = int(order[0])
         if number[j] == 0:
             return None, None, counts, topology_rows
-        best_key = (0, int(top[j]), int(total[j]), int(number[j]), -int(earliest[j]),
+        best_key = (0, int(tops[j]), int(total[j]), int(number[j]), -int(earliests[j]),
                     int(rows[j]))
         best_row = int(rows[j])
-        best_victims = picked[offsets[j]:offsets[j + 1]][is_victim[offsets[j]:offsets[j + 1]]]
-        best_victims = best_victims.tolist()
+        best_victims = picked[offsets[j]:offsets[j + 1]][
+            is_victim[offsets[j]:offsets[j + 1]]].tolist()
     if best_key is None:
         return None, None, counts, topology_rows
     node = names[best_row]
     chosen = set(best_victims)
-    victims = tuple(p for p in cluster.columns.pods_by_node[node].values()
-                    if cluster.columns.slot(p) in chosen)
-    victims = tuple(sorted(victims, key=lambda p: (-p.priority, started(cluster, p))))
-    return best_key, Preemption(pod, node, victims), counts, topology_rows
+    evicted = sorted((p for p in cluster.columns.pods_by_node[node].values()
+                      if cluster.columns.slot(p) in chosen),
+                     key=lambda p: (-p.priority, started(cluster, p)))
+    return best_key, Preemption(pod, node, tuple(evicted)), counts, topology_rows
 
 
 def choice_key(cluster: Any, row: int, victims: Sequence[Pod], violations: int) -> tuple:

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, overload
 
 import numpy as np
 
@@ -94,7 +94,7 @@ class ScoreResult:
         return self.nodes[int(np.argmax(self.total))] if self.nodes else None
 
 
-class ScheduleResult(Sequence):
+class ScheduleResult(Sequence["Placement | Unschedulable"]):
     """The outcome of ``schedule_many``: arrays, with objects built on demand.
 
     ``rows[t]`` is pod t's node row (-1 unschedulable) and ``scores[t]`` its total
@@ -114,9 +114,15 @@ class ScheduleResult(Sequence):
     def __len__(self) -> int:
         return len(self.rows)
 
-    def __getitem__(self, t: int) -> Placement | Unschedulable:  # type: ignore[override]
+    @overload
+    def __getitem__(self, t: int) -> Placement | Unschedulable: ...
+
+    @overload
+    def __getitem__(self, t: slice) -> list[Placement | Unschedulable]: ...
+
+    def __getitem__(self, t: int | slice) -> Any:
         if isinstance(t, slice):
-            return [self[i] for i in range(*t.indices(len(self)))]  # type: ignore[return-value]
+            return [self[i] for i in range(*t.indices(len(self)))]
         if t < 0:
             t += len(self)
         pod = self._replica_names(t)

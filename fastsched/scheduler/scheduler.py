@@ -20,7 +20,7 @@ from .._kernels.codes import PASSES, ReasonCode, ScoreRow
 from ..cluster import Cluster
 from ..errors import DuplicateError, ValidationError
 from ..model.pod import Pod
-from ..plugins import REASONS, REGISTRY, RESOURCE0
+from ..plugins import REASONS, RESOURCE0, SCORE_ROWS
 from ..profile.profile import Profile
 from . import preemption
 from .compiler import Compiler
@@ -326,7 +326,7 @@ class Scheduler:
         rows = np.flatnonzero(codes == PASSES).astype(np.int64)
         raw = np.zeros((int(ScoreRow.SCORE_ROWS), max(len(rows), 1)), np.int64)
         _k.score_feasible(batch, s, rows, raw)
-        plugins = {name: raw[REGISTRY[name].score, : len(rows)] for name, _ in self.profile.scores}
+        plugins = {name: raw[SCORE_ROWS[name], : len(rows)] for name, _ in self.profile.scores}
         total = sum((w * plugins[name] for name, w in self.profile.scores),
                     np.zeros(len(rows), np.int64))
         names = self.cluster.node_names
