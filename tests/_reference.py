@@ -4,8 +4,8 @@ The compiled kernels are tested equal to these functions, so this module aims
 to be obviously right rather than fast: every plugin reads the cluster through
 ``Cluster.node`` / ``Cluster.pods_on`` and re-derives what it needs (node
 requests are summed over the bound pods, spec §1.4), label requirements and
-tolerations are matched here rather than through ``fastsched.labels`` /
-``fastsched.taints``, and integer arithmetic is Go's (division truncates
+tolerations are matched here rather than through ``fastsched.model.labels`` /
+``fastsched.model.taints``, and integer arithmetic is Go's (division truncates
 toward zero). Section numbers (§) refer to the spec.
 
 What a kernel must match:

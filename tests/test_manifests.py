@@ -1,4 +1,4 @@
-"""Tests for fastsched.manifests: Kubernetes objects in, Bindings out."""
+"""Tests for fastsched.kube (manifests in, Bindings out) and Pod.from_k8s."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""Tests for fastsched.quantity against the rules of spec §1.1 and §13."""
+"""Tests for fastsched.model.quantity against the rules of spec §1.1 and §13."""
 
 from __future__ import annotations
 

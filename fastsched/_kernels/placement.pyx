@@ -125,8 +125,9 @@ cdef struct Plan:
 
 
 cdef class Batch:
-    """Arrays for one kernel call. Attributes are set by ``fastsched.scheduler``,
-    which guarantees dtypes, C-contiguity and shapes; the kernel trusts them."""
+    """Arrays for one kernel call. Attributes are set by ``fastsched.scheduler.compiler``
+    and the plugins' compile steps, which guarantee dtypes, C-contiguity and shapes;
+    the kernel trusts them."""
 
     cdef public object alloc, req, nonzero, inv_alloc, inv_den, fcol_off, fcol, soa
     cdef public object filters, fit_col, fit_w, fit_nz, fit_scalar, shape_u, shape_s

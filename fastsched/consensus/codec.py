@@ -1,6 +1,6 @@
 """Pods and nodes as JSON values, for commands and snapshots of the replicated log.
 
-A pod becomes a ``v1 Pod`` dict (what :func:`fastsched.manifests.pod_from_dict`
+A pod becomes a ``v1 Pod`` dict (what :func:`fastsched.model.pod.pod_from_dict`
 reads back), with requests written as Kubernetes quantities so the round trip is
 exact; the one field a Pod manifest cannot carry, ``owner_selector``, rides
 beside it. A node is its decoded :class:`~fastsched.NodeInfo` minus its pods, with
