@@ -15,7 +15,7 @@ from __future__ import annotations
 import re
 from collections.abc import Sequence
 from os import PathLike
-from typing import Any
+from typing import Any, cast
 
 import numpy as np
 
@@ -109,10 +109,11 @@ def plot_cluster(cluster: Cluster, path: str | PathLike, *, title: str | None = 
     # figure: one row per zone, the same y axis everywhere
     fig, axes = plt.subplots(len(zone_names), 1, squeeze=False, sharey=True,
                              figsize=(12, 1.2 + 2.6 * len(zone_names)))
+    order: list[int] | np.ndarray
     for ax, zone in zip(axes[:, 0], zone_names):
         in_zone = np.flatnonzero(zones == zone)
         order = sorted(in_zone.tolist(), key=lambda r: (
-            natural_key(shapes[r]), -np.nan_to_num(cpu[r]), -np.nan_to_num(memory[r])))
+            natural_key(cast(str, shapes[r])), -np.nan_to_num(cpu[r]), -np.nan_to_num(memory[r])))
         order = np.array(order, dtype=np.int64)
         x = np.arange(len(order))
         edges = np.arange(len(order) + 1) - 0.5

@@ -1,3 +1,5 @@
+from typing import Any
+
 import numpy as np
 import numpy.typing as npt
 
@@ -5,7 +7,7 @@ HASHES: dict[str, int]
 NORMS: dict[str, int]
 
 def hash_keys(
-    keys: list[object],
+    keys: list[Any],
     kind: int,
     norm: int,
     hi: npt.NDArray[np.uint64],

@@ -78,7 +78,7 @@ def binary_bytes(amount: int) -> str:
     return f"{value:.1f}{unit}"
 
 
-def table_lines(rows: list[tuple[str, ...]], right: Sequence[int] = ()) -> list[str]:
+def table_lines(rows: Sequence[tuple[str, ...]], right: Sequence[int] = ()) -> list[str]:
     """``rows`` (the first is the header) as aligned lines indented by two spaces;
     the columns in ``right`` are right-aligned."""
     widths = [max(len(row[i]) for row in rows) for i in range(len(rows[0]))]

@@ -21,7 +21,7 @@ import textwrap
 import time
 from collections import Counter
 from collections.abc import Sequence
-from typing import Any, TextIO
+from typing import Any, TextIO, cast
 
 import numpy as np
 
@@ -79,7 +79,8 @@ def demo_workload(count: int, seed: int = 0) -> tuple[list[tuple[str, str, Pod, 
     shapes = {pod.name: pod for pod in mixed_shapes()}
     sizes = [int(share * count) for *_, share in DEMO_WORKLOAD]
     sizes[0] += count - sum(sizes)       # rounding leftovers go to the plain replicas
-    groups, pods = [], []
+    groups: list[tuple[str, str, Pod, int]] = []
+    pods: list[Pod] = []
     for (kind, name, _), size in zip(DEMO_WORKLOAD, sizes):
         template = shapes[name]
         groups.append((kind, name, template, size))
@@ -161,7 +162,7 @@ def cmd_demo(args: argparse.Namespace, out: TextIO | None = None,
         rows[done:done + len(chunk)] = result.rows
         reasons.update(result.reason_counts())
         for t in np.flatnonzero(result.rows < 0).tolist():
-            failure = result[t]
+            failure = cast(Unschedulable, result[t])     # rows < 0: not placed
             ruled_out.update(failure.reasons)
             examples.setdefault(_group_of(chunk[t]), failure)
         done += len(chunk)
@@ -278,6 +279,7 @@ def _workload_lines(groups: Sequence[tuple[str, str, Pod, int]], total: int) -> 
         if not size:
             continue
         req = template.requests
+        assert req is not None      # Pod.__post_init__ sets the effective request
         rows.append((kind, name, f"{size:,}", format_quantity(req.get("cpu", 0), "cpu"),
                      format_quantity(req.get("memory", 0), "memory"),
                      format_quantity(req.get("nvidia.com/gpu", 0), "nvidia.com/gpu")

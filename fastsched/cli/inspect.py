@@ -16,7 +16,7 @@ from __future__ import annotations
 import argparse
 import sys
 from collections import Counter
-from typing import Any, TextIO
+from typing import Any, TextIO, cast
 
 from ..kube.manifests import Manifests
 from ..plot import INSTANCE_TYPE_LABELS, ZONE_LABELS
@@ -70,7 +70,7 @@ def _nodes_section(m: Manifests, args: argparse.Namespace) -> list[str]:
         f" in {len(zones)} zones ({_counts(zones)})"
     lines = [f"Nodes: {len(nodes)}{zone_text}; {cordoned} unschedulable, {tainted} tainted"]
     if types:
-        lines.append(f"  instance types: {_counts(types)}")
+        lines.append(f"  instance types: {_counts(cast('Counter[str]', types))}")  # None popped
     if taints:
         lines.append(f"  taints: {_counts(taints)}")
     if args.nodes and nodes:

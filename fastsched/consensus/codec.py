@@ -106,6 +106,7 @@ def pod_from_json(data: Any) -> Pod:
     name = meta.get("name") if isinstance(meta, Mapping) else None
     key = None
     if isinstance(name, str) and name:
+        assert meta is not None                 # name came from it
         try:
             key = json.dumps({**data, "manifest": {**manifest, "metadata": {
                 **meta, "name": ""}}}, sort_keys=True, separators=(",", ":"))

@@ -318,6 +318,7 @@ class Replica:
             self._deadline = now + self._timeout()
         cfg = self.config
         if self.role == LEADER:
+            assert self.ballot is not None          # set by the election that made us leader
             if now - self._last_heartbeat >= cfg.heartbeat_interval:
                 self._heartbeat()
             for slot, p in list(self.proposals.items()):
@@ -339,6 +340,7 @@ class Replica:
 
     def _heartbeat(self) -> None:
         self._last_heartbeat = self.now
+        assert self.ballot is not None          # only the leader sends heartbeats
         for peer in self.others:
             self._send(Heartbeat(self.id, peer, self.ballot, self.applied))
 
@@ -424,6 +426,7 @@ class Replica:
         self.proposals[slot] = _Proposal(command, self.now)
         if command.id:
             self._inflight[command.id] = slot
+        assert self.ballot is not None          # only the leader proposes
         for peer in self.peers:
             self._send(Accept(self.id, peer, self.ballot, slot, command))
 

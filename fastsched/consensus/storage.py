@@ -101,7 +101,7 @@ class Storage:
 
     def _compacted(self) -> list[dict[str, Any]]:
         """Records that rebuild the current state and nothing more."""
-        out = []
+        out: list[dict[str, Any]] = []
         p = self.state.promised
         if p is not None:
             out.append({"k": "promise", "b": [p.round, p.replica]})
@@ -234,6 +234,7 @@ class FileStorage(Storage):
     def _append(self, record: dict[str, Any]) -> None:
         if self._fd is None:
             self._open()
+        assert self._fd is not None
         os.write(self._fd, _frame(_record_payload(record)))
         self.dirty = True
 

@@ -10,6 +10,7 @@ selectors, zone affinity, tolerations and a GPU job.
 from __future__ import annotations
 
 import random
+from typing import Any, cast
 
 from ..cluster.cluster import Cluster
 from ..model.pod import Pod
@@ -105,9 +106,10 @@ def mixed_shapes() -> list[Pod]:
     def pod(name: str, cpu: int, memory: int, **kw) -> Pod:
         image = kw.pop("image", f"registry.example.com/{name}:1.0")
         extra = kw.pop("extra", {})
-        return Pod(name, labels={"app": name}, containers=[{
+        # Pod coerces container mappings; its field annotation names only Container
+        return Pod(name, labels={"app": name}, containers=cast(Any, [{
             "name": name, "image": image,
-            "resources": {"requests": {"cpu": cpu, "memory": memory, **extra}}}], **kw)
+            "resources": {"requests": {"cpu": cpu, "memory": memory, **extra}}}]), **kw)
 
     return [
         pod("web", 100, 500 * MI),

@@ -71,7 +71,7 @@ class Maglev(_Named):
         if table_size > MAX_TABLE_SIZE:
             raise ValidationError(f"must be at most {MAX_TABLE_SIZE}, got {table_size}",
                                   "table_size")
-        self._m = table_size
+        self._m: int = table_size
         self._set(names, weights_)
 
     @property

@@ -35,7 +35,7 @@ def _check_weight(weight: Any, field: str, *, integer: bool) -> int | float:
     if integer:
         if isinstance(weight, (bool, np.bool_)) or not isinstance(weight, numbers.Integral):
             raise ValidationError(f"expected a positive int weight, got {weight!r}", field)
-        value = operator.index(weight)
+        value: int | float = operator.index(weight)
         if value < 1:
             raise ValidationError(f"weight must be at least 1, got {value}", field)
         return value
@@ -173,7 +173,7 @@ class _Named:
 
     def get_node(self, key: str | bytes | int) -> str:
         """The node a key belongs to."""
-        hashed = _pick.hash_key(key, _HASH["fast"], _NORM["raw"])
+        hashed: tuple[int, ...] | None = _pick.hash_key(key, _HASH["fast"], _NORM["raw"])
         if hashed is None:  # a NumPy integer, or a bad key: the general path converts or raises
             hashed = (int(_one_key(key, _MODES["fast"])[0][0]),)
         return self._names[self._lookup_one(hashed[0])]

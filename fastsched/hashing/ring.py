@@ -13,7 +13,7 @@ import math
 import numbers
 from collections.abc import Iterable, Mapping, Sequence
 from fractions import Fraction
-from typing import Any
+from typing import Any, cast
 
 import numpy as np
 
@@ -91,6 +91,9 @@ class HashRing:
         # weight change (which changes every node's digest count) re-sorts but
         # does not re-hash.
         self._cache: dict[str, np.ndarray] = {}
+        # Set by _build: points per node, and the sorted (hi, lo, owner) points.
+        self._counts: np.ndarray
+        self._raw: tuple[np.ndarray, np.ndarray | None, np.ndarray]
         self._build(counts)
 
     # -- reading ---------------------------------------------------------------------
@@ -140,6 +143,7 @@ class HashRing:
         if self._mode.digests:
             values = (pos >> np.uint64(32)).tolist()
         elif self._mode.wide:
+            assert self._index.lows is not None     # wide modes keep the low halves
             values = [(h << 64) | lo for h, lo in zip(pos.tolist(), self._index.lows.tolist())]
         else:
             values = pos.tolist()
@@ -401,6 +405,7 @@ class HashRing:
             if lo is None:
                 self._build(self._counts)
                 return
+            assert new_lo is not None       # lo and new_lo: both set in the wide modes
             all_hi = np.concatenate([hi, new_hi])
             all_lo = np.concatenate([lo, new_lo[order]])
             all_owner = np.concatenate([owner, np.full(len(new_hi), row, np.int32)])
@@ -408,7 +413,7 @@ class HashRing:
             self._raw = (all_hi[full], all_lo[full], all_owner[full])
         else:
             self._raw = (np.insert(hi, at, new_hi),
-                         None if lo is None else np.insert(lo, at, new_lo[order]),
+                         None if lo is None else np.insert(lo, at, cast(np.ndarray, new_lo)[order]),
                          np.insert(owner, at, np.int32(row)))
         self._publish()
 

@@ -7,6 +7,7 @@ Shared by ``BatchResult`` (``solve_batch``) and ``PackResult`` (``binpack``,
 from __future__ import annotations
 
 from enum import Enum
+from typing import overload
 
 __all__ = ["Status", "STATUSES", "gap"]
 
@@ -35,6 +36,10 @@ class Status(str, Enum):
 STATUSES = tuple(s.value for s in Status)
 
 
+@overload
+def gap(objective: int, bound: int) -> float: ...
+@overload
+def gap(objective: int | None, bound: int | None) -> float | None: ...
 def gap(objective: int | None, bound: int | None) -> float | None:
     """``|objective - bound| / max(1, |objective|)``: how far a result may be from
     the optimum, relative to it; None when either is unknown.

@@ -17,13 +17,13 @@ __all__ = ["parse_peers"]
 def parse_peers(text: str | Iterable[Any]) -> list[tuple[str, int]]:
     """``"host:port,host:port"`` (or a list of such strings or pairs) as pairs."""
     items = text.split(",") if isinstance(text, str) else list(text)
-    out = []
+    out: list[tuple[str, int]] = []
     for i, item in enumerate(items):
         if isinstance(item, str):
-            host, sep, port = item.strip().rpartition(":")
-            if not sep or not host or not port.isdigit():
+            host, sep, port_text = item.strip().rpartition(":")
+            if not sep or not host or not port_text.isdigit():
                 raise ValidationError(f"expected HOST:PORT, got {item!r}", f"peers[{i}]")
-            item = (host, int(port))
+            item = (host, int(port_text))
         host, port = item
         if not isinstance(host, str) or type(port) is not int or not 0 < port < 65536:
             raise ValidationError(f"expected (host, port), got {item!r}", f"peers[{i}]")

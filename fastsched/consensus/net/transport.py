@@ -263,6 +263,7 @@ class _Connection(asyncio.Protocol):
         except FrameError as err:
             self.server.stats.bad_frames += 1
             log.warning("replica %d: closing a connection: %s", self.server.id, err)
+            assert self.transport is not None   # set by connection_made
             self.transport.close()
             return
         for payload in frames:
@@ -496,6 +497,7 @@ class ReplicaServer:
                 continue
             batches.setdefault(conn, []).append(frame(encode(msg)))
         for conn, frames in batches.items():
+            assert conn.transport is not None   # conn.writable checked it
             if conn.transport.get_write_buffer_size() > MAX_WRITE_BUFFER:
                 self.stats.dropped += len(frames)
                 conn.transport.close()      # far behind: redial, let Paxos resend

@@ -48,6 +48,7 @@ class _Model:
                     self.used[node] = m.new_bool_var("")
 
         # capacity of every node, per resource; an empty node only if it is used
+        shapes: np.ndarray | set[int]
         for node in range(n):
             js = by_node[node]
             if not js:
@@ -92,7 +93,7 @@ class _Model:
                         m.add(LinearExpr.sum([self.x[j] for j in js]) <= int(lim.left[d]))
 
         # spread: every domain's count between lo and hi, hi - lo <= maxSkew
-        self.spread_vars = []
+        self.spread_vars: list[tuple[cp_model.IntVar, cp_model.IntVar] | None] = []
         for g in p.spreads:
             if not g.eligible.any():
                 self.spread_vars.append(None)
@@ -121,9 +122,9 @@ class _Model:
             self.gang_vars.append(on)
 
         # symmetry: interchangeable empty nodes in use first, fuller first
-        for members in classes:
-            members = [int(v) for v in members]
-            for a, b in zip(members, members[1:]):
+        for cls in classes:
+            nodes = [int(v) for v in cls]
+            for a, b in zip(nodes, nodes[1:]):
                 if a in self.used and b in self.used:
                     m.add(self.used[a] >= self.used[b])
                 m.add(LinearExpr.sum([self.x[j] for j in by_node[a]])
@@ -221,7 +222,8 @@ def _solve_phase(model: _Model, budget: float, options: BatchOptions, workers: i
     params.random_seed = options.seed % (1 << 31)
     params.log_search_progress = False
 
-    class Callback(cp.CpSolverSolutionCallback):
+    # a base class reached through a module-valued attribute: mypy cannot follow it
+    class Callback(cp.CpSolverSolutionCallback):  # type: ignore[name-defined]
         def on_solution_callback(self) -> None:
             progress.solutions += 1
             progress.incumbent = progress.to_user(self.objective_value)

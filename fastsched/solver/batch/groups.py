@@ -27,7 +27,7 @@ def _members(value: Any, path: str) -> LabelSelector | tuple[Pod | str, ...]:
     if isinstance(value, (str, bytes, Pod)) or not isinstance(value, Iterable):
         raise ValidationError("expected a list of pods or 'namespace/name' keys, or a label "
                               f"selector, got {type(value).__name__}", path)
-    out = []
+    out: list[Pod | str] = []
     for i, ref in enumerate(value):
         if isinstance(ref, Pod):
             out.append(ref)

@@ -83,8 +83,9 @@ class _Lns:
         # a pod's size: its largest request relative to the largest free room, in 1..100
         self.pod_size = np.maximum(np.ceil(100 * (p.A[:, cols] / scale).max(axis=1)),
                                    1).astype(np.int64) if p.S else np.zeros(0, np.int64)
-        self.stats = {"objective": "lns", "status": "FEASIBLE", "steps": 0, "closed": 0,
-                      "optimal_steps": 0, "conflicts": 0, "branches": 0, "wall_time": 0.0}
+        self.stats: dict[str, Any] = {"objective": "lns", "status": "FEASIBLE", "steps": 0, "closed": 0,
+                                      "optimal_steps": 0, "conflicts": 0, "branches": 0,
+                                      "wall_time": 0.0}
 
     def takes(self, rows: np.ndarray, free: np.ndarray, moving: np.ndarray) -> np.ndarray:
         """Per row, the size of the moving pods it could take in ``free`` room."""

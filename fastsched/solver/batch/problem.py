@@ -7,7 +7,7 @@ the groups against them on the way.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, cast
 
 import numpy as np
 
@@ -75,7 +75,7 @@ class _Problem:
 
     @property
     def eligible(self) -> np.ndarray:
-        return self.cap.any(axis=0) if self.S else np.zeros(self.n, np.bool_)
+        return cast(np.ndarray, self.cap.any(axis=0)) if self.S else np.zeros(self.n, np.bool_)
 
 
 def _names(cluster: Cluster, pods: list[Pod]) -> tuple[list[Pod], list[int]]:
@@ -97,7 +97,8 @@ def _names(cluster: Cluster, pods: list[Pod]) -> tuple[list[Pod], list[int]]:
 
 def _final_pods(cluster: Cluster, pods: list[Pod], objects: list[Pod],
                 of: list[int]) -> list[Pod]:
-    repeats = np.bincount(np.asarray(of, np.int64), minlength=len(objects)) if of else []
+    repeats: np.ndarray | list[int] = \
+        np.bincount(np.asarray(of, np.int64), minlength=len(objects)) if of else []
     taken = set(cluster.pods)
     for o, pod in enumerate(objects):
         if repeats[o] == 1:
@@ -168,6 +169,8 @@ def _problem(cluster: Cluster, pods: list[Pod], objects: list[Pod], of: list[int
     # groups -> memberships of every distinct pod object
     gang_of = [-1] * len(objects)
     gang_members = []
+    members: list[int] | set[int]
+    need: int | np.ndarray
     for g, (path, gang) in enumerate(gangs):
         members = _resolve(gang.pods, objects, by_key, path)
         size = int(count_obj[members].sum()) if members else 0

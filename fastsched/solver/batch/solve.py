@@ -154,6 +154,7 @@ def _search(p: _Problem, final: list[Pod], options: BatchOptions, workers: int,
     level1_bound = _placed_bound(p)
     stats["own_placed_bound"] = level1_bound
     infeasible = False
+    value: int | None
     if searching and (level1 is None or level1 < level1_bound):
         model = build()
         seconds = budget(1.0 if objective == "max_placed" else _PHASE1_SHARE)
@@ -179,6 +180,7 @@ def _search(p: _Problem, final: list[Pod], options: BatchOptions, workers: int,
                     level1_bound = level1
     level1_proved = level1 is not None and level1 >= level1_bound
     if level1_proved:
+        assert level1 is not None
         level1_bound = level1
 
     # level 2: fewest nodes in use or lowest peak, among plans placing as much
@@ -209,6 +211,7 @@ def _search(p: _Problem, final: list[Pod], options: BatchOptions, workers: int,
             if objective == "min_nodes":
                 m.minimize(sum(model.used.values()) + fixed)
             else:
+                assert model.peak is not None       # built for the "balance" objective
                 m.minimize(model.peak)
             model.hint(best)
             # for "min_nodes" the whole model mostly proves the bound; LNS then packs
@@ -231,6 +234,7 @@ def _search(p: _Problem, final: list[Pod], options: BatchOptions, workers: int,
                 search = _Lns(p, best, options, workers)
 
                 def improved(v: int) -> None:
+                    assert bound is not None        # set above, before the search
                     tracker.incumbent, tracker.bound = v, bound
                     tracker.emit()
                     if tracker.error is not None:

@@ -180,8 +180,8 @@ def _decompose(graph: ArcGraph, flows: np.ndarray, target: int) -> list[list[int
     """One path (bin) per unit of flow leaving load 0; item types along it."""
     left = flows.copy()
     arcs_from: dict[int, list[int]] = {}
-    for a in np.flatnonzero(left):
-        arcs_from.setdefault(int(graph.tail[a]), []).append(int(a))
+    for arc in np.flatnonzero(left):
+        arcs_from.setdefault(int(graph.tail[arc]), []).append(int(arc))
     patterns = []
     for _ in range(target):
         node, items = 0, []

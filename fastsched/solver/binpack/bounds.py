@@ -12,6 +12,7 @@ from __future__ import annotations
 import math
 import time
 from dataclasses import dataclass, field
+from typing import cast
 
 import numpy as np
 
@@ -205,7 +206,7 @@ def lp_bound(types: ItemTypes, capacity: int, *, initial: list[np.ndarray] | Non
     for a in np.unique(np.array(cols, dtype=np.int64), axis=0):
         master_lp.add(a)
     best_value, best_duals = 0.0, np.zeros(m)
-    stab = None                  # stability centre: the raw duals of the best bound
+    stab: np.ndarray | None = None   # stability centre: the raw duals of the best bound
     counts = np.zeros((_COLUMNS_PER_ROUND, m), dtype=np.int64)
     values = np.zeros(_COLUMNS_PER_ROUND)
     converged = False
@@ -224,7 +225,8 @@ def lp_bound(types: ItemTypes, capacity: int, *, initial: list[np.ndarray] | Non
         alpha = _SMOOTHING if stab is not None else 0.0
         good: list[int] = []
         while True:
-            pi = pi_rmp if alpha <= 0.0 else alpha * stab + (1.0 - alpha) * pi_rmp
+            # alpha > 0 only once stab is set
+            pi = pi_rmp if alpha <= 0.0 else alpha * cast(np.ndarray, stab) + (1.0 - alpha) * pi_rmp
             rows = _k.knapsack_columns(w, pi, d, capacity, counts, values, 1.0 + 1e-9)
             value = float(values[0])
             # Farley: π / max(1, K) is dual feasible, so π·d / max(1, K) <= LP* <= OPT.

@@ -174,6 +174,7 @@ def binpack(sizes: Any, capacity: Any, *, time_limit: float = 10.0,
     #    refutes a packing (or the graph is too large), diving on the LP
     #    (IRUP instances) gets the rest.
     dived = False
+    graph: arcflow.ArcGraph | None      # None: probing proved the target infeasible
     while best[0] > lb:
         if deadline - time.monotonic() <= 0.05:
             break

@@ -271,7 +271,8 @@ def _exact_fill_patterns(sizes: np.ndarray, capacity: np.ndarray, limit: int,
     for first in range(n):
         cur.append(first)
         room = tuple(q - v for q, v in zip(cap, rows[first]))
-        ok = go(first + 1, room) if any(room) else (out.append((first,)) or True)
+        # append, then True
+        ok = go(first + 1, room) if any(room) else (out.append((first,)) or True)  # type: ignore[func-returns-value]
         cur.pop()
         if not ok:
             return None
@@ -437,6 +438,7 @@ def binpack_vector(sizes: Any, capacity: Any, *, time_limit: float = 10.0,
     best, best_by, best_order = None, "", None
     measures = _measures(w, cap)
     greedy_stop = t0 + _GREEDY_SHARE * tl
+    cand: tuple[int, np.ndarray] | None     # None: tabu search found no smaller packing
     for name, key in measures:
         order = np.argsort(-key, kind="stable")
         for algo in ("ffd", "mbs'"):
@@ -450,11 +452,13 @@ def binpack_vector(sizes: Any, capacity: Any, *, time_limit: float = 10.0,
                 best, best_by, best_order = cand, f"{algo}-{name}", order
             if best[0] == lb:
                 return done(best[0], best[1], lb, f"{best_by}=l2")
+    assert best is not None     # FFD ran for every measure
 
     def cpsat(seconds: float):
         """CP-SAT on the assignment model, items in the best packing's order, hinted
         with it; updates the best packing and the bound."""
         nonlocal best, best_by, lb
+        assert best is not None
         order = best_order
         hint = _renumber(best[1][order])
         bins, assign, bound, proved = _cpsat(w[order], cap, lb, hint, best[0], seconds,
