@@ -18,6 +18,15 @@ __all__ = [
     "PodNotFoundError",
     "DuplicateError",
     "DoesNotFitError",
+    "KeyTypeError",
+    "ConsensusError",
+    "MessageError",
+    "UnknownPeerError",
+    "LogCorruptError",
+    "FrameError",
+    "ClientTimeout",
+    "SimulationFailure",
+    "ManifestWarning",
 ]
 
 
@@ -96,3 +105,53 @@ class DoesNotFitError(FastschedError, ValueError):
     def __init__(self, message: str, reasons: tuple[str, ...] = ()) -> None:
         self.reasons = tuple(reasons)
         super().__init__(message)
+
+
+class KeyTypeError(ValidationError, TypeError):
+    """A hash key that is not a ``str``, ``bytes`` or ``int`` (``field`` says which)."""
+
+
+class ManifestWarning(UserWarning):
+    """A manifest document that was skipped (a kind fastsched does not read)."""
+
+
+# -- consensus -----------------------------------------------------------------------
+# Everything the consensus package raises derives from ConsensusError; an error about
+# a message that arrived is also a ValidationError, so callers that already catch bad
+# input catch it too. A rejected message or record is never applied.
+
+
+class ConsensusError(FastschedError):
+    """Base class of the consensus package's errors."""
+
+
+class MessageError(ConsensusError, ValidationError):
+    """A message that cannot be decoded or is not well formed; ``field`` names the
+    offending part (``ballot``, ``accepted[2].slot``, ...)."""
+
+
+class UnknownPeerError(MessageError):
+    """A message whose sender (or addressee) is not a member of the group."""
+
+
+class FrameError(MessageError):
+    """A frame whose length is over the limit."""
+
+
+class LogCorruptError(ConsensusError):
+    """A record of the durable log that fails its checks and is not the torn tail
+    a crash can leave; ``path`` and ``offset`` (bytes) say where."""
+
+    def __init__(self, message: str, path: str = "", offset: int = 0) -> None:
+        self.path, self.offset = path, offset
+        super().__init__(f"{path}: record at offset {offset}: {message}" if path
+                         else f"record at offset {offset}: {message}")
+
+
+class ClientTimeout(ConsensusError):
+    """The group did not answer in time (no leader, or not enough replicas up)."""
+
+
+class SimulationFailure(AssertionError):
+    """A safety or liveness check of the consensus simulator failed; the message says
+    how to replay it."""

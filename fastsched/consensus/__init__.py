@@ -32,7 +32,7 @@ submits commands and waits for them to be chosen. The modules here never import
 it: the state machine stays transport-agnostic.
 """
 
-from .errors import ConsensusError, LogCorruptError, MessageError, UnknownPeerError
+from ..errors import ConsensusError, LogCorruptError, MessageError, UnknownPeerError
 from .messages import (
     NOOP,
     Accept,

@@ -24,7 +24,7 @@ from collections.abc import Collection
 from dataclasses import dataclass
 from typing import Any, Union
 
-from .errors import MessageError, UnknownPeerError
+from ..errors import MessageError, UnknownPeerError
 
 __all__ = ["VERSION", "MAX_MESSAGE_BYTES", "Ballot", "Command", "NOOP", "Vote", "Entry",
            "Prepare", "Promise", "Accept", "Accepted", "Reject", "Decision", "Heartbeat",

@@ -47,7 +47,7 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from typing import Any, Protocol
 
-from .errors import ConsensusError, MessageError
+from ..errors import ConsensusError, MessageError
 from .messages import (
     NOOP,
     Accept,

@@ -27,12 +27,11 @@ from dataclasses import dataclass
 from typing import Any
 
 from ..cluster.cluster import Cluster, ClusterSnapshot
-from ..errors import DoesNotFitError, FastschedError, ValidationError
+from ..errors import DoesNotFitError, FastschedError, MessageError, ValidationError
 from ..model.pod import Pod
 from ..profile.profile import Profile
 from ..scheduler.scheduler import Scheduler
 from .codec import add_node_from_json, node_to_json, pod_from_json, pod_to_json
-from .errors import MessageError
 from .messages import Command, Message
 from .paxos import Replica, ReplicaConfig, Submission
 from .storage import Storage

@@ -41,6 +41,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 from typing import Any
 
+from ..errors import SimulationFailure
 from .messages import Ballot, Command, Message, Reply, Request
 from .paxos import LogMachine, Replica, ReplicaConfig
 from .storage import MemoryStorage
@@ -49,10 +50,6 @@ __all__ = ["SimConfig", "Simulation", "SimulationFailure", "run_seed", "main"]
 
 SIM_REPLICA = ReplicaConfig(heartbeat_interval=20, election_timeout=60, retransmit_interval=25,
                             window=4, snapshot_every=6, catchup_batch=16)
-
-
-class SimulationFailure(AssertionError):
-    """A safety or liveness check failed; the message says how to replay it."""
 
 
 @dataclass(frozen=True)

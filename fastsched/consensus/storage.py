@@ -31,7 +31,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
-from .errors import LogCorruptError
+from ..errors import LogCorruptError
 from .messages import Ballot, Command
 
 __all__ = ["Recovered", "Storage", "FileStorage", "MemoryStorage"]

@@ -14,7 +14,7 @@ from typing import Any
 import numpy as np
 
 from .._kernels import hashpick as _pick
-from ..errors import ValidationError
+from ..errors import KeyTypeError, ValidationError
 
 __all__ = ["KeyTypeError", "fast_hash", "MODES"]
 
@@ -22,10 +22,6 @@ MODES = ("ketama", "uhashring", "libketama", "fast")
 
 _HASH = _pick.HASHES
 _NORM = _pick.NORMS
-
-
-class KeyTypeError(ValidationError, TypeError):
-    """A key that is not a ``str``, ``bytes`` or ``int`` (``field`` says which)."""
 
 
 @dataclass(frozen=True)

@@ -38,7 +38,7 @@ import yaml
 
 from .._validation import check_int, check_str, coerce, label_map
 from ..cluster import Cluster
-from ..errors import ManifestError, ValidationError
+from ..errors import ManifestError, ManifestWarning, ValidationError
 from ..model._objects import (
     DEFAULT_NAMESPACE,
     _at,
@@ -70,10 +70,6 @@ _GROUPS = {"Node": ("",), "Pod": ("",), "Service": ("",), "ReplicationController
            "Deployment": ("apps", "extensions"), "ReplicaSet": ("apps", "extensions"),
            "StatefulSet": ("apps",), "Job": ("batch",)}
 _WORKLOADS = ("Deployment", "ReplicaSet", "StatefulSet", "ReplicationController", "Job")
-
-
-class ManifestWarning(UserWarning):
-    """A manifest document that was skipped (a kind fastsched does not read)."""
 
 
 @dataclass(frozen=True)

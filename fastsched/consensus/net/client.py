@@ -21,10 +21,9 @@ from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
 
 from ...cluster.cluster import Cluster
-from ...errors import ValidationError
+from ...errors import ClientTimeout, MessageError, ValidationError
 from ...model.pod import Pod, pod_from_dict
 from ..codec import node_to_json, pod_to_json
-from ..errors import ConsensusError, MessageError
 from ..messages import Command, Reply, Request, canonical_json, decode, encode
 from ..paxos import NOT_LEADER
 from ..replicated import MAX_BATCH
@@ -32,10 +31,6 @@ from .peers import parse_peers
 from .transport import STATE_OP, FrameReader, frame
 
 __all__ = ["Client", "ClientTimeout"]
-
-
-class ClientTimeout(ConsensusError):
-    """The group did not answer in time (no leader, or not enough replicas up)."""
 
 
 class Client:

@@ -39,8 +39,8 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from typing import Any
 
+from ...errors import ConsensusError, FrameError, MessageError
 from ...profile.profile import Profile
-from ..errors import ConsensusError, MessageError
 from ..messages import (
     MAX_MESSAGE_BYTES,
     Accept,
@@ -83,10 +83,6 @@ NETWORK_CONFIG = ReplicaConfig(heartbeat_interval=0.05, election_timeout=0.4,
 # of the sender (a Promise, Accepted or Reject does; a Decision, Reply or catch-up
 # reply may rest on this replica's own vote).
 _UNHELD = frozenset({Accept, Prepare, Heartbeat, CatchupRequest})
-
-
-class FrameError(MessageError):
-    """A frame whose length is over the limit."""
 
 
 def frame(payload: bytes) -> bytes:
