@@ -1,5 +1,5 @@
 """The plugin registry (fastsched.plugins) and the kernel codes it shares with
-placement.pyx (fastsched._kernels.codes): every plugin module registered, every
+placement.pyx (fastsched._kernels.common): every plugin module registered, every
 code numbered once, the default profile as upstream v1.35 writes it."""
 
 import importlib
@@ -9,7 +9,7 @@ import pytest
 
 import fastsched.plugins as plugins
 from fastsched import Profile
-from fastsched._kernels import codes
+from fastsched._kernels import common as codes
 from fastsched.plugins import FILTER_CODES, REASONS, REGISTRY, RESOURCE0, SCORE_ROWS, Plugin
 
 # Helpers of the plugins, not plugins.

@@ -6,11 +6,11 @@ specs. ``place`` runs a whole pod sequence in one ``nogil`` call; ``explain`` an
 ``score_feasible`` serve the single-pod ``filter``/``score`` API.
 
 Static failure bits (per node, computed once per spec by the plugins' compile
-steps, ``Static`` in codes.pxd): NodeUnschedulable, NodeName, TaintToleration,
+steps, ``StaticBit`` in common.pxd): NodeUnschedulable, NodeName, TaintToleration,
 NodeAffinity's scheduler-enforced affinity, NodeAffinity (selector and required
 terms), and outside NodeAffinity's PreFilter result (reported before any filter).
 Dynamic filters: NodePorts (occupancy columns), NodeResourcesFit, and the topology
-checks. Every code the Python side shares with this kernel is in codes.pxd.
+checks. Every code the Python side shares with this kernel is in common.pxd.
 
 The loop is split into includes per concern (place_*.pxi), compiled as one unit.
 """
@@ -20,8 +20,7 @@ from libc.stdint cimport INT64_MAX, INT64_MIN
 from libc.stdlib cimport free, malloc
 from libc.string cimport memset
 
-from fastsched._kernels.codes cimport *
-from fastsched._kernels.common cimport i32, i64, u8, u64
+from fastsched._kernels.common cimport *     # the typedefs and the shared codes
 from fastsched._kernels.resources cimport exceeds, lacks
 
 cdef extern from "simd_scan.h":
@@ -371,7 +370,7 @@ def explain(Batch batch, Py_ssize_t s, u8[::1] out_code, u64[::1] out_bits):
 
 def score_feasible(Batch batch, Py_ssize_t s, const i64[::1] rows, i64[:, ::1] out):
     """Normalized, unweighted scores of spec s on the given (feasible) rows, one row
-    of ``out`` per score plugin (the ``Score`` codes of codes.pxd)."""
+    of ``out`` per score plugin (the ``ScoreRow`` codes of common.pxd)."""
     cdef Plan* p = batch.bind()
     cdef Py_ssize_t k, i, m = rows.shape[0]
     cdef i64 tt_top = 0, na_top = 0

@@ -5,7 +5,7 @@ Each module holds one plugin's rule in one place: its name, kind, reason strings
 arguments and default weight, and the compile steps that turn a pod spec and the
 cluster's columns into the arrays its kernel code reads (``base.Plugin``). The
 kernel side of each rule is in ``fastsched/_kernels/place_*.pxi``, and every code
-the two sides share is numbered once, in ``_kernels/codes.pxd``.
+the two sides share is numbered once, in ``_kernels/common.pxd``.
 
 The registry lists the plugins in kube-scheduler's default order (v1.35): the
 filters in the order the default profile runs them, and the scoring plugins in
@@ -14,7 +14,7 @@ the order of its score list.
 
 from __future__ import annotations
 
-from .._kernels.codes import ReasonCode
+from .._kernels.common import ReasonCode
 from . import (
     balanced_allocation,
     image_locality,

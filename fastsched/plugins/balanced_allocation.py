@@ -7,7 +7,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-from .._kernels.codes import ScoreRow
+from .._kernels.common import ScoreRow
 from ..errors import ValidationError
 from ..model.pod import Pod
 from ._args import resource_specs

@@ -2,7 +2,7 @@
 compiles it.
 
 A plugin module defines one :class:`Plugin`: its upstream name, the kernel codes
-that identify it (``fastsched._kernels.codes``), the reason strings it reports, its
+that identify it (``fastsched._kernels.common``), the reason strings it reports, its
 default weight, how its ``pluginConfig`` arguments become ``Profile`` fields, and
 its *compile steps*: functions of the compiler (``ctx``, see
 ``fastsched.scheduler.compiler``) and a pod spec that produce the arrays its

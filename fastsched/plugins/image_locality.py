@@ -8,7 +8,7 @@ from typing import Any
 
 import numpy as np
 
-from .._kernels.codes import ScoreRow
+from .._kernels.common import ScoreRow
 from ..cluster import Cluster, normalize_image
 from ..model.pod import Pod
 from .base import Plugin

@@ -9,7 +9,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-from .._kernels.codes import FilterCode, ReasonCode, ScoreRow
+from .._kernels.common import FilterCode, ReasonCode, ScoreRow
 from .._validation import check_int
 from ..errors import ValidationError
 from . import topology

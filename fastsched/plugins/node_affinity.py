@@ -9,7 +9,7 @@ from typing import Any
 
 import numpy as np
 
-from .._kernels.codes import FilterCode, ReasonCode, ScoreRow, StaticBit
+from .._kernels.common import FilterCode, ReasonCode, ScoreRow, StaticBit
 from .._validation import coerce
 from ..cluster.labeltable import selector_mask, term_mask
 from ..model.pod import NodeAffinity, Pod

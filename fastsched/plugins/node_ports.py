@@ -7,7 +7,7 @@ from typing import Any
 
 import numpy as np
 
-from .._kernels.codes import FilterCode, ReasonCode
+from .._kernels.common import FilterCode, ReasonCode
 from ..model.pod import Pod
 from .base import Plugin
 

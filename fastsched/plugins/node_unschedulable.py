@@ -7,7 +7,7 @@ from typing import Any
 
 import numpy as np
 
-from .._kernels.codes import FilterCode, ReasonCode, StaticBit
+from .._kernels.common import FilterCode, ReasonCode, StaticBit
 from ..model.pod import Pod
 from ..model.taints import UNSCHEDULABLE_TAINT, tolerated
 from .base import Plugin

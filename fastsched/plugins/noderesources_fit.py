@@ -16,7 +16,7 @@ from typing import Any
 
 import numpy as np
 
-from .._kernels.codes import FilterCode, ScoreRow, Strategy
+from .._kernels.common import FilterCode, ScoreRow, Strategy
 from .._validation import check_choice, check_int, set_field
 from ..errors import ValidationError
 from ..model.resources import CPU, MEMORY, PODS, is_extended

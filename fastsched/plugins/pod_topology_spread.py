@@ -10,7 +10,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-from .._kernels.codes import FilterCode, ReasonCode, ScoreRow
+from .._kernels.common import FilterCode, ReasonCode, ScoreRow
 from .._validation import check_choice, coerce_list
 from ..errors import ValidationError
 from ..model.pod import TopologySpreadConstraint

@@ -8,7 +8,7 @@ from typing import Any
 
 import numpy as np
 
-from .._kernels.codes import FilterCode, ReasonCode, ScoreRow, StaticBit
+from .._kernels.common import FilterCode, ReasonCode, ScoreRow, StaticBit
 from ..model.pod import Pod
 from ..model.taints import tolerated
 from .base import Plugin

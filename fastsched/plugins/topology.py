@@ -17,7 +17,7 @@ from typing import Any
 
 import numpy as np
 
-from .._kernels.codes import CheckKind
+from .._kernels.common import CheckKind
 from ..model.labels import LabelSelector, LabelSelectorRequirement
 from ..model.pod import Pod, PodAffinityTerm, TopologySpreadConstraint
 from ._arrays import i64, u8

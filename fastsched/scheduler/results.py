@@ -9,7 +9,7 @@ from typing import Any, overload
 
 import numpy as np
 
-from .._kernels.codes import PASSES
+from .._kernels.common import PASSES
 from ..model.pod import Pod
 from ..plugins import REASONS, RESOURCE0
 from ..plugins.noderesources_fit import reason as fit_reason

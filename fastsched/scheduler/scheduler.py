@@ -16,7 +16,7 @@ from typing import Any
 import numpy as np
 
 from .._kernels import placement as _k
-from .._kernels.codes import PASSES, ReasonCode, ScoreRow
+from .._kernels.common import PASSES, ReasonCode, ScoreRow
 from ..cluster import Cluster
 from ..errors import DuplicateError, ValidationError
 from ..model.pod import Pod
