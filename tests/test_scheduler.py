@@ -1,9 +1,9 @@
 """The compiled scheduler against the spec's worked examples and the plain reference.
 
-The worked-example tables of test_reference.py run here against the kernels; then
-hypothesis builds random clusters and pods and checks that the kernels and
-``_reference`` agree on feasibility, reasons, messages, every plugin's scores and
-whole placement sequences.
+The plugins' worked-example tables (tests/plugins/test_<plugin>.py, and the filter
+order case of test_reference.py) run here against the kernels; then hypothesis builds
+random clusters and pods and checks that the kernels and ``_reference`` agree on
+feasibility, reasons, messages, every plugin's scores and whole placement sequences.
 """
 
 import random
@@ -11,9 +11,17 @@ import random
 import _reference as ref
 import numpy as np
 import pytest
-import test_reference as cases
+from _helpers import existing, expr, make_cluster, soft
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
+from test_balanced_allocation import BALANCED_CASES
+from test_node_affinity import AFFINITY_CASES, NODE_LABELS, NODE_SELECTOR_FILTER_CASES
+from test_node_name import NODE_NAME_FILTER_CASES
+from test_node_ports import PORT_FILTER_CASES
+from test_node_unschedulable import UNSCHEDULABLE_FILTER_CASES
+from test_noderesources_fit import FIT_FILTER_CASES, FIT_SCORE_CASES, IGNORED_CASES
+from test_reference import FILTER_ORDER_CASES
+from test_taint_toleration import TAINT_FILTER_CASES
 
 from fastsched import (
     Cluster,
@@ -31,7 +39,10 @@ from fastsched import (
 from fastsched._kernels import placement
 from fastsched.scheduler.scheduler import num_nodes_to_find
 
-make_cluster, existing, only = cases.make_cluster, cases.existing, cases.only
+# The plugins' filter tables in the profile's filter order, then test_reference.py's
+# first-failing-plugin case (the rows, ids and order of the former single table).
+FILTER_CASES = (UNSCHEDULABLE_FILTER_CASES + NODE_NAME_FILTER_CASES + TAINT_FILTER_CASES
+                + NODE_SELECTOR_FILTER_CASES + PORT_FILTER_CASES + FILTER_ORDER_CASES)
 
 
 def kernel_scores(cluster, pod, profile):
@@ -46,8 +57,8 @@ def kernel_reasons(cluster, pod, node, profile):
 # -- the spec's worked examples, through the kernels ---------------------------------
 
 @pytest.mark.parametrize("args, alloc, others, wanted, expected",
-                         [c[1:] for c in cases.FIT_SCORE_CASES],
-                         ids=[c[0] for c in cases.FIT_SCORE_CASES])
+                         [c[1:] for c in FIT_SCORE_CASES],
+                         ids=[c[0] for c in FIT_SCORE_CASES])
 def test_fit_scores(args, alloc, others, wanted, expected):
     c = make_cluster(("n1", alloc), pods=[("n1", existing(i, requests=r))
                                           for i, r in enumerate(others)])
@@ -57,8 +68,8 @@ def test_fit_scores(args, alloc, others, wanted, expected):
 
 
 @pytest.mark.parametrize("resources, alloc, wanted, expected",
-                         [c[1:] for c in cases.BALANCED_CASES],
-                         ids=[c[0] for c in cases.BALANCED_CASES])
+                         [c[1:] for c in BALANCED_CASES],
+                         ids=[c[0] for c in BALANCED_CASES])
 def test_balanced_allocation(resources, alloc, wanted, expected):
     c = make_cluster(("n1", alloc))
     profile = Profile(filters=(), scores=(("NodeResourcesBalancedAllocation", 1),),
@@ -67,15 +78,15 @@ def test_balanced_allocation(resources, alloc, wanted, expected):
         "NodeResourcesBalancedAllocation": [expected]}
 
 
-@pytest.mark.parametrize("affinity, expected", [c[1:] for c in cases.AFFINITY_CASES],
-                         ids=[c[0] for c in cases.AFFINITY_CASES])
+@pytest.mark.parametrize("affinity, expected", [c[1:] for c in AFFINITY_CASES],
+                         ids=[c[0] for c in AFFINITY_CASES])
 def test_node_affinity_filter(affinity, expected):
-    c = make_cluster(("n1", {"cpu": 1000}, {"labels": cases.NODE_LABELS}))
+    c = make_cluster(("n1", {"cpu": 1000}, {"labels": NODE_LABELS}))
     assert kernel_reasons(c, Pod("p", node_affinity=affinity), "n1", Profile()) == expected
 
 
-@pytest.mark.parametrize("node_kw, pod_kw, expected", [c[1:] for c in cases.FILTER_CASES],
-                         ids=[c[0] for c in cases.FILTER_CASES])
+@pytest.mark.parametrize("node_kw, pod_kw, expected", [c[1:] for c in FILTER_CASES],
+                         ids=[c[0] for c in FILTER_CASES])
 def test_filters(node_kw, pod_kw, expected):
     c = make_cluster(("n1", {"cpu": 4000, "memory": 10000}, node_kw), ("n2", {"cpu": 1000}),
                      pods=[("n1", Pod("web", containers=[
@@ -84,15 +95,15 @@ def test_filters(node_kw, pod_kw, expected):
 
 
 @pytest.mark.parametrize("alloc, others, wanted, reasons, code",
-                         [c[1:] for c in cases.FIT_FILTER_CASES],
-                         ids=[c[0] for c in cases.FIT_FILTER_CASES])
+                         [c[1:] for c in FIT_FILTER_CASES],
+                         ids=[c[0] for c in FIT_FILTER_CASES])
 def test_fit_filter(alloc, others, wanted, reasons, code):
     c = make_cluster(("n1", alloc), pods=[("n1", existing(i, requests=r))
                                           for i, r in enumerate(others)])
     assert kernel_reasons(c, Pod("p", requests=wanted), "n1", Profile()) == reasons
 
 
-@pytest.mark.parametrize("args, resource, expected", cases.IGNORED_CASES)
+@pytest.mark.parametrize("args, resource, expected", IGNORED_CASES)
 def test_fit_filter_ignored_resources(args, resource, expected):
     c = make_cluster(("n1", {"cpu": 4000}))
     pod = Pod("p", requests={resource: 1})
@@ -100,15 +111,14 @@ def test_fit_filter_ignored_resources(args, resource, expected):
 
 
 def test_taint_toleration_and_affinity_scores_normalize_over_feasible_nodes():
-    soft = cases.soft
     c = make_cluster(("n1", {"cpu": 1000}, {"taints": [soft("a"), soft("b")]}),
                      ("n2", {"cpu": 1000}, {"taints": [soft("a")]}),
                      ("n3", {"cpu": 1000}),
                      ("n4", {"cpu": 1000}, {"labels": {"zone": "x"}}))
     pod = Pod("p", tolerations=[{"key": "b", "operator": "Exists"}], node_affinity={
         "preferredDuringSchedulingIgnoredDuringExecution": [
-            {"weight": 2, "preference": {"matchExpressions": [cases.expr("zone", "In", "x")]}},
-            {"weight": 9, "preference": {"matchExpressions": [cases.expr("zone", "Exists")]}}]})
+            {"weight": 2, "preference": {"matchExpressions": [expr("zone", "In", "x")]}},
+            {"weight": 9, "preference": {"matchExpressions": [expr("zone", "Exists")]}}]})
     scores = kernel_scores(c, pod, Profile())
     # raw untolerated counts 1, 1, 0, 0 → reverse-normalized 0, 0, 100, 100
     assert scores["TaintToleration"] == [0, 0, 100, 100]
@@ -134,17 +144,17 @@ def test_fit_error_messages():
 
 def test_prefilter_result_and_conflict():
     c = make_cluster(("n1", {"cpu": 1000}), ("n2", {"cpu": 1000}), ("n3", {"cpu": 10}))
-    named = NodeAffinity(required=[{"matchFields": [cases.expr("metadata.name", "In", "n3")]}])
+    named = NodeAffinity(required=[{"matchFields": [expr("metadata.name", "In", "n3")]}])
     pod = Pod("p", requests={"cpu": 100}, node_affinity=named)
     result = Scheduler(c).schedule(pod)
     assert result.message == ref.fit_error_message(c, pod, Profile()) == (
         "0/3 nodes are available: 1 Insufficient cpu, "
         "2 node(s) didn't satisfy plugin(s) [NodeAffinity].")
     conflict = NodeAffinity(required=[{"matchFields": [
-        cases.expr("metadata.name", "In", "n1")]}]).__class__.from_dict(
+        expr("metadata.name", "In", "n1")]}]).__class__.from_dict(
         {"requiredDuringSchedulingIgnoredDuringExecution": {"nodeSelectorTerms": [
-            {"matchFields": [cases.expr("metadata.name", "In", "n1"),
-                             cases.expr("metadata.name", "In", "n2")]}]}})
+            {"matchFields": [expr("metadata.name", "In", "n1"),
+                             expr("metadata.name", "In", "n2")]}]}})
     pod = Pod("q", node_affinity=conflict)
     assert Scheduler(c).schedule(pod).message == ref.fit_error_message(c, pod, Profile()) == (
         "0/3 nodes are available: pod affinity terms conflict.")

@@ -1,0 +1,28 @@
+"""NodeName: spec/kube-scheduler.md §3.3 (filter).
+
+The plugin is fastsched/plugins/node_name.py. These cases check the plain reference
+scheduler (tests/_reference.py); tests/test_scheduler.py runs their tables through
+the kernels. Case labels (such as LA-02) are those of the spec; where the spec only
+states a rule, the example is built here and computed by hand in a comment.
+"""
+
+import _reference as ref
+import pytest
+from _helpers import filter_cluster
+
+from fastsched import Pod
+from fastsched.profile.profile import Profile
+
+NODE_NAME_FILTER_CASES = [
+    # §3.3 NodeName.
+    ("node name", {}, {"node_name": "n2"}, ("node(s) didn't match the requested node name",)),
+    ("node name ok", {}, {"node_name": "n1"}, ()),
+]
+
+
+@pytest.mark.parametrize("node_kw, pod_kw, expected", [c[1:] for c in NODE_NAME_FILTER_CASES],
+                         ids=[c[0] for c in NODE_NAME_FILTER_CASES])
+def test_node_name_filter(node_kw, pod_kw, expected):
+    # The filter tables' cluster: n1 runs a pod holding 10.0.0.1 TCP 80 (_helpers).
+    c = filter_cluster(node_kw)
+    assert ref.filter_node(c, Pod("p", **pod_kw), "n1", Profile()) == expected
