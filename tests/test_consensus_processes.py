@@ -15,6 +15,7 @@ from fastsched.consensus.messages import MAX_MESSAGE_BYTES
 from fastsched.consensus.net.client import Client, ClientTimeout
 from fastsched.consensus.net.peers import parse_peers
 from fastsched.consensus.net.transport import FrameError, FrameReader, frame
+from fastsched.errors import ValidationError
 
 N_PODS = 1000
 WAIT = 30.0         # seconds any one wait may take
@@ -118,6 +119,10 @@ def test_parse_peers_checks_every_address():
                                                             ("localhost", 7002)]
     for bad in ("", "127.0.0.1", "h:0", "h:x", ":80"):
         with pytest.raises(ValueError):
+            parse_peers(bad)
+    # pairs too, each named by its index
+    for bad in ([("h", 80, 1)], [7001], [("h", "80")]):
+        with pytest.raises(ValidationError, match=r"peers\[0\]"):
             parse_peers(bad)
 
 

@@ -24,6 +24,9 @@ def parse_peers(text: str | Iterable[Any]) -> list[tuple[str, int]]:
             if not sep or not host or not port_text.isdigit():
                 raise ValidationError(f"expected HOST:PORT, got {item!r}", f"peers[{i}]")
             item = (host, int(port_text))
+        if not (isinstance(item, (tuple, list)) and len(item) == 2):
+            raise ValidationError(f"expected HOST:PORT or (host, port), got {item!r}",
+                                  f"peers[{i}]")
         host, port = item
         if not isinstance(host, str) or type(port) is not int or not 0 < port < 65536:
             raise ValidationError(f"expected (host, port), got {item!r}", f"peers[{i}]")
