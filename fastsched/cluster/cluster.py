@@ -120,7 +120,6 @@ class Cluster:
         self._labels = np.full((0, 0), -1, np.int32)
         self._taint_bits = np.zeros((0, 0), np.uint64)
         self._names_cache: tuple[str, ...] | None = ()
-        self._view: ClusterColumns | None = None
 
     # -- reading -----------------------------------------------------------------
 
@@ -469,7 +468,6 @@ class Cluster:
         other._pod_slot = dict(self._pod_slot)
         other._node_images = dict(self._node_images)
         other._image_nodes = {k: dict(v) for k, v in self._image_nodes.items()}
-        other._view = None
         return other
 
     # -- the engine's access -------------------------------------------------------
@@ -478,10 +476,10 @@ class Cluster:
     def columns(self) -> ClusterColumns:
         """The live columns and indexes, read-only by contract, for the layers that
         compile and run kernels over this cluster (see ``fastsched.cluster.columns``)."""
-        view = self._view
-        if view is None:
-            view = self._view = ClusterColumns(self)
-        return view
+        # Made on access, not kept: a view stored on the cluster would be a reference
+        # cycle that keeps every dropped cluster (and its columns) alive until the
+        # cycle collector runs.
+        return ClusterColumns(self)
 
     def ensure_resource(self, resource: str) -> int:
         """The column of ``resource``, appending a zero-filled one if it is new."""
