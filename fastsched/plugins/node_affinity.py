@@ -81,19 +81,24 @@ def node_match(ctx: Any, pod: Pod) -> np.ndarray:
 def static(ctx: Any, pod: Pod) -> np.ndarray | None:
     if not ctx.filter_on(NAME):
         return None
-    bits = np.zeros(ctx.n, np.uint8)
+    parts = []           # only the rules the pod has: most pods have none
     rejected = added(ctx)[0]
     if rejected is not None:
-        bits |= rejected.astype(np.uint8) * np.uint8(StaticBit.S_ADDED_AFFINITY)
+        parts.append(rejected.astype(np.uint8) * np.uint8(StaticBit.S_ADDED_AFFINITY))
     match = _selected(ctx, pod)
     if match is not None:
-        bits |= (~match).astype(np.uint8) * np.uint8(StaticBit.S_AFFINITY)
+        parts.append((~match).astype(np.uint8) * np.uint8(StaticBit.S_AFFINITY))
     allowed = prefilter(ctx, pod)
     if allowed is not None:
         rows = ctx.cluster.columns.rows
         outside = np.ones(ctx.n, np.bool_)
         outside[[rows[name] for name in allowed if name in rows]] = False
-        bits |= outside.astype(np.uint8) * np.uint8(StaticBit.S_PREFILTER)
+        parts.append(outside.astype(np.uint8) * np.uint8(StaticBit.S_PREFILTER))
+    if not parts:
+        return None
+    bits = parts[0]
+    for part in parts[1:]:
+        bits |= part
     return bits
 
 
