@@ -14,9 +14,10 @@ Compile steps (all optional):
 * ``static(ctx, pod) -> uint8[n] | None``: static failure bits (``StaticBit``) of
   the nodes the plugin rejects whatever is placed; ``static_key(pod)`` is the part
   of the pod they depend on (bits are cached per key and per node columns);
-* ``row = (kind, spec_field, rows_field)`` with ``raw(ctx, pod) -> int | None``: a
-  per-node score row (``ctx.row`` deduplicates and caches them), its index per
-  spec in ``batch.<spec_field>`` and the rows in ``batch.<rows_field>``;
+* ``row = (kind, spec_field, rows_field)`` with ``raw(ctx, pod) -> (key, compute)
+  | None``: a per-node score row, computed by ``compute()`` and deduplicated and
+  cached by ``key`` (None: no row for this pod), its index per spec in
+  ``batch.<spec_field>`` and the rows in ``batch.<rows_field>``;
 * ``spec(ctx, pod)``: per-spec values kept on ``ctx`` (read by ``configure``);
 * ``configure(ctx, batch)``: plan-level arrays and scalars on the kernel's batch.
 """
