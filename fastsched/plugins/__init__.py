@@ -30,8 +30,7 @@ from . import (
 from .base import Plugin
 
 __all__ = ["Plugin", "REGISTRY", "PLUGINS", "FILTER_PLUGINS", "SCORE_PLUGINS", "NOOP_PLUGINS",
-           "DEFAULT_FILTERS", "DEFAULT_SCORES", "FILTER_CODES", "SCORE_ROWS", "REASONS", "RESOURCE0",
-           "get"]
+           "DEFAULT_FILTERS", "DEFAULT_SCORES", "FILTER_CODES", "SCORE_ROWS", "REASONS", "RESOURCE0"]
 
 # Filters in the default profile's order, then the score-only plugins.
 PLUGINS: tuple[Plugin, ...] = (
@@ -63,8 +62,3 @@ RESOURCE0 = int(ReasonCode.R_RESOURCE0)
 _reasons = {int(code): text for p in PLUGINS for code, text in p.reasons.items()}
 assert sorted(_reasons) == list(range(RESOURCE0)), "every reason code needs one plugin"
 REASONS: tuple[str, ...] = tuple(_reasons[code] for code in range(RESOURCE0))
-
-
-def get(name: str) -> Plugin:
-    """The plugin named ``name`` (KeyError if fastsched does not run it)."""
-    return REGISTRY[name]

@@ -101,10 +101,10 @@ def find(cluster: Any, pod: Pod, want: np.ndarray, codes: np.ndarray, bits: np.n
     the first failing filter per node (from the kernel's explain). At most ``limit``
     candidate nodes get victims chosen, as upstream's dry run stops early."""
     n = len(cluster)
-    cols = cluster.columns
-    alloc = cols.alloc
-    used = cols.req
-    table = cols.pod_table
+    view = cluster.columns
+    alloc = view.alloc
+    used = view.req
+    table = view.pod_table
     live = table.live()
     lower = live[table.priority[live] < pod.priority]
     counts: dict[str, int] = {}
@@ -155,20 +155,16 @@ def find(cluster: Any, pod: Pod, want: np.ndarray, codes: np.ndarray, bits: np.n
     if pod_ports or pdbs:
         # Budgets and host ports need the pods themselves: the plain Python path.
         for row in rows.tolist():
-            on_node = [p for p in cluster.columns.pods_by_node.get(names[row], {}).values()
+            on_node = [p for p in view.pods_by_node.get(names[row], {}).values()
                        if p.priority < pod.priority]
             choice = _victims(cluster, row, pod, want, on_node, pdbs, pod_ports)
             if choice is None:      # host ports still taken by pods it may not evict
                 counts[PORTS] = counts.get(PORTS, 0) + 1
                 continue
             victims, violations = choice
-            top = max(p.priority for p in victims)
-            earliest = min(started(cluster, p) for p in victims if p.priority == top)
-            key = (violations, top, sum(p.priority + INT32 for p in victims), len(victims),
-                   -earliest, row)
+            key = choice_key(cluster, row, victims, violations)
             if best_key is None or key < best_key:
-                best_key, best_row, best_victims = key, row, [_slot_of(cluster, p)
-                                                              for p in victims]
+                best_key, best_row, best_victims = key, row, [view.slot(p) for p in victims]
     elif len(rows):
         # The candidates' lower-priority pods, segment by segment, in one kernel call.
         lo, hi = firsts[: len(rows)], lasts[: len(rows)]
@@ -202,22 +198,18 @@ def find(cluster: Any, pod: Pod, want: np.ndarray, codes: np.ndarray, bits: np.n
         return None, None, counts, topology_rows
     node = names[best_row]
     chosen = set(best_victims)
-    evicted = sorted((p for p in cluster.columns.pods_by_node[node].values()
-                      if cluster.columns.slot(p) in chosen),
-                     key=lambda p: (-p.priority, started(cluster, p)))
+    evicted = sorted((p for p in view.pods_by_node[node].values() if view.slot(p) in chosen),
+                     key=lambda p: (-p.priority, view.started(p)))
     return best_key, Preemption(pod, node, tuple(evicted)), counts, topology_rows
 
 
 def choice_key(cluster: Any, row: int, victims: Sequence[Pod], violations: int) -> tuple:
     """Upstream's order between candidate nodes (smaller is better)."""
     top = max(p.priority for p in victims)
-    earliest = min(started(cluster, p) for p in victims if p.priority == top)
+    view = cluster.columns
+    earliest = min(view.started(p) for p in victims if p.priority == top)
     return (violations, top, sum(p.priority + INT32 for p in victims), len(victims),
             -earliest, row)
-
-
-def _slot_of(cluster: Any, pod: Pod) -> int:
-    return cluster.columns.slot(pod)
 
 
 def _victims(cluster: Any, row: int, pod: Pod, want: np.ndarray, lower: list[Pod],
@@ -226,8 +218,8 @@ def _victims(cluster: Any, row: int, pod: Pod, want: np.ndarray, lower: list[Pod
     """Upstream's SelectVictimsOnNode for resources and ports: evict all of
     ``lower``, then re-admit, most important first (budget violators before the
     others), every pod that still leaves room."""
-    cols = cluster.columns
-    free = cols.alloc[row] - cols.req[row]
+    view = cluster.columns
+    free = view.alloc[row] - view.req[row]
     for p in lower:
         free = free + cluster.request_vector(p)
     if ((want > free) & (want > 0)).any():
@@ -236,7 +228,7 @@ def _victims(cluster: Any, row: int, pod: Pod, want: np.ndarray, lower: list[Pod
     if _clash(pod_ports, ports):
         return None
     # Most important first: higher priority, then earlier start (binding order).
-    ranked = sorted(lower, key=lambda p: (-p.priority, started(cluster, p)))
+    ranked = sorted(lower, key=lambda p: (-p.priority, view.started(p)))
     broken = violations(ranked, pdbs)
     victims, violated = [], 0
     for group in (True, False):
@@ -253,11 +245,6 @@ def _victims(cluster: Any, row: int, pod: Pod, want: np.ndarray, lower: list[Pod
                 victims.append(p)
                 violated += violates
     return victims, violated
-
-
-def started(cluster: Any, pod: Pod) -> int:
-    """When a pod started: fastsched has no clock, so its place in binding order."""
-    return cluster.columns.started(pod)
 
 
 def _used_ports(cluster: Any, row: int, exclude: set[str]) -> tuple:

@@ -187,10 +187,11 @@ class Scheduler:
         passing. Works by unbinding and rebinding for real, and always restores the
         cluster (pods keep their start order)."""
         cluster = self.cluster
+        view = cluster.columns
         node = cluster.node_names[row]
         lower = sorted((p for p in cluster.pods_on(node) if p.priority < pod.priority),
-                       key=lambda p: (-p.priority, preemption.started(cluster, p)))
-        started = {p.key: cluster.columns.started(p) for p in lower}
+                       key=lambda p: (-p.priority, view.started(p)))
+        started = {p.key: view.started(p) for p in lower}
         broken = preemption.violations(lower, self.pdbs)
 
         def passes() -> bool:
