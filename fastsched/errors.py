@@ -23,6 +23,7 @@ __all__ = [
     "MessageError",
     "UnknownPeerError",
     "LogCorruptError",
+    "LostStateError",
     "FrameError",
     "ClientTimeout",
     "SimulationFailure",
@@ -146,6 +147,17 @@ class LogCorruptError(ConsensusError):
         self.path, self.offset = path, offset
         super().__init__(f"{path}: record at offset {offset}: {message}" if path
                          else f"record at offset {offset}: {message}")
+
+
+class LostStateError(LogCorruptError):
+    """An acceptor's durable state is missing, cut short below what it had made
+    durable, or damaged. Paxos is safe only if an acceptor keeps every promise and
+    vote it replied with, so such a replica must not vote until an operator
+    accepts the loss (``recover=True``, ``--recover``); ``path`` names the file."""
+
+    def __init__(self, message: str, path: str = "") -> None:
+        self.path, self.offset = path, 0
+        ConsensusError.__init__(self, f"{path}: {message}" if path else message)
 
 
 class ClientTimeout(ConsensusError):

@@ -32,7 +32,6 @@ from __future__ import annotations
 import asyncio
 import hashlib
 import logging
-import os
 import struct
 from collections.abc import Iterable, Sequence
 from concurrent.futures import ThreadPoolExecutor
@@ -137,6 +136,14 @@ class BatchedStorage(Storage):
     def load(self) -> Recovered:
         return self.inner.load()
 
+    @property
+    def log_records(self) -> int:       # type: ignore[override]
+        return self.inner.log_records
+
+    @property
+    def log_bytes(self) -> int:         # type: ignore[override]
+        return self.inner.log_bytes
+
     def promise(self, ballot: Any) -> None:
         self.inner.promise(ballot)
 
@@ -169,9 +176,8 @@ class BatchedStorage(Storage):
             self.commit()
             return None
         self._wait()
-        inner.dirty = False                 # set again by any record written from now on
         self.syncs += 1
-        self._syncing = executor.submit(os.fsync, inner._fd)
+        self._syncing = executor.submit(inner.sync_job())   # fsync, then the marker
         return self._syncing
 
     def end_commit(self) -> None:
