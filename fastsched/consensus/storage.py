@@ -28,7 +28,9 @@ data directory whose log or snapshot is missing, shorter than the marker says,
 or damaged (or whose marker is missing beside a log, or damaged) raises
 :class:`LostStateError` naming the file, unless the storage is opened with
 ``recover=True`` (``--recover``): the operator then accepts the loss, the
-readable state is kept and the marker rewritten to match. A fresh replica has an
+readable state is kept (a damaged snapshot is renamed ``snapshot.damaged``, the
+log's bytes from a damaged record on are saved to ``acceptor.log.damaged``) and
+the marker rewritten to match. A fresh replica has an
 empty or missing directory. A directory deleted as a whole, marker and all,
 cannot be told from a fresh one by looking at it: that is the one loss this
 cannot catch.
@@ -369,6 +371,8 @@ class FileStorage(Storage):
         scan = read_records(data, self.log_path, strict=False)
         if scan.damage is not None:
             self._loss(scan.damage)
+            with open(self.log_path + ".damaged", "wb") as f:     # what recovering drops
+                f.write(memoryview(data)[scan.good:])
         elif has_log and scan.good < expected.log_bytes:
             why = f"{scan.torn} at offset {scan.good}" if scan.torn else "its end"
             self._loss(LostStateError(
@@ -397,6 +401,8 @@ class FileStorage(Storage):
             slot, text = _read_snapshot(self.snapshot_path)
         except LostStateError as err:
             self._loss(err)
+            # Recovering: keep the damaged file for a post-mortem, out of the way.
+            os.replace(self.snapshot_path, self.snapshot_path + ".damaged")
             return 0
         if slot < expected.snapshot_slot:
             self._loss(LostStateError(f"the snapshot is of slot {slot}, older than the one "

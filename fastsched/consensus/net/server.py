@@ -6,6 +6,9 @@ replica``::
 
     python -m fastsched.consensus.net.server --id 1 --peers HOST:PORT,... --data DIR
 
+A replica whose acceptor state is missing, cut short or damaged refuses to start
+(exit status 2, naming the file) unless ``--recover`` is given.
+
 The argument parsing lives here rather than in :mod:`fastsched.cli.replica`, so
 that the network layer never imports the CLI (the CLI imports this module).
 """
@@ -29,9 +32,12 @@ __all__ = ["run_replica", "serve_replica", "add_arguments", "run_from_args", "ma
 
 
 async def serve_replica(replica_id: int, peers: Any, data_dir: Any, *, fsync: bool = True,
-                        config: ReplicaConfig | None = None, ready: Any = None) -> int:
-    """Serve until SIGINT/SIGTERM (or a fatal error); returns the exit status."""
-    server = ReplicaServer(replica_id, parse_peers(peers), data_dir, fsync=fsync, config=config)
+                        config: ReplicaConfig | None = None, ready: Any = None,
+                        recover: bool = False) -> int:
+    """Serve until SIGINT/SIGTERM (or a fatal error); returns the exit status.
+    ``recover`` accepts a lost or damaged acceptor state (see :class:`~fastsched.consensus.FileStorage`)."""
+    server = ReplicaServer(replica_id, parse_peers(peers), data_dir, fsync=fsync, config=config,
+                           recover=recover)
     await server.start()
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGINT, signal.SIGTERM):
@@ -46,10 +52,11 @@ async def serve_replica(replica_id: int, peers: Any, data_dir: Any, *, fsync: bo
 
 
 def run_replica(replica_id: int, peers: Any, data_dir: Any, *, fsync: bool = True,
-                config: ReplicaConfig | None = None, ready: Any = None) -> int:
+                config: ReplicaConfig | None = None, ready: Any = None,
+                recover: bool = False) -> int:
     """Run one replica in this process (blocks; see :func:`serve_replica`)."""
     return asyncio.run(serve_replica(replica_id, peers, data_dir, fsync=fsync, config=config,
-                                     ready=ready))
+                                     ready=ready, recover=recover))
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -63,6 +70,10 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                         help="directory of the durable log and snapshots (created if missing)")
     parser.add_argument("--no-fsync", dest="fsync", action="store_false",
                         help="skip fsync (throwaway tests only: a crash can lose votes)")
+    parser.add_argument("--recover", action="store_true",
+                        help="start even though the acceptor state in --data is missing, cut "
+                             "short or damaged (the replica refuses otherwise: it may have "
+                             "forgotten promises or votes, which Paxos' safety rests on)")
     parser.add_argument("--log-level", default="WARNING",
                         choices=("DEBUG", "INFO", "WARNING", "ERROR"),
                         help="logging level (default: WARNING)")
@@ -83,7 +94,8 @@ def run_from_args(args: argparse.Namespace) -> int:
             print(f"replica {server.id} listening on {host}:{port}", file=sys.stderr,
                   flush=True)
 
-        return run_replica(args.id, peers, args.data, fsync=args.fsync, ready=ready)
+        return run_replica(args.id, peers, args.data, fsync=args.fsync, ready=ready,
+                           recover=args.recover)
     except (FastschedError, OSError) as err:
         print(f"fastsched: error: {err}", file=sys.stderr)
         return 2

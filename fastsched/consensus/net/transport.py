@@ -290,14 +290,15 @@ class ReplicaServer:
     ``addresses`` are every replica's ``(host, port)``; replica ids are their
     1-based positions, and this one is ``replica_id``. Its acceptor log and
     snapshots live in ``data_dir`` (:class:`FileStorage`; ``fsync=False`` only for
-    throwaway tests). ``start()`` listens and dials the peers; ``stop()`` closes
-    everything. Must be created and used inside a running event loop.
+    throwaway tests; ``recover=True`` starts over lost or damaged acceptor state).
+    ``start()`` listens and dials the peers; ``stop()`` closes everything. Must be
+    created and used inside a running event loop.
     """
 
     def __init__(self, replica_id: int, addresses: Sequence[tuple[str, int]], data_dir: Any, *,
                  fsync: bool = True, config: ReplicaConfig | None = None,
                  profile: Profile | None = None, seed: int = 0,
-                 tick_interval: float | None = None) -> None:
+                 tick_interval: float | None = None, recover: bool = False) -> None:
         addresses = [(str(h), int(p)) for h, p in addresses]
         if not addresses:
             raise MessageError("expected at least one address", "peers")
@@ -310,7 +311,7 @@ class ReplicaServer:
         self.config = NETWORK_CONFIG if config is None else config
         self.tick_interval = (self.config.heartbeat_interval / 2 if tick_interval is None
                               else tick_interval)
-        self.storage = BatchedStorage(FileStorage(data_dir, fsync=fsync))
+        self.storage = BatchedStorage(FileStorage(data_dir, fsync=fsync, recover=recover))
         self.machine = ServedMachine(profile)
         self.replica = Replica(replica_id, self.ids, self.machine, self.storage,
                                config=self.config, seed=seed)
