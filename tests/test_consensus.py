@@ -618,6 +618,27 @@ def test_remove_node_and_machine_snapshot_restore():
     assert "example.com/foo" in machine.cluster.resources
 
 
+def test_machine_snapshot_writes_each_distinct_pod_once():
+    machine = SchedulerMachine()
+    cluster = machine.cluster
+    cluster.add_node("n1", {"cpu": "100", "memory": "100Gi", "pods": "1000"})
+    cluster.add_node("n2", {"cpu": "100", "memory": "100Gi", "pods": "1000"})
+    web = Pod("web", labels={"app": "web"}, requests={"cpu": "1"})
+    for i in range(40):
+        cluster.bind(web.replica(f"web-{i}"), f"n{1 + i % 2}")
+    cluster.bind(Pod("db", requests={"cpu": "2"}), "n2")
+    cluster.bind(web.replica("web-late"), "n1")
+    snap = json.loads(canonical_json(machine.snapshot()))
+    assert len(snap["templates"]) == 2 and len(snap["placed"]) == 42
+    restored = SchedulerMachine()
+    restored.restore(snap)
+    assert restored.cluster.snapshot() == cluster.snapshot()    # order and all
+    assert restored.cluster.node_of("default/web-late") == "n1"
+    snap["placed"][0][0] = 7
+    with pytest.raises(MessageError, match="template"):
+        SchedulerMachine().restore(snap)
+
+
 def test_replicated_scheduler_rejects_bad_input():
     nodes = scheduler_group()
     net = Net(nodes)

@@ -239,6 +239,7 @@ class Replica:
         self._queued: set[str] = set()
         self._waiters: dict[str, list[str]] = {}
         self._behind: tuple[int, int] | None = None     # as leader: (peer, slot) to catch up to
+        self._heard_upto = 0                    # the highest applied slot a leader announced
         # Time.
         self.now = 0.0
         self._deadline: float | None = None
@@ -563,6 +564,7 @@ class Replica:
         self._check_preempted(m.ballot)
         if self.role == FOLLOWER:
             self._heard_leader(m.src)
+            self._heard_upto = max(self._heard_upto, m.chosen_upto)
             if m.chosen_upto > self.applied:
                 self._request_catchup(m.src)
 
@@ -573,10 +575,18 @@ class Replica:
         self._send_catchup(m.src, m.from_slot)
 
     def _on_catchup_reply(self, m: CatchupReply) -> None:
+        before = self.applied
         if m.snapshot is not None and m.snapshot_slot > self.applied:
             self._install_snapshot(m.snapshot_slot, m.snapshot)
         for entry in m.decisions:
             self._learn(entry.slot, entry.command)
+        # Still behind after a batch that helped: ask for the next one now rather
+        # than a retransmit interval later (a restarted replica, or a new leader
+        # that must apply what it re-proposes, would otherwise crawl at one batch
+        # per interval).
+        goal = self._behind[1] if self._behind is not None else self._heard_upto
+        if self.applied > before and self.applied < goal:
+            self._request_catchup(m.src, force=True)
 
     def _on_request(self, m: Request) -> None:
         self._client_request(m.command, m.client)

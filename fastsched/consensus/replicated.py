@@ -171,11 +171,27 @@ class SchedulerMachine:
         raise ValidationError(f"unknown operation {op!r}", "op")
 
     def snapshot(self) -> Any:
+        """The cluster as JSON. Bound pods are written as ``templates`` (each
+        distinct pod once, nameless) and ``placed`` ``[template, name, node]`` rows
+        in binding order: replicas of one pod share every field but their name, so
+        a snapshot costs one encoding per distinct pod, not one per pod."""
         cluster = self.cluster
+        templates: list[Any] = []
+        index: dict[tuple[int, ...], int] = {}
+        placed: list[list[Any]] = []
+        for pod, node in cluster.bindings():
+            # Replicas (Pod.replica) share their field objects: identity is a cheap
+            # key, and pods equal but not shared merely get templates of their own.
+            key = tuple(id(v) for k, v in pod.__dict__.items() if k != "name")
+            t = index.get(key)
+            if t is None:
+                t = index[key] = len(templates)
+                templates.append(pod_to_json(pod))
+            placed.append([t, pod.name, node])
         return {
             "resources": list(cluster.resources),
             "nodes": [node_to_json(cluster.node(name)) for name in cluster.node_names],
-            "bindings": [[pod_to_json(pod), node] for pod, node in cluster.bindings()],
+            "templates": templates, "placed": placed,
             "log": list(self.log), "applied": self.applied,
         }
 
@@ -188,8 +204,11 @@ class SchedulerMachine:
                 cluster.ensure_resource(resource)
             for node in state["nodes"]:
                 add_node_from_json(cluster, node)
-            for pod, node in state["bindings"]:
-                cluster.bind(pod_from_json(pod), node, force=True)
+            pods = [pod_from_json(t) for t in state["templates"]]
+            for t, name, node in state["placed"]:
+                if type(t) is not int or not 0 <= t < len(pods):
+                    raise ValidationError(f"no template {t!r}", "placed")
+                cluster.bind(pods[t].replica(name), node, force=True)
             log, applied = list(state["log"]), int(state["applied"])
         except (FastschedError, KeyError, TypeError, ValueError) as err:
             raise MessageError(f"cannot restore the cluster: {err}", "snapshot.machine") from None
