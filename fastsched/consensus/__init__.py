@@ -9,7 +9,9 @@ with no external dependency:
 * :class:`Replica` — Multi-Paxos (proposer, acceptor, learner) as a transport-agnostic
   state machine: messages and time in, messages out;
 * :class:`FileStorage` / :class:`MemoryStorage` — the acceptor's durable log
-  (CRC-checked records, fsync before replies, snapshots that truncate it);
+  (CRC-checked records, fsync before replies, snapshots that truncate it, loaded
+  in O(records); lost or damaged state raises :class:`LostStateError` unless
+  recovering);
 * :mod:`~fastsched.consensus.messages` — the message types and their strictly
   checked, versioned JSON encoding;
 * :class:`Simulation` — a deterministic, seeded simulator with message loss,
@@ -32,7 +34,13 @@ submits commands and waits for them to be chosen. The modules here never import
 it: the state machine stays transport-agnostic.
 """
 
-from ..errors import ConsensusError, LogCorruptError, MessageError, UnknownPeerError
+from ..errors import (
+    ConsensusError,
+    LogCorruptError,
+    LostStateError,
+    MessageError,
+    UnknownPeerError,
+)
 from .messages import (
     NOOP,
     Accept,
@@ -76,5 +84,5 @@ __all__ = [
     "Command", "NOOP", "Ballot", "Vote", "Entry", "Prepare", "Promise", "Accept",
     "Accepted", "Reject", "Decision", "Heartbeat", "CatchupRequest", "CatchupReply",
     "Request", "Reply", "encode", "decode",
-    "ConsensusError", "MessageError", "UnknownPeerError", "LogCorruptError",
+    "ConsensusError", "MessageError", "UnknownPeerError", "LogCorruptError", "LostStateError",
 ]

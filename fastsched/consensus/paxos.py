@@ -580,12 +580,14 @@ class Replica:
             self._install_snapshot(m.snapshot_slot, m.snapshot)
         for entry in m.decisions:
             self._learn(entry.slot, entry.command)
-        # Still behind after a batch that helped: ask for the next one now rather
-        # than a retransmit interval later (a restarted replica, or a new leader
-        # that must apply what it re-proposes, would otherwise crawl at one batch
-        # per interval).
+        # A full batch (or a snapshot) that helped, and still behind: there is more,
+        # so ask for the next batch now rather than a retransmit interval later (a
+        # restarted replica, or a new leader that must apply what it re-proposes,
+        # would otherwise crawl at one batch per interval). A short batch means we
+        # are merely a round trip behind, which decisions will close.
         goal = self._behind[1] if self._behind is not None else self._heard_upto
-        if self.applied > before and self.applied < goal:
+        full = m.snapshot is not None or len(m.decisions) >= self.config.catchup_batch
+        if full and before < self.applied < goal:
             self._request_catchup(m.src, force=True)
 
     def _on_request(self, m: Request) -> None:
