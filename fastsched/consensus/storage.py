@@ -18,9 +18,10 @@ short at the end of the file, a last record that fails its checksum, or an
 all-zero tail is the torn write a crash can leave: it is dropped and the file
 truncated before anything new is appended -- provided it lies beyond what was
 made durable. A record that fails its checks anywhere else is corruption and
-raises :class:`LogCorruptError` with its offset. A snapshot (the state machine
-after every slot below ``slot``) goes to its own file, written to a temporary
-name, fsynced and renamed; the log is then rewritten without the votes it covers.
+raises :class:`LogCorruptError` with its offset (recovering, the log is cut
+there instead). A snapshot (the state machine after every slot below ``slot``)
+goes to its own file, written to a temporary name, fsynced and renamed; the log
+is then rewritten without the votes it covers.
 
 No silent amnesia: the marker (:mod:`fastsched.consensus.marker`) records how
 many bytes of the log were made durable and the slot of the latest snapshot. A
@@ -30,10 +31,11 @@ or damaged (or whose marker is missing beside a log, or damaged) raises
 ``recover=True`` (``--recover``): the operator then accepts the loss, the
 readable state is kept (a damaged snapshot is renamed ``snapshot.damaged``, the
 log's bytes from a damaged record on are saved to ``acceptor.log.damaged``) and
-the marker rewritten to match. A fresh replica has an
-empty or missing directory. A directory deleted as a whole, marker and all,
-cannot be told from a fresh one by looking at it: that is the one loss this
-cannot catch.
+the marker rewritten to match. A fresh replica has an empty or missing
+directory. Two losses cannot be seen from inside the directory: a directory
+deleted or replaced as a whole, marker and all (it looks fresh), and a cut
+covering only the last few seconds before a power failure (the marker itself
+is fsynced at the first vote, at snapshots and at close, not per batch).
 
 :class:`MemoryStorage` is the simulator's stand-in: records are "written" at once
 but only become durable at ``sync()``, and ``crash()`` loses what was not synced.
