@@ -90,14 +90,28 @@ class Group:
             f.close()
 
 
-def _role(peers: str, rid: int, timeout: float = 1.0) -> str | None:
+def _local(peers: str, rid: int, timeout: float = 1.0) -> dict[str, Any] | None:
     probe = Client(peers, timeout=timeout)
     try:
-        return str(probe.local_state(rid)["role"])
+        return probe.local_state(rid)
     except (ClientTimeout, OSError):
         return None
     finally:
         probe.close()
+
+
+def _role(peers: str, rid: int, timeout: float = 1.0) -> str | None:
+    state = _local(peers, rid, timeout)
+    return None if state is None else str(state["role"])
+
+
+def _slots(peers: str) -> str:
+    """Each replica's applied slots (how far behind the others are)."""
+    out = []
+    for rid in (1, 2, 3):
+        state = _local(peers, rid, 0.5)
+        out.append(f"{rid}:{'-' if state is None else state['slots']}")
+    return " ".join(out)
 
 
 def _pods(start: int, stop: int) -> list[tuple[str, Any]]:
@@ -147,12 +161,17 @@ class Driver(threading.Thread):
         return None
 
 
-def _wait_up(peers: str, rid: int, timeout: float = 300.0) -> float:
+def _wait_up(group: Group, rid: int, timeout: float = 300.0) -> float:
     started = time.monotonic()
     while time.monotonic() - started < timeout:
-        if _role(peers, rid, timeout=0.5) is not None:
+        if _role(group.peers, rid, timeout=0.5) is not None:
             return time.monotonic() - started
-    raise RuntimeError(f"replica {rid} did not come back within {timeout} s")
+        if group.procs[rid].poll() is not None:
+            break
+    with open(os.path.join(group.root, f"r{rid}.stderr"), "rb") as f:
+        tail = f.read()[-2000:].decode(errors="replace")
+    raise RuntimeError(f"replica {rid} did not come back (exit status "
+                       f"{group.procs[rid].poll()}); its stderr ends:\n{tail}")
 
 
 def _leader(peers: str) -> int | None:
@@ -203,17 +222,20 @@ def soak(args: argparse.Namespace) -> int:
                 else:
                     victim = rng.choice([r for r in (1, 2, 3) if r != leader])
                     kind = "follower"
+                slots = _slots(group.peers) if args.verbose else ""
                 killed_at = time.monotonic()
                 group.kill(victim)
                 group.start(victim)
                 back = driver.first_ack_after(killed_at)
                 failover = None if back is None else back - killed_at
-                restart = _wait_up(group.peers, victim)
+                restart = _wait_up(group, victim)
                 kills.append({"kind": kind, "victim": victim, "failover": failover,
                               "restart": restart, "acked": driver.acked})
                 print(f"kill {k + 1:>2}: {kind:<8} replica {victim}  at {driver.acked:>7} "
                       f"binds  fail-over {failover if failover is None else round(failover, 3)}"
-                      f" s  back up in {restart:.3f} s", flush=True)
+                      f" s  back up in {restart:.3f} s"
+                      + (f"  slots before {slots}, leader now {_leader(group.peers)}"
+                         if args.verbose else ""), flush=True)
             if args.duration:
                 driver.stop_flag.set()
             driver.join()
@@ -260,6 +282,9 @@ def main(argv: list[str] | None = None) -> int:
                              "queueing delay would be measured as fail-over)")
     parser.add_argument("--no-fsync", dest="fsync", action="store_false")
     parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--verbose", action="store_true",
+                        help="also print each replica's applied slots before a kill, and "
+                             "the leader after it")
     return soak(parser.parse_args(argv))
 
 

@@ -246,6 +246,9 @@ class Replica:
         self._backoff = 1
         self._last_heartbeat = -math.inf
         self._last_catchup = -math.inf
+        self._last_leader = -math.inf           # when a leader's heartbeat or accept last came
+        self._restarted = self.promised is not None or bool(self.accepted) \
+            or self.log_start > 0               # durable state: this is a restart
         self._out: list[Message] = []
         self._local: deque[Message] = deque()
 
@@ -325,7 +328,12 @@ class Replica:
     def _tick(self) -> None:
         now = self.now
         if self._deadline is None:
-            self._deadline = now + self._timeout()
+            # A restarted replica first waits out a few timeouts: the leader redials
+            # it with a backoff, and an election called before its heartbeats
+            # arrive would depose a healthy leader -- and, if this replica won,
+            # make it re-propose everything it missed while down.
+            grace = 2 * self.config.election_timeout if self._restarted else 0.0
+            self._deadline = now + grace + self._timeout()
         cfg = self.config
         if self.role == LEADER:
             assert self.ballot is not None          # set by the election that made us leader
@@ -356,6 +364,7 @@ class Replica:
 
     def _heard_leader(self, leader: int) -> None:
         self.leader_hint = leader
+        self._last_leader = self.now
         self._backoff = 1
         self._deadline = self.now + self._timeout()
 
@@ -500,6 +509,14 @@ class Replica:
 
     def _on_prepare(self, m: Prepare) -> None:
         self._see(m.ballot)
+        if m.src != self.id and (self.role == LEADER or (
+                self.role == FOLLOWER and m.src != self.leader_hint
+                and self.now - self._last_leader < self.config.election_timeout)):
+            # Leader stickiness (Ongaro, "Consensus: Bridging Theory and Practice"
+            # §4.2.3): while a leader is heard from, a candidate is ignored, so a
+            # replica that restarts or reconnects cannot depose it. Not answering
+            # is always safe in Paxos; once the leader falls silent, it is heard.
+            return
         if self.promised is not None and m.ballot < self.promised:
             self._send(Reject(self.id, m.src, m.ballot, self.promised))
             return
