@@ -9,16 +9,20 @@ process binds pods (one ``bind`` command each, onto eight nodes) in batches of
 ``--batch`` pipelined commands, noting when each batch is acknowledged. Kills
 alternate: the leader (found by asking each replica its role), then a follower
 chosen at random. Each victim gets SIGKILL and is started again at once over
-the same data directory; the next kill waits until it answers again (its
-restart time is reported too), so every fail-over is measured with two of the
-three replicas up, as a real deployment replaces one failure at a time.
+the same data directory; the next kill waits until it answers again and has
+caught up with the leader (both times are reported), so every fail-over is
+measured with two healthy replicas, as a deployment replaces one failure at a
+time. (A second failure while the restarted replica still catches up costs the
+rest of its catch-up: it re-applies what it missed, O(missed commands), or
+restores a snapshot, O(bound pods).)
 
 Kills are spread over the run: with ``--bindings``, one every bindings/(kills+1)
 acknowledged binds; with ``--duration``, one every ``--interval`` seconds.
 
-Per kill it reports the **fail-over time**: from the SIGKILL to the first batch
-acknowledged after it (for a leader kill: election, re-proposal and the first
-commit under the new leader; for a follower kill the group should not notice).
+Per kill it reports the **fail-over time**: from the SIGKILL to the acknowledgement
+of the first batch sent after it (for a leader kill: election, re-proposal and a
+batch committed under the new leader; for a follower kill the group should not
+notice beyond one batch's latency).
 At the end: median and max fail-over for leader and follower kills, median and
 max restart time, throughput, and a check that every acknowledged binding is in
 the final state (a linearizable read).
@@ -132,6 +136,7 @@ class Driver(threading.Thread):
         self.total, self.batch = total, batch
         self.acked = 0
         self.acks: list[tuple[float, int]] = []     # (monotonic time, acked so far)
+        self.begun: list[float] = []                # when each of those batches was sent
         self.stop_flag = threading.Event()
         self.error: BaseException | None = None
 
@@ -139,20 +144,25 @@ class Driver(threading.Thread):
         try:
             while not self.stop_flag.is_set() and (self.total is None or self.acked < self.total):
                 n = self.batch if self.total is None else min(self.batch, self.total - self.acked)
+                begun = time.monotonic()
                 results = self.client.submit_many(_pods(self.acked, self.acked + n))
                 bad = [r for r in results if not r.get("ok")]
                 if bad:
                     raise RuntimeError(f"a bind was rejected: {bad[0]}")
                 self.acked += n
                 self.acks.append((time.monotonic(), self.acked))
+                self.begun.append(begun)
         except BaseException as err:        # reported by the main thread
             self.error = err
 
     def first_ack_after(self, t: float, wait: float = 120.0) -> float | None:
-        """When the first batch acknowledged after ``t`` was (None: none in ``wait``)."""
+        """When the first batch sent after ``t`` was acknowledged (None: none in
+        ``wait``). A batch sent before the kill may have been answered by the old
+        leader; one sent after must have gone through the new one, so this bounds
+        the fail-over from above (by one batch's latency)."""
         deadline = time.monotonic() + wait
         while time.monotonic() < deadline:
-            later = [when for when, _ in self.acks if when > t]
+            later = [when for (when, _), begun in zip(self.acks, self.begun) if begun > t]
             if later:
                 return later[0]
             if self.error is not None or not self.is_alive():
@@ -172,6 +182,20 @@ def _wait_up(group: Group, rid: int, timeout: float = 300.0) -> float:
         tail = f.read()[-2000:].decode(errors="replace")
     raise RuntimeError(f"replica {rid} did not come back (exit status "
                        f"{group.procs[rid].poll()}); its stderr ends:\n{tail}")
+
+
+def _wait_caught_up(group: Group, rid: int, timeout: float = 600.0) -> float:
+    """Seconds until ``rid`` has applied as far as the leader had when this began."""
+    started = time.monotonic()
+    leader = _leader(group.peers)
+    state = _local(group.peers, leader) if leader is not None else None
+    target = 0 if state is None else int(state["slots"])
+    while time.monotonic() - started < timeout:
+        mine = _local(group.peers, rid, 0.5)
+        if mine is not None and int(mine["slots"]) >= target:
+            return time.monotonic() - started
+        time.sleep(0.05)
+    raise RuntimeError(f"replica {rid} did not catch up to slot {target} in {timeout} s")
 
 
 def _leader(peers: str) -> int | None:
@@ -229,11 +253,13 @@ def soak(args: argparse.Namespace) -> int:
                 back = driver.first_ack_after(killed_at)
                 failover = None if back is None else back - killed_at
                 restart = _wait_up(group, victim)
+                caught_up = restart + _wait_caught_up(group, victim)
                 kills.append({"kind": kind, "victim": victim, "failover": failover,
-                              "restart": restart, "acked": driver.acked})
+                              "restart": restart, "caught_up": caught_up,
+                              "acked": driver.acked})
                 print(f"kill {k + 1:>2}: {kind:<8} replica {victim}  at {driver.acked:>7} "
                       f"binds  fail-over {failover if failover is None else round(failover, 3)}"
-                      f" s  back up in {restart:.3f} s"
+                      f" s  answering after {restart:.3f} s, caught up after {caught_up:.3f} s"
                       + (f"  slots before {slots}, leader now {_leader(group.peers)}"
                          if args.verbose else ""), flush=True)
             if args.duration:
@@ -262,10 +288,12 @@ def soak(args: argparse.Namespace) -> int:
     if gaps:
         print(f"between batch acknowledgements (the floor of any fail-over): median "
               f"{statistics.median(gaps):.3f} s")
-    restarts = [k["restart"] for k in kills]
-    if restarts:
-        print(f"restart until answering ({len(restarts)}): median "
-              f"{statistics.median(restarts):.3f} s, max {max(restarts):.3f} s")
+    for key, what in (("restart", "restart until answering"),
+                      ("caught_up", "restart until caught up with the leader")):
+        values = [k[key] for k in kills]
+        if values:
+            print(f"{what} ({len(values)}): median {statistics.median(values):.3f} s, "
+                  f"max {max(values):.3f} s")
     ok = soak_bound == driver.acked and all(k["failover"] is not None for k in kills)
     return 0 if ok else 1
 
