@@ -247,6 +247,7 @@ class Replica:
         self._last_heartbeat = -math.inf
         self._last_catchup = -math.inf
         self._last_leader = -math.inf           # when a leader's heartbeat or accept last came
+        self._last_tick = -math.inf
         self._restarted = self.promised is not None or bool(self.accepted) \
             or self.log_start > 0               # durable state: this is a restart
         self._out: list[Message] = []
@@ -327,6 +328,13 @@ class Replica:
 
     def _tick(self) -> None:
         now = self.now
+        if self.role != LEADER and self._deadline is not None \
+                and now - self._last_tick > self.config.election_timeout:
+            # This replica stalled (a long catch-up, a snapshot restore): the
+            # leader's heartbeats are waiting in its input, unread. Read them
+            # before blaming the leader.
+            self._deadline = max(self._deadline, now + self._timeout())
+        self._last_tick = now
         if self._deadline is None:
             # A restarted replica first waits out a few timeouts: the leader redials
             # it with a backoff, and an election called before its heartbeats
