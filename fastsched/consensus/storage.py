@@ -196,6 +196,7 @@ def read_records(data: bytes, path: str = "", *, strict: bool = True) -> Scan:
     view = memoryview(data)
     records: list[tuple[int, Record]] = []
     ballots: dict[tuple[int, int], Ballot] = {}     # a log holds few distinct ballots
+    length_crcs: dict[int, int] = {}
     crc32, unpack_header, unpack_accept = zlib.crc32, _HEADER.unpack_from, _ACCEPT.unpack_from
     head, accept_size = _HEADER.size, _ACCEPT.size
     offset, size, torn = 0, len(data), ""
@@ -205,7 +206,11 @@ def read_records(data: bytes, path: str = "", *, strict: bool = True) -> Scan:
             torn = "a cut record header"
             break
         length, length_crc, crc = unpack_header(data, offset)
-        if crc32(view[offset: offset + 4]) != length_crc:
+        # Records of a log have few distinct lengths: remember each one's CRC.
+        expect = length_crcs.get(length)
+        if expect is None:
+            expect = length_crcs[length] = crc32(length.to_bytes(4, "little"))
+        if expect != length_crc:
             if view[offset:].tobytes().count(0) == size - offset:
                 torn = "a zero-filled tail"
                 break
@@ -237,8 +242,9 @@ def read_records(data: bytes, path: str = "", *, strict: bool = True) -> Scan:
                     ballot = ballots.get((rnd, replica))
                     if ballot is None:
                         ballot = ballots[rnd, replica] = Ballot(rnd, replica)
-                    rec = (slot, ballot, Command(str(view[a:b], *_TEXT), str(view[b:c], *_TEXT),
-                                                 str(view[c:end], *_TEXT)))
+                    rec = (slot, ballot, Command(str(view[a:b], "utf-8", "surrogatepass"),
+                                                 str(view[b:c], "utf-8", "surrogatepass"),
+                                                 str(view[c:end], "utf-8", "surrogatepass")))
             elif kind == 0x50 and length == _PROMISE.size:      # "P": a promise
                 _, rnd, replica = _PROMISE.unpack_from(data, start)
                 if 1 <= rnd < _LIMIT and replica < _LIMIT:
