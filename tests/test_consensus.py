@@ -725,3 +725,33 @@ def test_bind_many_applies_each_bind_on_its_own():
         rejected = machine.apply(Command.make("x", "bind_many", {"binds": bad}))
         assert rejected["ok"] is False and "binds" in rejected["message"]
     assert dict(machine.cluster.snapshot().pods) == {"default/a": "n1", "default/c": "n1"}
+
+
+def test_a_heard_leader_is_not_deposed_by_another_candidate():
+    follower = Replica(0, range(3), LogMachine(), config=FAST)
+    follower.on_tick(0.0)
+    follower.on_message(Heartbeat(1, 0, Ballot(1, 1), 0), now=1.0)
+    # A candidate (a replica that restarted, say) is ignored while the leader is heard...
+    assert follower.on_message(Prepare(2, 0, Ballot(2, 2), 0), now=2.0) == []
+    assert follower.promised is None and follower.leader_hint == 1
+    # ...and answered once the leader has been silent for an election timeout.
+    out = follower.on_message(Prepare(2, 0, Ballot(2, 2), 0), now=1.0 + FAST.election_timeout)
+    assert [type(m) for m in out] == [Promise] and follower.promised == Ballot(2, 2)
+
+
+def test_a_leader_ignores_other_candidates():
+    nodes, _ = group()
+    net = Net(nodes)
+    net.elect(0)
+    assert nodes[0].is_leader
+    assert nodes[0].on_message(Prepare(2, 0, Ballot(99, 2), 0)) == []
+    assert nodes[0].is_leader and nodes[0].promised < Ballot(99, 2)
+
+
+def test_a_stalled_follower_reads_its_input_before_calling_an_election():
+    follower = Replica(0, range(3), LogMachine(), config=FAST)
+    follower.on_tick(0.0)
+    follower.on_message(Heartbeat(1, 0, Ballot(1, 1), 0), now=1.0)
+    # Its loop was stuck for many timeouts (a long catch-up): no election at once.
+    assert not any(isinstance(m, Prepare) for m in follower.on_tick(1.0 + 10 * FAST.election_timeout))
+    assert follower.role == "follower"

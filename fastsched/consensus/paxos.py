@@ -95,8 +95,8 @@ class ReplicaConfig:
     # Also snapshot once the log has grown by this many records or bytes since the
     # last snapshot (0: no such limit): slots say nothing of a log's size (a slot
     # may hold a batch of binds, a replica that lags votes ahead of what it
-    # applies), and a restart replays the whole log. 50,000 records load in about
-    # 0.3 s (bench/bench_recovery.py).
+    # applies), and a restart replays the whole log. 50,000 records load in
+    # 0.25-0.5 s on a shared 2-vCPU machine (bench/bench_recovery.py).
     snapshot_records: int = 50_000
     snapshot_bytes: int = 64 << 20
 
