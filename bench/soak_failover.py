@@ -2,6 +2,7 @@
 
     python bench/soak_failover.py [--bindings 100000] [--kills 20] [--no-fsync]
     python bench/soak_failover.py --duration 600 [--interval 30]
+    python bench/soak_failover.py --settle 25     (let each restarted replica catch up)
 
 Three ``python -m fastsched.consensus.net.server`` processes serve a group on
 127.0.0.1 with durable logs (fsync on unless ``--no-fsync``). A client in this
@@ -229,7 +230,7 @@ def soak(args: argparse.Namespace) -> int:
                 else:
                     victim = rng.choice([r for r in (1, 2, 3) if r != leader])
                     kind = "follower"
-                killed_at = time.monotonic()
+                killed_at, acked_at = time.monotonic(), driver.acked
                 group.kill(victim)
                 group.start(victim)
                 back = driver.first_ack_after(killed_at)
@@ -238,8 +239,8 @@ def soak(args: argparse.Namespace) -> int:
                 if args.settle:
                     time.sleep(args.settle)     # let it catch up before the next kill
                 kills.append({"kind": kind, "victim": victim, "failover": failover,
-                              "restart": restart, "acked": driver.acked})
-                print(f"kill {k + 1:>2}: {kind:<8} replica {victim}  at {driver.acked:>7} "
+                              "restart": restart, "acked": acked_at})
+                print(f"kill {k + 1:>2}: {kind:<8} replica {victim}  at {acked_at:>7} "
                       f"binds  fail-over {failover if failover is None else round(failover, 3)}"
                       f" s  listening again after {restart:.3f} s", flush=True)
             if args.duration:
