@@ -19,7 +19,7 @@ from .._kernels import placement as _k
 from .._kernels.common import PASSES, ReasonCode, ScoreRow
 from ..cluster import Cluster
 from ..errors import DuplicateError, ValidationError
-from ..model.pod import Pod
+from ..model.pod import Pod, replica_name
 from ..plugins import REASONS, RESOURCE0, SCORE_ROWS
 from ..profile.profile import Profile
 from . import preemption
@@ -268,7 +268,7 @@ class Scheduler:
             if id(pod) not in templates:
                 return pod
             base = bases[0] if len(bases) == 1 else bases[t // CHUNK_SPECS]
-            return pod.replica(f"{pod.name}-{base + t}")
+            return pod.replica(replica_name(pod.name, f"-{base + t}"))
 
         return ScheduleResult(pods, rows, scores, self.cluster.node_names, messages, named)
 

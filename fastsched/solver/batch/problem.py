@@ -14,7 +14,7 @@ import numpy as np
 from ...cluster.cluster import HOSTNAME_LABEL, Cluster
 from ...errors import DuplicateError, ValidationError
 from ...model.labels import LabelSelector
-from ...model.pod import Pod
+from ...model.pod import Pod, replica_name
 from ...model.resources import CPU, MEMORY, PODS
 from ...profile.profile import Profile
 from ...scheduler.scheduler import Scheduler
@@ -110,9 +110,11 @@ def _final_pods(cluster: Cluster, pods: list[Pod], objects: list[Pod],
         if repeats[of[t]] == 1:
             out.append(pod)
             continue
-        name = f"{pod.name}-{t}"
+        suffix = f"-{t}"
+        name = replica_name(pod.name, suffix)
         while f"{pod.namespace}/{name}" in taken:
-            name += "-r"                      # a given pod already has the generated name
+            suffix += "-r"                    # a given pod already has the generated name
+            name = replica_name(pod.name, suffix)
         taken.add(f"{pod.namespace}/{name}")
         out.append(pod.replica(name))
     return out
