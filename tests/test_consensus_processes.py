@@ -1,6 +1,7 @@
 """fastsched.consensus over TCP: frames, and three replica processes on loopback
 surviving SIGKILL of a follower and of the leader."""
 
+import secrets
 import signal
 import socket
 import subprocess
@@ -12,7 +13,7 @@ import pytest
 
 from fastsched.consensus import Command, Request, encode
 from fastsched.consensus.messages import MAX_MESSAGE_BYTES
-from fastsched.consensus.net.client import Client, ClientTimeout
+from fastsched.consensus.net.client import Client, ClientTimeout, authenticate
 from fastsched.consensus.net.peers import parse_peers
 from fastsched.consensus.net.transport import FrameError, FrameReader, frame
 from fastsched.errors import ValidationError
@@ -50,12 +51,19 @@ class Group:
         self.peers = ",".join(f"127.0.0.1:{p}" for p in _free_ports(3))
         self.tmp = tmp_path
         self.procs = {}
+        self.secret = secrets.token_hex(32).encode()
+        self.secret_file = tmp_path / "cluster.secret"
+        self.secret_file.write_bytes(self.secret + b"\n")
+
+    def client(self, **kwargs):
+        return Client(self.peers, secret_file=self.secret_file, **kwargs)
 
     def start(self, rid):
         err = open(self.tmp / f"replica{rid}.err", "ab")
         self.procs[rid] = subprocess.Popen(
             [sys.executable, "-m", "fastsched.consensus.net.server", "--id", str(rid),
-             "--peers", self.peers, "--data", str(self.tmp / f"data{rid}")],
+             "--peers", self.peers, "--data", str(self.tmp / f"data{rid}"),
+             "--secret-file", str(self.secret_file)],
             stdout=subprocess.DEVNULL, stderr=err)
         err.close()
 
@@ -130,7 +138,7 @@ def test_parse_peers_checks_every_address():
 
 
 def test_three_processes_survive_sigkill_of_a_follower_and_the_leader(group):
-    client = Client(group.peers, timeout=WAIT, retry_after=1.0, window=256)
+    client = group.client(timeout=WAIT, retry_after=1.0, window=256)
     try:
         for i in range(4):
             assert client.add_node(f"node-{i}", {"cpu": "200", "memory": "1Ti",
@@ -187,7 +195,7 @@ def test_three_processes_survive_sigkill_of_a_follower_and_the_leader(group):
 
 def test_bad_frames_are_counted_and_dropped_never_applied(group):
     host, port = parse_peers(group.peers)[0]
-    client = Client(group.peers, timeout=WAIT)
+    client = group.client(timeout=WAIT)
     try:
         assert client.add_node("node-0", {"cpu": "4", "memory": "8Gi", "pods": "10"})["ok"]
         before = client.local_state(1)["stats"]["bad_frames"]
@@ -196,8 +204,11 @@ def test_bad_frames_are_counted_and_dropped_never_applied(group):
         bad = [b"not json", b'{"v":1,"t":"accept"}',
                forged.replace(b'"dst":1', b'"dst":2'),               # addressed elsewhere
                encode(Request("x", 1, Command.make("x:2", "drop_tables", {})))]
+        # Authenticated (these are about the messages, not the sender): each bad one
+        # is dropped and the connection stays up.
         with socket.create_connection((host, port), timeout=WAIT) as sock:
-            sock.sendall(b"".join(frame(p) for p in bad))
+            session = authenticate(sock, group.secret, 1)
+            sock.sendall(b"".join(session.seal(p) for p in bad))
             time.sleep(0.3)
         deadline = time.monotonic() + WAIT
         while client.local_state(1)["stats"]["bad_frames"] < before + 3:
@@ -205,10 +216,14 @@ def test_bad_frames_are_counted_and_dropped_never_applied(group):
             time.sleep(0.05)
         state = client.state()
         assert state["nodes"] == ["node-0"] and state["bindings"] == {}
-        # An oversized frame closes that connection; the replica keeps serving.
+        # An oversized frame closes that connection, before and after the handshake;
+        # the replica keeps serving.
         with socket.create_connection((host, port), timeout=WAIT) as sock:
             sock.sendall((MAX_MESSAGE_BYTES + 1).to_bytes(4, "big"))
-            sock.settimeout(WAIT)
+            assert sock.recv(1) == b""
+        with socket.create_connection((host, port), timeout=WAIT) as sock:
+            authenticate(sock, group.secret, 1)
+            sock.sendall((MAX_MESSAGE_BYTES + 1).to_bytes(4, "big"))
             assert sock.recv(1) == b""
         assert client.local_state(1)["nodes"] == ["node-0"]
     finally:

@@ -5,7 +5,9 @@ one connection, and retries a command under the same id after a timeout or a
 lost connection, so a command is applied at most once (the log de-duplicates
 by id) and every acknowledged command was chosen. The replicas it talks to run
 :func:`~fastsched.consensus.net.server.run_replica` (``python -m
-fastsched.consensus.net.server`` or ``fastsched replica``).
+fastsched.consensus.net.server`` or ``fastsched replica``). Every connection it
+opens authenticates first with the group's shared secret (role "client", see
+:mod:`.auth`); :func:`authenticate` is that handshake on a blocking socket.
 """
 
 from __future__ import annotations
@@ -21,30 +23,64 @@ from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
 
 from ...cluster.cluster import Cluster
-from ...errors import ClientTimeout, MessageError, ValidationError
+from ...errors import AuthenticationError, ClientTimeout, FrameError, MessageError, ValidationError
 from ...model.pod import Pod, pod_from_dict
 from ..codec import node_to_json, pod_to_json
-from ..messages import Command, Reply, Request, canonical_json, decode, encode
+from ..messages import MAX_MESSAGE_BYTES, Command, Reply, Request, canonical_json, decode, encode
 from ..paxos import NOT_LEADER
 from ..replicated import MAX_BATCH
+from .auth import CLIENT, HANDSHAKE_LIMIT, HANDSHAKE_TIMEOUT, MAC_BYTES, Initiator, Session, resolve_secret
+from .frames import FrameReader
 from .peers import parse_peers
-from .transport import STATE_OP, FrameReader, frame
+from .transport import STATE_OP
 
-__all__ = ["Client", "ClientTimeout"]
+__all__ = ["Client", "ClientTimeout", "authenticate"]
+
+_REPLY_LIMIT = MAX_MESSAGE_BYTES + MAC_BYTES
+
+
+def authenticate(sock: socket.socket, secret: bytes, replica_id: int,
+                 me: int = CLIENT) -> Session:
+    """Run the handshake as ``me`` (a client unless told a replica id) with replica
+    ``replica_id`` on the connected, blocking ``sock``; returns the session that
+    seals and opens its frames. Raises :class:`AuthenticationError` if the replica
+    does not prove the secret, ``OSError`` if the connection fails."""
+    handshake = Initiator(secret, me, replica_id)
+    sock.sendall(handshake.hello())
+    reader = FrameReader(HANDSHAKE_LIMIT)
+    try:
+        while (payload := reader.pop()) is None:
+            data = sock.recv(HANDSHAKE_LIMIT)
+            if not data:
+                raise ConnectionError(f"replica {replica_id} closed the connection in the "
+                                      f"handshake")
+            reader.push(data)
+    except FrameError:
+        raise AuthenticationError(f"replica {replica_id} did not answer the handshake",
+                                  "handshake") from None
+    sock.sendall(handshake.on_frame(payload))
+    assert handshake.session is not None        # on_frame raises otherwise
+    return handshake.session
 
 
 class Client:
     """A blocking client of a replica group.
 
-    ``peers`` as for ``fastsched replica --peers``. ``timeout`` bounds every call;
-    ``retry_after`` is how long a command may go unanswered before it is resent
-    (under the same id) to another replica. Results are the replicated results:
-    ``{"ok": true, ...}`` or ``{"ok": false, "error": ..., "message": ...}``.
+    ``peers`` as for ``fastsched replica --peers``; ``secret`` (bytes) or
+    ``secret_file`` as the replicas' (default: the file ``FASTSCHED_SECRET_FILE``
+    names), or ``insecure=True`` if they run ``--insecure``. ``timeout`` bounds
+    every call; ``retry_after`` is how long a command may go unanswered before it is
+    resent (under the same id) to another replica. Results are the replicated
+    results: ``{"ok": true, ...}`` or ``{"ok": false, "error": ..., "message": ...}``.
+    A replica that fails to prove the secret raises :class:`AuthenticationError`.
     """
 
     def __init__(self, peers: Any, *, timeout: float = 30.0, retry_after: float = 1.0,
-                 window: int = 1024, name: str | None = None) -> None:
+                 window: int = 1024, name: str | None = None,
+                 secret: bytes | str | None = None, secret_file: Any = None,
+                 insecure: bool = False) -> None:
         self.addresses = parse_peers(peers)
+        self._secret = resolve_secret(secret, secret_file, insecure)
         self.timeout = timeout
         self.retry_after = retry_after
         self.window = window
@@ -52,7 +88,8 @@ class Client:
         self._seq = 0
         self._target = 1                   # replica id we believe leads
         self._sock: socket.socket | None = None
-        self._reader = FrameReader()
+        self._session: Session | None = None
+        self._reader = FrameReader(_REPLY_LIMIT)
 
     # -- commands ------------------------------------------------------------------
 
@@ -118,20 +155,21 @@ class Client:
             raise ValidationError(f"expected 1..{len(self.addresses)}, got {replica_id!r}",
                                   "replica_id")
         cmd = self._command(STATE_OP, {})
-        request = frame(encode(Request(self.name, replica_id, cmd)))
+        request = encode(Request(self.name, replica_id, cmd))
         deadline = time.monotonic() + self.timeout
         while time.monotonic() < deadline:         # the replica may be starting up
             try:
                 with socket.create_connection(self.addresses[replica_id - 1],
                                               timeout=self.timeout) as sock:
-                    sock.sendall(request)
-                    reader = FrameReader()
+                    session = authenticate(sock, self._secret, replica_id)
+                    sock.sendall(session.seal(request))
+                    reader = FrameReader(_REPLY_LIMIT)
                     while True:
                         data = sock.recv(1 << 16)
                         if not data:
                             break
                         for payload in reader.feed(data):
-                            reply = decode(payload)
+                            reply = decode(session.open(payload))
                             if isinstance(reply, Reply) and reply.command_id == cmd.id:
                                 return json.loads(reply.result)["state"]
             except OSError:
@@ -158,7 +196,8 @@ class Client:
         if self._sock is not None:
             self._sock.close()
             self._sock = None
-        self._reader = FrameReader()
+        self._session = None
+        self._reader = FrameReader(_REPLY_LIMIT)
 
     def _rotate(self, hint: int = -1) -> None:
         self._disconnect()
@@ -167,12 +206,23 @@ class Client:
             else self._target % n + 1
 
     def _connect(self) -> socket.socket | None:
+        """The connection to the target, opened and authenticated if need be (None
+        if that failed; an :class:`AuthenticationError` is raised)."""
         if self._sock is None:
             try:
                 sock = socket.create_connection(self.addresses[self._target - 1], timeout=0.5)
             except OSError:
                 return None
-            sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+            try:
+                sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+                sock.settimeout(min(self.timeout, HANDSHAKE_TIMEOUT))
+                self._session = authenticate(sock, self._secret, self._target)
+            except OSError:
+                sock.close()
+                return None
+            except AuthenticationError:
+                sock.close()
+                raise
             sock.setblocking(False)
             self._sock = sock
         return self._sock
@@ -210,11 +260,13 @@ class Client:
                     continue
                 inflight[cmd.id] = cmd
                 first_sent.setdefault(cmd.id, now)
-                out.append(frame(encode(Request(self.name, self._target, cmd))))
+                out.append(encode(Request(self.name, self._target, cmd)))
             try:
                 if out:
+                    assert self._session is not None    # set with self._sock
+                    seal = self._session.seal
                     sock.setblocking(True)
-                    sock.sendall(b"".join(out))
+                    sock.sendall(b"".join([seal(p) for p in out]))
                     sock.setblocking(False)
                 ready, _, _ = select.select([sock], [], [], 0.05)
                 data = sock.recv(1 << 20) if ready else None
@@ -233,8 +285,14 @@ class Client:
                 frames = []
                 self._disconnect()
             redirect = None
+            session = self._session
             for payload in frames:
-                reply = decode(payload)
+                try:
+                    assert session is not None
+                    reply = decode(session.open(payload))
+                except MessageError:        # the retry timer resends what is in flight
+                    self._disconnect()
+                    break
                 if not isinstance(reply, Reply) or reply.command_id not in inflight:
                     continue
                 cmd = inflight.pop(reply.command_id)
