@@ -309,7 +309,10 @@ class _Connection(asyncio.Protocol):
             transport.close()
             return
         except FrameError as err:
-            server.stats.bad_frames += 1
+            if self.session is None:        # not even a handshake message
+                server.stats.auth_failures += 1
+            else:
+                server.stats.bad_frames += 1
             log.warning("replica %d: closing a connection: %s", server.id, err)
             transport.close()
             return
