@@ -348,9 +348,8 @@ def test_replica_command_rejects_bad_arguments(tmp_path, monkeypatch):
             "127.0.0.1:1,127.0.0.1:2", "--data", str(tmp_path)]
     for extra, needle in ((["--id", "4", "--secret-file", str(secret)], "--id"),
                           (["--id", "1"], "a shared secret is required"),
-                          (["--id", "1", "--secret-file", str(tmp_path / "none")], "secret file"),
-                          (["--id", "1", "--insecure", "--secret-file", str(secret)],
-                           "--insecure")):
+                          (["--id", "1", "--secret-file", str(tmp_path / "none")],
+                           "secret file")):
         proc = subprocess.run(base + extra, capture_output=True, text=True, timeout=WAIT)
         assert proc.returncode == 2 and needle in proc.stderr, (extra, proc.stderr)
         assert "Traceback" not in proc.stderr

@@ -17,6 +17,7 @@ import os
 import secrets
 import select
 import socket
+import ssl
 import time
 from collections import deque
 from collections.abc import Iterable, Mapping, Sequence
@@ -32,6 +33,7 @@ from ..replicated import MAX_BATCH
 from .auth import CLIENT, HANDSHAKE_LIMIT, HANDSHAKE_TIMEOUT, MAC_BYTES, Initiator, Session, resolve_secret
 from .frames import FrameReader
 from .peers import parse_peers
+from .tls import PlainSession, TLSConfig, peer_identity
 from .transport import STATE_OP
 
 __all__ = ["Client", "ClientTimeout", "authenticate"]
@@ -68,7 +70,8 @@ class Client:
 
     ``peers`` as for ``fastsched replica --peers``; ``secret`` (bytes) or
     ``secret_file`` as the replicas' (default: the file ``FASTSCHED_SECRET_FILE``
-    names), or ``insecure=True`` if they run ``--insecure``. ``timeout`` bounds
+    names), or ``insecure=True`` if they run ``--insecure``, or ``tls`` (this
+    client's certificate, named ``client``, see :mod:`.tls`). ``timeout`` bounds
     every call; ``retry_after`` is how long a command may go unanswered before it is
     resent (under the same id) to another replica. Results are the replicated
     results: ``{"ok": true, ...}`` or ``{"ok": false, "error": ..., "message": ...}``.
@@ -78,9 +81,15 @@ class Client:
     def __init__(self, peers: Any, *, timeout: float = 30.0, retry_after: float = 1.0,
                  window: int = 1024, name: str | None = None,
                  secret: bytes | str | None = None, secret_file: Any = None,
-                 insecure: bool = False) -> None:
+                 insecure: bool = False, tls: TLSConfig | None = None) -> None:
         self.addresses = parse_peers(peers)
-        self._secret = resolve_secret(secret, secret_file, insecure)
+        self._tls: ssl.SSLContext | None = None
+        if tls is None:
+            self._secret = resolve_secret(secret, secret_file, insecure)
+        elif secret is not None or secret_file is not None or insecure:
+            raise ValidationError("expected TLS or a secret (or insecure), not both", "tls")
+        else:
+            self._secret, self._tls = b"", tls.client_context()
         self.timeout = timeout
         self.retry_after = retry_after
         self.window = window
@@ -88,7 +97,7 @@ class Client:
         self._seq = 0
         self._target = 1                   # replica id we believe leads
         self._sock: socket.socket | None = None
-        self._session: Session | None = None
+        self._session: Session | PlainSession | None = None
         self._reader = FrameReader(_REPLY_LIMIT)
 
     # -- commands ------------------------------------------------------------------
@@ -159,9 +168,8 @@ class Client:
         deadline = time.monotonic() + self.timeout
         while time.monotonic() < deadline:         # the replica may be starting up
             try:
-                with socket.create_connection(self.addresses[replica_id - 1],
-                                              timeout=self.timeout) as sock:
-                    session = authenticate(sock, self._secret, replica_id)
+                sock, session = self._open(replica_id, self.timeout)
+                with sock:
                     sock.sendall(session.seal(request))
                     reader = FrameReader(_REPLY_LIMIT)
                     while True:
@@ -205,27 +213,52 @@ class Client:
         self._target = hint if 1 <= hint <= n and hint != self._target \
             else self._target % n + 1
 
+    def _open(self, replica_id: int, connect_timeout: float
+              ) -> tuple[socket.socket, Session | PlainSession]:
+        """A blocking connection to ``replica_id``, authenticated: by the secret's
+        handshake, or by TLS and the name in the replica's certificate."""
+        sock = socket.create_connection(self.addresses[replica_id - 1], timeout=connect_timeout)
+        try:
+            sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+            sock.settimeout(min(self.timeout, HANDSHAKE_TIMEOUT))
+            if self._tls is None:
+                return sock, authenticate(sock, self._secret, replica_id)
+            try:
+                sock = self._tls.wrap_socket(sock)
+            except ssl.SSLCertVerificationError as err:
+                raise AuthenticationError(f"replica {replica_id}: {err}", "tls") from None
+            peer = peer_identity(sock.getpeercert(), frozenset(range(1, len(self.addresses) + 1)))
+            if peer != replica_id:
+                raise AuthenticationError(f"dialled replica {replica_id}, whose certificate "
+                                          f"names {peer}", "tls")
+            return sock, PlainSession()
+        except BaseException:
+            sock.close()
+            raise
+
     def _connect(self) -> socket.socket | None:
         """The connection to the target, opened and authenticated if need be (None
         if that failed; an :class:`AuthenticationError` is raised)."""
         if self._sock is None:
             try:
-                sock = socket.create_connection(self.addresses[self._target - 1], timeout=0.5)
+                sock, self._session = self._open(self._target, 0.5)
             except OSError:
                 return None
-            try:
-                sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
-                sock.settimeout(min(self.timeout, HANDSHAKE_TIMEOUT))
-                self._session = authenticate(sock, self._secret, self._target)
-            except OSError:
-                sock.close()
-                return None
-            except AuthenticationError:
-                sock.close()
-                raise
             sock.setblocking(False)
             self._sock = sock
         return self._sock
+
+    @staticmethod
+    def _recv(sock: socket.socket) -> bytes | None:
+        """What arrived on non-blocking ``sock`` within 50 ms (None: nothing yet)."""
+        # TLS may hold a decrypted record that select() cannot see.
+        pending = isinstance(sock, ssl.SSLSocket) and sock.pending()
+        if not pending and not select.select([sock], [], [], 0.05)[0]:
+            return None
+        try:
+            return sock.recv(1 << 20)
+        except (ssl.SSLWantReadError, ssl.SSLWantWriteError):
+            return None             # a partial TLS record
 
     def _run(self, cmds: Sequence[Command], latencies: list[float] | None) -> list[dict]:
         index = {c.id: i for i, c in enumerate(cmds)}
@@ -268,8 +301,7 @@ class Client:
                     sock.setblocking(True)
                     sock.sendall(b"".join([seal(p) for p in out]))
                     sock.setblocking(False)
-                ready, _, _ = select.select([sock], [], [], 0.05)
-                data = sock.recv(1 << 20) if ready else None
+                data = self._recv(sock)
             except OSError:
                 data = b""
             if data == b"":                 # connection lost: resend elsewhere

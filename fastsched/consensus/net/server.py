@@ -10,7 +10,8 @@ replica``::
 Every member and client must hold the same secret file (see
 :mod:`fastsched.consensus.net.auth`); without ``--secret-file`` the file named by
 ``FASTSCHED_SECRET_FILE`` is used, and with neither the replica refuses to start
-unless given ``--insecure``.
+unless given ``--insecure``. ``--tls-cert/--tls-key/--tls-ca`` use mutual TLS
+instead (see :mod:`fastsched.consensus.net.tls`).
 
 The argument parsing lives here rather than in :mod:`fastsched.cli.replica`, so
 that the network layer never imports the CLI (the CLI imports this module).
@@ -30,6 +31,7 @@ from ...errors import FastschedError
 from ..paxos import ReplicaConfig
 from .auth import SECRET_ENV, resolve_secret
 from .peers import parse_peers
+from .tls import TLSConfig
 from .transport import ReplicaServer
 
 __all__ = ["run_replica", "serve_replica", "add_arguments", "run_from_args", "main"]
@@ -38,11 +40,11 @@ __all__ = ["run_replica", "serve_replica", "add_arguments", "run_from_args", "ma
 async def serve_replica(replica_id: int, peers: Any, data_dir: Any, *, fsync: bool = True,
                         config: ReplicaConfig | None = None, ready: Any = None,
                         secret: bytes | str | None = None, secret_file: Any = None,
-                        insecure: bool = False) -> int:
+                        insecure: bool = False, tls: TLSConfig | None = None) -> int:
     """Serve until SIGINT/SIGTERM (or a fatal error); returns the exit status. The
-    secret arguments are :class:`ReplicaServer`'s."""
+    secret and TLS arguments are :class:`ReplicaServer`'s."""
     server = ReplicaServer(replica_id, parse_peers(peers), data_dir, fsync=fsync, config=config,
-                           secret=secret, secret_file=secret_file, insecure=insecure)
+                           secret=secret, secret_file=secret_file, insecure=insecure, tls=tls)
     await server.start()
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGINT, signal.SIGTERM):
@@ -59,11 +61,11 @@ async def serve_replica(replica_id: int, peers: Any, data_dir: Any, *, fsync: bo
 def run_replica(replica_id: int, peers: Any, data_dir: Any, *, fsync: bool = True,
                 config: ReplicaConfig | None = None, ready: Any = None,
                 secret: bytes | str | None = None, secret_file: Any = None,
-                insecure: bool = False) -> int:
+                insecure: bool = False, tls: TLSConfig | None = None) -> int:
     """Run one replica in this process (blocks; see :func:`serve_replica`)."""
     return asyncio.run(serve_replica(replica_id, peers, data_dir, fsync=fsync, config=config,
                                      ready=ready, secret=secret, secret_file=secret_file,
-                                     insecure=insecure))
+                                     insecure=insecure, tls=tls))
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -82,6 +84,12 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--insecure", action="store_true",
                         help="run without a secret: connections are not authenticated "
                              "(a single trusted host only)")
+    for name, what in (("cert", "this replica's certificate chain (PEM, common name "
+                                 "replica-<id>)"),
+                       ("key", "its private key (PEM)"),
+                       ("ca", "the group's CA bundle (PEM)")):
+        parser.add_argument(f"--tls-{name}", metavar="PATH",
+                            help=f"mutual TLS instead of --secret-file: {what}")
     parser.add_argument("--no-fsync", dest="fsync", action="store_false",
                         help="skip fsync (throwaway tests only: a crash can lose votes)")
     parser.add_argument("--log-level", default="WARNING",
@@ -100,7 +108,17 @@ def run_from_args(args: argparse.Namespace) -> int:
             raise FastschedError(f"--id: expected 1..{len(peers)}, got {args.id}")
         if args.insecure and args.secret_file is not None:
             raise FastschedError("--insecure and --secret-file exclude each other")
-        secret = resolve_secret(secret_file=args.secret_file, insecure=args.insecure)
+        tls_paths = (args.tls_cert, args.tls_key, args.tls_ca)
+        tls = None
+        if any(p is not None for p in tls_paths):
+            if None in tls_paths:
+                raise FastschedError("--tls-cert, --tls-key and --tls-ca go together")
+            if args.insecure or args.secret_file is not None:
+                raise FastschedError("--tls-* exclude --secret-file and --insecure")
+            tls = TLSConfig(*tls_paths)
+            tls.server_context()            # unreadable files: a one-line error now
+        secret = None if tls else resolve_secret(secret_file=args.secret_file,
+                                                 insecure=args.insecure)
         if args.insecure:
             logging.getLogger("fastsched.consensus").warning(
                 "--insecure: connections are not authenticated; anyone who can reach "
@@ -112,7 +130,7 @@ def run_from_args(args: argparse.Namespace) -> int:
                   flush=True)
 
         return run_replica(args.id, peers, args.data, fsync=args.fsync, ready=ready,
-                           secret=None if args.insecure else secret, insecure=args.insecure)
+                           secret=secret or None, insecure=args.insecure, tls=tls)
     except (FastschedError, OSError) as err:
         print(f"fastsched: error: {err}", file=sys.stderr)
         return 2

@@ -79,6 +79,7 @@ from .auth import (
     resolve_secret,
 )
 from .frames import FrameReader, frame
+from .tls import PlainSession, TLSConfig, peer_identity
 
 __all__ = ["ReplicaServer", "ServerStats", "BatchedStorage", "FrameReader", "FrameError",
            "frame", "state_summary", "STATE_OP", "NETWORK_CONFIG"]
@@ -256,11 +257,13 @@ class _Connection(asyncio.Protocol):
 
     def __init__(self, server: "ReplicaServer", dialled: int | None = None) -> None:
         self.server = server
-        self.handshake: Initiator | Responder = (
-            Responder(server.secret, server.id, server._id_set) if dialled is None
+        self.dialled = dialled
+        self.handshake: Initiator | Responder | None = (
+            None if server.tls is not None       # TLS did the handshake before connection_made
+            else Responder(server.secret, server.id, server._id_set) if dialled is None
             else Initiator(server.secret, server.id, dialled))
         self.peer: int | None = None
-        self.session: Session | None = None
+        self.session: Session | PlainSession | None = None
         self.reader = FrameReader(HANDSHAKE_LIMIT)
         self.buffered = 0                   # this connection's share of server._buffered
         self.transport: asyncio.Transport | None = None
@@ -272,6 +275,9 @@ class _Connection(asyncio.Protocol):
         self.transport = transport
         server = self.server
         server._connections.add(self)
+        if self.handshake is None:
+            self._tls_identify()
+            return
         if len(server._handshaking) >= MAX_HANDSHAKING:
             server.stats.overloaded += 1
             log.warning("replica %d: refusing a connection: %d others are in the handshake",
@@ -326,19 +332,38 @@ class _Connection(asyncio.Protocol):
             transport.close()
 
     def _handshake_step(self, payload: bytes) -> None:
-        assert self.transport is not None
+        assert self.transport is not None and self.handshake is not None
         reply = self.handshake.on_frame(payload)
         if reply:
             self.transport.write(reply)
         session = self.handshake.session
-        if session is None:
+        if session is not None:
+            assert self.handshake.peer is not None
+            self._authenticated(self.handshake.peer, session)
+
+    def _tls_identify(self) -> None:
+        """A TLS connection: the verified certificate's name is the peer."""
+        assert self.transport is not None
+        try:
+            peer = peer_identity(self.transport.get_extra_info("peercert"),
+                                 self.server._id_set - {self.server.id})
+            if self.dialled is not None and peer != self.dialled:
+                raise AuthenticationError(f"dialled replica {self.dialled}, answered by "
+                                          f"{'a client' if peer == CLIENT else peer}", "tls")
+        except AuthenticationError as err:
+            self.server.stats.auth_failures += 1
+            log.warning("replica %d: refused a TLS connection: %s", self.server.id, err)
+            self.transport.close()
             return
+        self._authenticated(peer, PlainSession())
+
+    def _authenticated(self, peer: int, session: Session | PlainSession) -> None:
         server = self.server
-        self.session, self.peer = session, self.handshake.peer
-        self.reader.limit = MAX_CLIENT_FRAME if self.peer == CLIENT else MAX_REPLICA_FRAME
+        self.session, self.peer = session, peer
+        self.reader.limit = MAX_CLIENT_FRAME if peer == CLIENT else MAX_REPLICA_FRAME
         self._end_handshake()
-        if isinstance(self.handshake, Initiator):
-            server._links[self.handshake.peer] = self
+        if self.dialled is not None:
+            server._links[self.dialled] = self
         log.info("replica %d: %s authenticated", server.id, self._who())
 
     def _timed_out(self) -> None:
@@ -393,7 +418,8 @@ class ReplicaServer:
     snapshots live in ``data_dir`` (:class:`FileStorage`; ``fsync=False`` only for
     throwaway tests). Connections authenticate with the group's shared secret
     (``secret`` bytes or ``secret_file``, else ``FASTSCHED_SECRET_FILE``; or
-    ``insecure=True``, see :mod:`.auth`). ``start()`` listens and dials the peers;
+    ``insecure=True``, see :mod:`.auth`), or with ``tls`` by mutual TLS (see
+    :mod:`.tls`). ``start()`` listens and dials the peers;
     ``stop()`` closes everything. Must be created and used inside a running event loop.
     """
 
@@ -401,8 +427,20 @@ class ReplicaServer:
                  fsync: bool = True, config: ReplicaConfig | None = None,
                  profile: Profile | None = None, seed: int = 0,
                  tick_interval: float | None = None, secret: bytes | str | None = None,
-                 secret_file: Any = None, insecure: bool = False) -> None:
-        self.secret = resolve_secret(secret, secret_file, insecure)
+                 secret_file: Any = None, insecure: bool = False,
+                 tls: TLSConfig | None = None) -> None:
+        self.tls = tls
+        self._ssl: dict[str, Any] = {}
+        self._dial_ssl: dict[str, Any] = {}
+        if tls is None:
+            self.secret = resolve_secret(secret, secret_file, insecure)
+        elif secret is not None or secret_file is not None or insecure:
+            raise MessageError("expected TLS or a secret (or insecure), not both", "tls")
+        else:
+            self.secret = b""
+            self._ssl = {"ssl": tls.server_context(), "ssl_handshake_timeout": HANDSHAKE_TIMEOUT}
+            self._dial_ssl = {"ssl": tls.client_context(),
+                              "ssl_handshake_timeout": HANDSHAKE_TIMEOUT}
         addresses = [(str(h), int(p)) for h, p in addresses]
         if not addresses:
             raise MessageError("expected at least one address", "peers")
@@ -443,7 +481,7 @@ class ReplicaServer:
     async def start(self) -> None:
         host, port = self.addresses[self.id]
         self._server = await self._loop.create_server(lambda: _Connection(self), host, port,
-                                                      reuse_address=True)
+                                                      reuse_address=True, **self._ssl)
         for peer in self.replica.others:
             self._tasks.append(self._loop.create_task(self._link(peer)))
         self._tick()
@@ -478,7 +516,7 @@ class ReplicaServer:
         while True:
             try:
                 _, conn = await self._loop.create_connection(
-                    lambda: _Connection(self, peer), host, port)
+                    lambda: _Connection(self, peer), host, port, **self._dial_ssl)
             except OSError:
                 await asyncio.sleep(delay)
                 delay = min(delay * 2, 1.0)
