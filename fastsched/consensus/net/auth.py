@@ -29,8 +29,12 @@ each side counts the frames, so a frame replayed, reordered, dropped or copied
 from another connection fails its MAC. A failed MAC closes the connection.
 
 This authenticates the members of the group and protects each frame's integrity;
-it does not encrypt (use a private network, or TLS, for confidentiality). All
-clients share the identity "client": any holder of the secret may submit commands.
+it does not encrypt (use a private network, or TLS, for confidentiality). One
+secret for the whole group proves membership, not which member: whoever holds it
+can claim any replica id, so a stolen secret (or a compromised member) is a
+compromised group; per-member certificates (:mod:`.tls`) confine a leak to one
+identity. All clients share the identity "client": any holder of the secret may
+submit commands.
 """
 
 from __future__ import annotations

@@ -7,7 +7,8 @@ by id) and every acknowledged command was chosen. The replicas it talks to run
 :func:`~fastsched.consensus.net.server.run_replica` (``python -m
 fastsched.consensus.net.server`` or ``fastsched replica``). Every connection it
 opens authenticates first with the group's shared secret (role "client", see
-:mod:`.auth`); :func:`authenticate` is that handshake on a blocking socket.
+:mod:`.auth`; :func:`authenticate` is that handshake on a blocking socket) or by
+mutual TLS (:mod:`.tls`).
 """
 
 from __future__ import annotations

@@ -396,8 +396,8 @@ class _Connection(asyncio.Protocol):
         server._buffered -= self.buffered
         self.buffered = 0
         self.reader = FrameReader(0)        # free the partial frame now
-        if self.peer is not None and self.peer != CLIENT and server._links.get(self.peer) is self:
-            del server._links[self.peer]
+        if self.dialled is not None and server._links.get(self.dialled) is self:
+            del server._links[self.dialled]
         for name in self.clients:
             if server._clients.get(name) is self:
                 del server._clients[name]
