@@ -97,8 +97,8 @@ def test_a_handshake_authenticates_both_sides_and_keys_both_directions():
         assert responder.peer == me and initiator.peer == 1
         a, b = initiator.session, responder.session
         for payload in (b"", b"x", b"y" * 10_000):
-            assert b.open(_payload_of(a.seal(payload))) == payload
-            assert a.open(_payload_of(b.seal(payload))) == payload
+            assert b.open(_payload_of(a.seal(payload))) == [payload]
+            assert a.open(_payload_of(b.seal(payload))) == [payload]
 
 
 def _payload_of(sealed):
@@ -182,13 +182,13 @@ def test_a_tampered_byte_anywhere_in_a_frame_fails_its_mac():
             b.open(bytes(body))
         assert b.received == 0              # a failed frame does not advance the sequence
         a.sent = 0
-    assert b.open(_payload_of(a.seal(msg))) == msg
+    assert b.open(_payload_of(a.seal(msg))) == [msg]
 
 
 def test_replayed_reordered_dropped_or_foreign_frames_fail():
     a, b = _pair()
     frames = [_payload_of(a.seal(f"m{i}".encode())) for i in range(3)]
-    assert b.open(frames[0]) == b"m0"
+    assert b.open(frames[0]) == [b"m0"]
     with pytest.raises(AuthenticationError):          # replayed
         b.open(frames[0])
     a, b = _pair()
@@ -204,6 +204,29 @@ def test_replayed_reordered_dropped_or_foreign_frames_fail():
         a.open(_payload_of(a.seal(b"m0")))
     with pytest.raises(AuthenticationError, match="no MAC"):
         b.open(b"short")
+
+
+def test_many_payloads_share_a_frame_up_to_the_limit():
+    a, b = _pair()
+    payloads = [bytes([i]) * (i * 10) for i in range(50)]
+    sealed = a.seal_many(payloads)
+    assert a.sent == 1                                  # one frame, one MAC
+    assert b.open(_payload_of(sealed)) == payloads
+    # A limit splits them, in order, each frame within it; one too big goes alone.
+    a, b = _pair()
+    payloads.append(b"x" * 5000)
+    frames = FrameReader().feed(a.seal_many(payloads, limit=1000))
+    assert all(len(f) <= 1000 for f in frames[:-1]) and len(frames[-1]) > 1000
+    assert [p for f in frames for p in b.open(f)] == payloads
+    assert a.seal_many([]) == b""
+
+
+def test_a_batch_whose_lengths_do_not_add_up_is_refused():
+    a, b = _pair()
+    # Sealed with the right key, but the body is no sequence of frames.
+    bad = a._seal(b"\0\0\0\x09abc")
+    with pytest.raises(FrameError):
+        b.open(_payload_of(bad))
 
 
 def test_session_keys_differ_per_connection():
@@ -284,9 +307,10 @@ class Peer:
         cid = f"{name}:{next(_IDS)}"
         self.send(Request(name, 1, Command.make(cid, "state", {})))
         while True:
-            reply = decode(self.session.open(await self.next()))
-            if isinstance(reply, Reply) and reply.command_id == cid:
-                return reply
+            for payload in self.session.open(await self.next()):
+                reply = decode(payload)
+                if isinstance(reply, Reply) and reply.command_id == cid:
+                    return reply
 
     def close(self):
         self.writer.close()

@@ -28,18 +28,18 @@ from ...cluster.cluster import Cluster
 from ...errors import AuthenticationError, ClientTimeout, FrameError, MessageError, ValidationError
 from ...model.pod import Pod, pod_from_dict
 from ..codec import node_to_json, pod_to_json
-from ..messages import MAX_MESSAGE_BYTES, Command, Reply, Request, canonical_json, decode, encode
+from ..messages import Command, Reply, Request, canonical_json, decode, encode
 from ..paxos import NOT_LEADER
 from ..replicated import MAX_BATCH
-from .auth import CLIENT, HANDSHAKE_LIMIT, HANDSHAKE_TIMEOUT, MAC_BYTES, Initiator, Session, resolve_secret
+from .auth import CLIENT, HANDSHAKE_LIMIT, HANDSHAKE_TIMEOUT, MAX_SEALED, Initiator, Session, resolve_secret
 from .frames import FrameReader
 from .peers import parse_peers
 from .tls import PlainSession, TLSConfig, peer_identity
-from .transport import STATE_OP
+from .transport import MAX_CLIENT_FRAME, STATE_OP
 
 __all__ = ["Client", "ClientTimeout", "authenticate"]
 
-_REPLY_LIMIT = MAX_MESSAGE_BYTES + MAC_BYTES
+_REPLY_LIMIT = MAX_SEALED
 
 
 def authenticate(sock: socket.socket, secret: bytes, replica_id: int,
@@ -177,10 +177,11 @@ class Client:
                         data = sock.recv(1 << 16)
                         if not data:
                             break
-                        for payload in reader.feed(data):
-                            reply = decode(session.open(payload))
-                            if isinstance(reply, Reply) and reply.command_id == cmd.id:
-                                return json.loads(reply.result)["state"]
+                        for body in reader.feed(data):
+                            for payload in session.open(body):
+                                reply = decode(payload)
+                                if isinstance(reply, Reply) and reply.command_id == cmd.id:
+                                    return json.loads(reply.result)["state"]
             except OSError:
                 pass
             time.sleep(0.05)
@@ -298,9 +299,9 @@ class Client:
             try:
                 if out:
                     assert self._session is not None    # set with self._sock
-                    seal = self._session.seal
+                    sealed = self._session.seal_many(out, MAX_CLIENT_FRAME)
                     sock.setblocking(True)
-                    sock.sendall(b"".join([seal(p) for p in out]))
+                    sock.sendall(sealed)
                     sock.setblocking(False)
                 data = self._recv(sock)
             except OSError:
@@ -319,13 +320,13 @@ class Client:
                 self._disconnect()
             redirect = None
             session = self._session
-            for payload in frames:
-                try:
-                    assert session is not None
-                    reply = decode(session.open(payload))
-                except MessageError:        # the retry timer resends what is in flight
-                    self._disconnect()
-                    break
+            try:
+                assert session is not None
+                replies = [decode(p) for body in frames for p in session.open(body)]
+            except MessageError:            # the retry timer resends what is in flight
+                replies = []
+                self._disconnect()
+            for reply in replies:
                 if not isinstance(reply, Reply) or reply.command_id not in inflight:
                     continue
                 cmd = inflight.pop(reply.command_id)

@@ -13,7 +13,7 @@ import struct
 from ...errors import FrameError
 from ..messages import MAX_MESSAGE_BYTES
 
-__all__ = ["frame", "FrameReader"]
+__all__ = ["frame", "split_frames", "FrameReader"]
 
 _LENGTH = struct.Struct(">I")
 
@@ -21,6 +21,23 @@ _LENGTH = struct.Struct(">I")
 def frame(payload: bytes) -> bytes:
     """``payload`` with its 4-byte big-endian length in front."""
     return _LENGTH.pack(len(payload)) + payload
+
+
+def split_frames(data: bytes | memoryview) -> list[bytes]:
+    """The frames that make up ``data`` exactly (a batch of them); raises
+    :class:`FrameError` if their lengths do not add up to it."""
+    out: list[bytes] = []
+    pos, size = 0, len(data)
+    while pos < size:
+        if size - pos < 4:
+            raise FrameError(f"{size - pos} stray bytes after {len(out)} frames", "frame")
+        (length,) = _LENGTH.unpack_from(data, pos)
+        end = pos + 4 + length
+        if end > size:
+            raise FrameError(f"frame {len(out)} of {length} bytes runs past the batch", "frame")
+        out.append(bytes(data[pos + 4:end]))
+        pos = end
+    return out
 
 
 class FrameReader:

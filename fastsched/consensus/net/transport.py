@@ -52,7 +52,6 @@ from typing import Any
 from ...errors import AuthenticationError, ConsensusError, FrameError, MessageError
 from ...profile.profile import Profile
 from ..messages import (
-    MAX_MESSAGE_BYTES,
     Accept,
     CatchupRequest,
     Command,
@@ -72,7 +71,7 @@ from .auth import (
     CLIENT,
     HANDSHAKE_LIMIT,
     HANDSHAKE_TIMEOUT,
-    MAC_BYTES,
+    MAX_SEALED,
     Initiator,
     Responder,
     Session,
@@ -243,8 +242,9 @@ class ServerStats:
 # the connection that crossed the line is closed (a replica redials, Paxos resends).
 MAX_HANDSHAKING = 64
 MAX_CLIENT_FRAME = 16 << 20
-MAX_REPLICA_FRAME = MAX_MESSAGE_BYTES + MAC_BYTES
+MAX_REPLICA_FRAME = MAX_SEALED
 MAX_BUFFERED = 3 * MAX_REPLICA_FRAME
+_REPLY_FRAME = MAX_SEALED           # what a Client reads (a state reply can be large)
 
 
 class _Connection(asyncio.Protocol):
@@ -301,7 +301,10 @@ class _Connection(asyncio.Protocol):
                 if self.session is None:
                     self._handshake_step(payload)
                 else:
-                    server._on_frame(self, self.session.open(payload))
+                    for message in self.session.open(payload):
+                        server._on_frame(self, message)
+                        if transport.is_closing():
+                            return
                 if transport.is_closing():
                     return
         except AuthenticationError as err:
@@ -663,9 +666,10 @@ class ReplicaServer:
                 self.stats.dropped += len(payloads)
                 conn.transport.close()      # far behind: redial, let Paxos resend
                 continue
-            # Sealed in the order written: the peer checks each frame's sequence number.
-            seal = conn.session.seal
-            conn.transport.write(b"".join([seal(p) for p in payloads]))
+            # One MACed frame per batch, sealed in the order written: the peer checks
+            # each frame's sequence number.
+            limit = _REPLY_FRAME if conn.peer == CLIENT else MAX_REPLICA_FRAME
+            conn.transport.write(conn.session.seal_many(payloads, limit))
             self.stats.frames_out += len(payloads)
 
     def _with_read_state(self, reply: Reply) -> Reply:
