@@ -1,8 +1,10 @@
 """Multi-Paxos over TCP: an asyncio server that drives one :class:`Replica`.
 
-Wire format: every message is one frame, a 4-byte big-endian length followed by
-the bytes of :func:`~fastsched.consensus.messages.encode` and a 16-byte MAC.
-Peers and clients use the same port. Each replica dials every other replica and
+Wire format: frames, a 4-byte big-endian length followed by the body. With the
+shared secret, a body is a batch of messages (each a frame holding the bytes of
+:func:`~fastsched.consensus.messages.encode`: everything one side sends on the
+connection in one event-loop turn) followed by a 16-byte MAC; under TLS, a body
+is one message. Peers and clients use the same port. Each replica dials every other replica and
 sends its peer messages on that outbound connection (reconnecting with
 exponential backoff).
 
