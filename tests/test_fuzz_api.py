@@ -106,8 +106,9 @@ def contract(call, *args, **kwargs):
 @given(NODE_SETS, st.one_of(st.none(), st.lists(WEIGHTS, max_size=6)),
        st.sampled_from(["ketama", "uhashring", "libketama", "fast", "md5", None]),
        st.one_of(st.sampled_from([4, 8, 160]), st.integers(-1, 2**28)),
-       st.lists(KEYS, max_size=6))
-def test_hash_ring(nodes, weights, mode, vnodes, keys):
+       st.lists(KEYS, max_size=6),
+       st.one_of(st.floats(), st.sampled_from([1, 1.25, 2**70, 10**400, "2", None])))
+def test_hash_ring(nodes, weights, mode, vnodes, keys, load_factor):
     if isinstance(vnodes, int) and vnodes > 4096 and mode != "fast":
         vnodes = 4096             # a big valid ring is slow to build, not wrong
     ring = contract(HashRing, nodes, weights=weights, mode=mode, vnodes=min(vnodes, 1 << 16))
@@ -121,7 +122,7 @@ def test_hash_ring(nodes, weights, mode, vnodes, keys):
         assert replicas is None or (replicas and replicas[0] == node)
     got = contract(ring.get_nodes, keys)
     assert got is None or len(got) == len(keys)
-    loads = contract(ring.assign, keys)
+    loads = contract(ring.assign, keys, load_factor)
     assert loads is None or int(loads.loads.sum()) == len(keys)
     contract(ring.add_node, "new-node", weights[0] if weights else 1)
     contract(ring.set_weight, ring.nodes[0], weights[-1] if weights else 2)

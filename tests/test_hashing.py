@@ -929,3 +929,12 @@ def test_weighted_rendezvous_at_the_ends_of_the_range():
     tiny = Rendezvous(["a", "b"], weights=[1e-300, 2e-300])     # shares as for 1 and 2
     shares = np.bincount(tiny.get_nodes(keys), minlength=2) / len(keys)
     assert shares == pytest.approx([1 / 3, 2 / 3], abs=0.02)
+
+
+def test_bounded_loads_with_a_huge_load_factor_are_the_plain_ring():
+    ring = HashRing(["a", "b", "c"], weights=[1, 2, 3])
+    keys = [f"k{i}" for i in range(500)]
+    for factor in (1e300, 2**70):
+        loads = ring.assign(keys, load_factor=factor)
+        assert loads.capacity.tolist() == [2**62] * 3 and loads.moved == 0
+        assert loads.nodes.tolist() == ring.get_nodes(keys).tolist()

@@ -29,6 +29,7 @@ MAX_POINTS = 1 << 27
 """The most points a ring may have (a ring of 2**27 points takes about 3 GB)."""
 
 _NO_POINTS = np.empty(0, np.uint64)
+_MAX_CAP = 1 << 62
 _LOW32 = np.uint64(0xFFFFFFFF)
 _HIGH32 = np.uint64(0xFFFFFFFF00000000)
 
@@ -204,8 +205,9 @@ class HashRing:
         Keys are placed in order; each goes to the first node clockwise from its
         hash that still has room, the cap of node j being
         ``ceil(load_factor * len(keys) * w_j / sum(w))`` -- with equal weights
-        ``ceil(load_factor * len(keys) / len(nodes))``. ``load_factor`` (>= 1) is
-        read as the decimal it prints as (1.1 means 11/10, not the nearest double).
+        ``ceil(load_factor * len(keys) / len(nodes))`` (at most 2**62). ``load_factor``
+        (>= 1) is read as the decimal it prints as (1.1 means 11/10, not the nearest
+        double).
         """
         if isinstance(load_factor, (bool, np.bool_)) or not isinstance(load_factor, numbers.Real):
             raise ValidationError(f"expected a number >= 1, got {load_factor!r}", "load_factor")
@@ -217,21 +219,25 @@ class HashRing:
         m = len(hi)
         cap = self._capacities(Fraction(repr(factor)) * m)
         owning = self._counts > 0
-        if int(cap[owning].sum()) < m:   # nodes without points cannot take keys
+        room = sum(cap[owning].tolist())     # in Python ints: caps reach 2**62 each
+        if room < m:                          # nodes without points cannot take keys
             raise ValidationError(f"too small: the nodes that own points can take only "
-                                  f"{int(cap[owning].sum())} of {m} keys", "load_factor")
+                                  f"{room} of {m} keys", "load_factor")
         load = np.zeros(len(self._names), np.int64)
         out = np.empty(m, np.int32)
         moved = _ring.assign_bounded(self._index, hi, lo, cap, load, out)
         return BoundedLoads(out, tuple(self._names), load, cap, int(moved), factor)
 
     def _capacities(self, total: Fraction) -> np.ndarray:
+        # Caps stop at 2**62: no call has that many keys, so a larger cap is the same
+        # cap, and a huge load_factor (1e300) stays inside int64.
         weights = self._weights
         if all(w == weights[0] for w in weights):
-            return np.full(len(weights), math.ceil(total / len(weights)), np.int64)
+            return np.full(len(weights), min(math.ceil(total / len(weights)), _MAX_CAP),
+                           np.int64)
         exact = [Fraction(repr(w)) if isinstance(w, float) else Fraction(w) for w in weights]
         whole = sum(exact)
-        return np.array([math.ceil(total * w / whole) for w in exact], np.int64)
+        return np.array([min(math.ceil(total * w / whole), _MAX_CAP) for w in exact], np.int64)
 
     # -- changes ---------------------------------------------------------------------
 
