@@ -705,6 +705,8 @@ def test_duplicate_keys_are_refused_with_the_line():
         load_manifests('{"apiVersion": "v1", "kind": "List", "items": [{}, {"kind": "Node", '
                        '"metadata": {"name": "a", "name": "b"}}]}')
     assert info.value.field == "items[1].metadata" and "duplicate key 'name'" in str(info.value)
+    with pytest.raises(ManifestError, match="<text>: document 0: duplicate key 'kind'"):
+        load_manifests('{"kind": "Node", "kind": "Pod"}')
 
 
 def test_merge_keys_are_not_duplicates():

@@ -149,7 +149,11 @@ def _json_object(pairs: list[tuple[str, Any]]) -> dict:
         return data
     marked = _Duplicated(data)
     seen: set[str] = set()
-    marked.key = next(k for k, _ in pairs if k in seen or seen.add(k))  # type: ignore[func-returns-value]
+    for key, _ in pairs:
+        if key in seen:
+            marked.key = key
+            break
+        seen.add(key)
     return marked
 
 
@@ -243,6 +247,8 @@ def check_structure(data: Any, source: str, index: int = 0, *, origin: str = "ya
 
 def _check_tree(root: Any, source: str, index: int) -> None:
     """Depth and duplicate keys of a tree fresh from ``json.loads`` (nothing shared)."""
+    if type(root) is _Duplicated:
+        raise ManifestError(f"duplicate key {root.key!r}", source=source, index=index)
     stack = [(root, 1)]
     while stack:
         container, depth = stack.pop()

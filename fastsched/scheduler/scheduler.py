@@ -10,8 +10,6 @@ scores) once per call (``compiler.Compiler``); identical pods share one compiled
 
 from __future__ import annotations
 
-import numbers
-import operator
 from collections.abc import Iterable
 from typing import Any
 
@@ -74,9 +72,9 @@ class Scheduler:
     tournament trees that let repeated pod specs skip the full scan. ``services``
     (``fastsched.Service`` values or ``v1 Service`` dicts) give PodTopologySpread's
     default constraints their selectors; ``namespace_labels`` (namespace → labels)
-    serves pod affinity terms' namespaceSelector; ``pdbs`` (``PodDisruptionBudget`` values) guide preemption.
-    ``seed`` is any int (used modulo 2**64). A bad argument raises ValidationError
-    naming it.
+    serves pod affinity terms' namespaceSelector; ``pdbs`` (``PodDisruptionBudget``
+    values) guide preemption. ``seed`` is any int (used modulo 2**64). A bad argument
+    raises ValidationError naming it.
     """
 
     def __init__(self, cluster: Cluster, profile: Profile | None = None, *,
@@ -99,9 +97,10 @@ class Scheduler:
             raise ValidationError("must be an integer in [0, 100], got "
                                   f"{percentage_of_nodes_to_score!r}",
                                   "percentage_of_nodes_to_score")
-        if isinstance(seed, (bool, np.bool_)) or not isinstance(seed, numbers.Integral):
+        # (int, np.integer) rather than numbers.Integral, which mypy does not see int in
+        if isinstance(seed, (bool, np.bool_)) or not isinstance(seed, (int, np.integer)):
             raise ValidationError(f"expected an int, got {seed!r}", "seed")
-        seed = operator.index(seed)     # any int: the generator takes it modulo 2**64
+        seed = int(seed)                # any int: the generator takes it modulo 2**64
         services = coerce_list(Service, services, "services")
         self.cluster = cluster
         self.profile = profile
