@@ -789,3 +789,11 @@ def test_the_pure_python_yaml_loader_has_the_same_limits(monkeypatch):
         with pytest.raises(ManifestError, match=message):
             load_manifests(text)
     assert len(load_manifests(node_text()).cluster) == 1
+
+
+def test_duplicate_keys_are_found_in_every_document_of_a_stream():
+    docs = [node_text(f"n{i}") for i in range(30)]
+    docs[27] = docs[27].replace("metadata:\n", "metadata:\n  labels: {a: '1', a: '2'}\n")
+    with pytest.raises(ManifestError, match="document 27: invalid YAML at line 193, column 20: "
+                                            "found duplicate key 'a'"):
+        load_manifests("---\n".join(docs))

@@ -18,9 +18,10 @@ parsing):
   more than 20), and explicitly tagged scalars that do not read as their tag
   (``!!int abc``).
 
-The same depth and alias limits apply to dicts and lists given to
-``load_manifests`` directly (see :func:`check_structure`). Parsing uses libyaml
-(PyYAML's C parser) where it is available; the checks cost a few percent of a load.
+Dicts and lists given to ``load_manifests`` directly are held to the depth limit
+and must not contain themselves (see :func:`check_structure`). Parsing uses libyaml
+(PyYAML's C parser) where it is available; ``bench/bench_manifests.py`` measures what
+the checks cost.
 """
 
 from __future__ import annotations
@@ -39,10 +40,11 @@ __all__ = ["parse_documents", "check_structure", "MAX_DEPTH", "MAX_INT_DIGITS",
            "MIN_EXPANSION", "EXPANSION_RATIO"]
 
 MAX_DEPTH = 200
-"""The deepest nesting of mappings and lists a document may have. Pods and
-workloads nest about 15 levels, CustomResourceDefinitions that embed a pod
-template's schema around 50; libyaml itself stops at 1,000 and ``json`` at the
-interpreter's recursion limit (also about 1,000), with less useful errors."""
+"""The deepest nesting of mappings and lists a document may have. A pod's deepest
+field (a node-affinity value, inside a template, inside a ``List``) is about 15
+levels down; schemas in CustomResourceDefinitions nest deeper, hence the margin.
+libyaml itself stops at 1,000 levels and ``json`` at the interpreter's recursion
+limit (also about 1,000), with less useful errors."""
 
 MAX_INT_DIGITS = 30
 """The most digits an integer may have. Kubernetes integers are int64 (19 digits)
@@ -69,6 +71,12 @@ def _loader_class(base: type) -> type:
         def __init__(self, stream: str) -> None:
             super().__init__(stream)
             self._checked: set[int] = set()
+
+        def construct_document(self, node: Any) -> Any:
+            try:
+                return super().construct_document(node)
+            finally:   # the next document's nodes may reuse these ids
+                self._checked.clear()
 
         def flatten_mapping(self, node: MappingNode) -> None:
             # Every mapping is flattened (merge keys resolved, in place) before it is
@@ -124,7 +132,7 @@ def _construct_int(loader: Any, node: Any) -> Any:
 _Loader = _loader_class(_BASE_LOADER)
 
 
-def yaml_message(err: yaml.YAMLError) -> str:
+def _yaml_message(err: yaml.YAMLError) -> str:
     """``invalid YAML at line L, column C: problem (context)``."""
     mark = getattr(err, "problem_mark", None)
     problem = getattr(err, "problem", None) or str(err)
@@ -168,11 +176,14 @@ def _json_int(text: str) -> int:
 
 
 def _parse_json(text: str, label: str) -> Any:
-    """The JSON value of ``text``; None (not JSON) re-raised as JSONDecodeError."""
+    """The JSON value of ``text`` (``JSONDecodeError`` if it is not JSON); objects with
+    a duplicate key come back as ``_Duplicated``."""
     try:
         return json.loads(text, object_pairs_hook=_json_object, parse_int=_json_int)
     except _LongInt as err:
         digits = len(str(err.args[0]).lstrip("-"))
+        # json.loads gives no position: the first place the digits occur (almost
+        # always the integer itself)
         line = text.count("\n", 0, max(text.find(err.args[0]), 0)) + 1
         raise ManifestError(f"integer of {digits} digits at line {line}: at most "
                             f"{MAX_INT_DIGITS} are accepted", source=label) from None
@@ -221,7 +232,7 @@ def _load_yaml(text: str, label: str, json_error: json.JSONDecodeError | None = 
         if json_error is not None and not isinstance(err, ConstructorError):
             raise ManifestError(f"invalid JSON at line {json_error.lineno}, column "
                                 f"{json_error.colno}: {json_error.msg}", source=label) from None
-        raise ManifestError(yaml_message(err), source=label, index=index) from None
+        raise ManifestError(_yaml_message(err), source=label, index=index) from None
     except RecursionError:   # the pure-Python parser, without libyaml, recurses
         raise ManifestError(f"YAML nested too deeply (more than {MAX_DEPTH} levels are "
                             "refused)", source=label, index=index) from None
