@@ -206,7 +206,7 @@ def parse_documents(text: str, label: str) -> Iterator[tuple[str, int, Any]]:
         except json.JSONDecodeError as err:
             json_error = err
         else:
-            check_structure(data, label, 0, origin="json")
+            check_structure(data, label, 0, origin="tree")
             yield label, 0, data
             return
         # A YAML flow mapping such as "{kind: Node, ...}"; text that is neither is
@@ -221,11 +221,14 @@ def parse_documents(text: str, label: str) -> Iterator[tuple[str, int, Any]]:
 def _load_yaml(text: str, label: str, json_error: json.JSONDecodeError | None = None,
                ) -> Iterator[Any]:
     loader = _Loader(text)
+    # An alias is written "*name" and needs an anchor "&name": a text without both
+    # shares nothing, and the cheaper walk of a tree will do.
+    origin = "yaml" if "&" in text and "*" in text else "tree"
     index = 0
     try:
         while loader.check_data():
             doc = loader.get_data()
-            check_structure(doc, label, index)
+            check_structure(doc, label, index, origin=origin)
             yield doc
             index += 1
     except yaml.YAMLError as err:
@@ -246,18 +249,19 @@ def _load_yaml(text: str, label: str, json_error: json.JSONDecodeError | None = 
 def check_structure(data: Any, source: str, index: int = 0, *, origin: str = "yaml") -> None:
     """Refuse a document nested deeper than MAX_DEPTH, holding itself, or holding a JSON
     object with a duplicate key. ``origin`` says what may be shared in it: nothing
-    (``"json"``: fresh from ``json.loads``), YAML aliases (``"yaml"``: the expanded
-    size is bounded too) or any Python references (``"python"``: the caller's own
-    objects, shared as the caller likes). Raises ManifestError with the path."""
+    (``"tree"``: fresh from ``json.loads``, or YAML without aliases), YAML aliases
+    (``"yaml"``: the expanded size is bounded too) or any Python references
+    (``"python"``: the caller's own objects, shared as the caller likes). Raises
+    ManifestError with the path."""
     if isinstance(data, (Mapping, list, tuple)):
-        if origin == "json":
+        if origin == "tree":
             _check_tree(data, source, index)
         else:
             _check_shared(data, source, index, bounded=origin == "yaml")
 
 
 def _check_tree(root: Any, source: str, index: int) -> None:
-    """Depth and duplicate keys of a tree fresh from ``json.loads`` (nothing shared)."""
+    """Depth and duplicate keys of a tree (nothing in it is shared)."""
     if type(root) is _Duplicated:
         raise ManifestError(f"duplicate key {root.key!r}", source=source, index=index)
     stack = [(root, 1)]
