@@ -94,6 +94,14 @@ def _loader_class(base: type) -> type:
 
 
 def _refuse_duplicates(node: MappingNode) -> None:
+    pairs = node.value
+    if len(pairs) < 2:
+        return
+    try:        # the common case, all keys distinct, in one set comprehension
+        if len({(key.tag, key.value) for key, _ in pairs}) == len(pairs):
+            return
+    except TypeError:   # a non-scalar key (its value is a list): look pair by pair
+        pass
     seen: dict[tuple[str, str], Any] = {}
     for key_node, _ in node.value:
         if not isinstance(key_node, ScalarNode) or key_node.tag == _MERGE:
