@@ -1,4 +1,4 @@
-"""Manifest loading: what the limits of ``fastsched.kube.documents`` cost on a large
+"""Manifest loading: what the limits of ``fastsched._documents`` cost on a large
 ordinary manifest, and how fast hostile documents are refused.
 
     python bench/bench_manifests.py [--nodes 2000] [--pods 10000] [--rounds 3]
@@ -28,7 +28,7 @@ import warnings
 import yaml
 
 from fastsched import ValidationError, load_manifests
-from fastsched.kube.documents import parse_documents
+from fastsched._documents import parse_documents
 
 _BASE_LOADER = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
 

@@ -735,7 +735,7 @@ def test_deep_nesting_is_refused(text):
 
 
 def test_nesting_up_to_the_limit_loads():
-    from fastsched.kube.documents import MAX_DEPTH
+    from fastsched._documents import MAX_DEPTH
     deep = {"x": 1}
     for _ in range(MAX_DEPTH - 3):            # the Node, metadata, annotations... levels
         deep = {"x": deep}
@@ -780,7 +780,7 @@ def test_pods_per_load_are_bounded(monkeypatch):
 
 def test_the_pure_python_yaml_loader_has_the_same_limits(monkeypatch):
     # PyYAML built without libyaml: its parser recurses, deep input is still an error
-    from fastsched.kube import documents
+    from fastsched import _documents as documents
     monkeypatch.setattr(documents, "_Loader", documents._loader_class(yaml.SafeLoader))
     for text, message in (("kind: List\nitems: " + "[" * 3000 + "]" * 3000, "nested too deeply"),
                           (nested_lists_bomb(), "aliases expand"),

@@ -39,6 +39,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Any
 
+from .._documents import check_structure, parse_documents
 from .._validation import check_int, check_str, coerce, label_map
 from ..cluster import Cluster
 from ..errors import ManifestError, ManifestWarning, ValidationError
@@ -55,7 +56,6 @@ from ..model._objects import (
 from ..model.labels import LabelSelector
 from ..model.pod import Pod, pod_from_k8s
 from ..model.service import Service
-from .documents import check_structure, parse_documents
 
 __all__ = ["Manifests", "Workload", "ManifestWarning", "load_manifests", "MAX_REPLICAS",
            "MAX_PODS"]

@@ -34,7 +34,7 @@ import yaml
 from yaml.constructor import ConstructorError
 from yaml.nodes import MappingNode, ScalarNode
 
-from ..errors import ManifestError
+from .errors import ManifestError
 
 __all__ = ["parse_documents", "check_structure", "MAX_DEPTH", "MAX_INT_DIGITS",
            "MIN_EXPANSION", "EXPANSION_RATIO"]
