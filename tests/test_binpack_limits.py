@@ -17,8 +17,7 @@ pytest.importorskip("ortools")
 from fastsched.errors import ValidationError  # noqa: E402
 from fastsched.solver import binpack, binpack_vector  # noqa: E402
 from fastsched.solver.binpack import arcflow  # noqa: E402
-from fastsched.solver.binpack.bounds import (item_types, knapsack_bytes, l1_bound,  # noqa: E402
-                                             l2_bound, lp_bound)
+from fastsched.solver.binpack.bounds import item_types, knapsack_bytes, l1_bound, l2_bound, lp_bound  # noqa: E402
 from fastsched.solver.binpack.scalar import _bin_columns  # noqa: E402
 
 
@@ -203,3 +202,38 @@ def test_vector_large_instances_skip_cpsat_and_stay_valid():
     _valid(res, sizes, cap)
     assert any(s.startswith("cpsat:") for s in res.stats["skipped"])
     assert "cpsat_bound" not in res.stats
+
+
+def _counts_to_assignment_reference(counts, type_of):
+    """Bin by bin, each bin's items type by type while the type has items left;
+    the items of a type go to its bins by increasing index."""
+    left = np.bincount(type_of, minlength=len(counts[0])).tolist()
+    bins = []
+    for c in counts:
+        keep = []
+        for t, k in enumerate(c):
+            for _ in range(int(k)):
+                if left[t] > 0:
+                    left[t] -= 1
+                    keep.append(t)
+        if keep:
+            bins.append(keep)
+    pools = {t: [i for i in range(len(type_of)) if type_of[i] == t] for t in set(type_of.tolist())}
+    out = np.empty(len(type_of), dtype=np.int64)
+    for b, items in enumerate(bins):
+        for t in items:
+            out[pools[t].pop(0)] = b
+    return out
+
+
+def test_covering_counts_become_an_assignment_as_the_reference_does():
+    from fastsched.solver.binpack.scalar import _counts_to_assignment
+
+    rng = np.random.default_rng(46)
+    for _ in range(300):
+        m, n = int(rng.integers(1, 6)), int(rng.integers(1, 30))
+        type_of = rng.integers(0, m, n)
+        counts = [rng.integers(0, 4, m) for _ in range(int(rng.integers(1, 8)))]
+        counts.append(np.maximum(np.bincount(type_of, minlength=m) - np.sum(counts, axis=0), 0))
+        assert _counts_to_assignment(counts, type_of).tolist() == \
+            _counts_to_assignment_reference(counts, type_of).tolist()
