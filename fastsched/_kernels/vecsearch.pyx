@@ -31,7 +31,7 @@ cdef enum:
 
 # Tree nodes one first-fit search may visit once the deadline has passed.
 cdef enum:
-    _LATE_VISITS = 256
+    _LATE_VISITS = 64
 
 
 cdef inline u64 _mix(u64 x) noexcept nogil:

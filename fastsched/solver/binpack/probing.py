@@ -146,7 +146,11 @@ def tighten(types: ItemTypes, graph: ArcGraph, target: int, *, deadline: float,
     tolerances = list(_IPM_TOLERANCES)
     while tolerances and stats["rounds"] < _ROUNDS and time.monotonic() < deadline:
         stats["rounds"] += 1
+        t_lp = time.monotonic()
         low, rc = _FlowLP(core, types, graph, target, tolerances[0]).bound(deadline)
+        # The first solve's time: the caller's gauge of what an LP over this
+        # graph costs on this machine now (the flow MIP's root solve cannot be cut).
+        stats.setdefault("first_lp_seconds", time.monotonic() - t_lp)
         if low > target + _MARGIN:
             return None
         if rc is None:

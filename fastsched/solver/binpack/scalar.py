@@ -63,12 +63,16 @@ _PROBING_SHARE = 0.3
 _MAX_PROBING_ARCS = 40_000
 # HiGHS checks its clock coarsely: it is given this share of the time left.
 _HIGHS_SHARE = 0.85
+# The flow MIP's uninterruptible start (presolve and root LP) as a multiple of
+# the first probing LP's time, or per arc when probing did not run.
+_ROOT_LP_FACTOR = 3.0
+_ROOT_LP_SECONDS_PER_ARC = 1e-4
 # Seconds kept back from the solvers for model building and the report: HiGHS
 # overshoots its limit by a few tenths on large models.
 _SLACK = 0.4
 # Share of the time limit MBS' may take (on a thousand items it takes
 # milliseconds; on a million its search would take minutes): past it, the
-# items it has not packed go in by FFD.
+# items it has not packed go in by first fit.
 _GREEDY_SHARE = 0.3
 # Memory: bytes per item of the greedy phase (input copies, sort order,
 # assignments, kernel trees; measured ~60 on a million items); shares of
@@ -78,6 +82,10 @@ _BYTES_PER_ITEM = 128
 _LP_MEMORY_SHARE = 1 / 8
 _DP_MEMORY_SHARE = 1 / 4
 _GRAPH_MEMORY_SHARE = 1 / 4
+# Greedy bins offered to the LP as initial columns, at most: more than any
+# classic instance has (<= 1,002 items), few enough that deduplicating the
+# columns stays in milliseconds on a million items.
+_MAX_INITIAL_COLUMNS = 2048
 
 
 def _bin_columns(types: ItemTypes, bin_of: np.ndarray, nbins: int, limit: int
@@ -105,19 +113,20 @@ def _bin_columns(types: ItemTypes, bin_of: np.ndarray, nbins: int, limit: int
 
 def _counts_to_assignment(counts: list[np.ndarray], type_of: np.ndarray) -> np.ndarray:
     """Bins given as item-type count vectors (covering: a count may exceed what is
-    left) to a bin per item; bins that end up empty are dropped."""
-    patterns = [[t for t in np.flatnonzero(c) for _ in range(int(c[t]))] for c in counts]
-    left = np.bincount(type_of, minlength=counts[0].size if counts else 0).astype(np.int64)
-    trimmed = []
-    for p in patterns:
-        keep = []
-        for t in p:
-            if left[t] > 0:
-                left[t] -= 1
-                keep.append(int(t))
-        if keep:
-            trimmed.append(keep)
-    return _patterns_to_assignment(trimmed, type_of)
+    left) to a bin per item; bins that end up empty are dropped. Bins take
+    their items in bin order, and the items of a type go to its bins by
+    increasing item index. Vectorized: O(bins · m + n log n)."""
+    m = counts[0].size if counts else 0
+    c = np.array(counts, dtype=np.int64).reshape(len(counts), m)
+    demand = np.bincount(type_of, minlength=m).astype(np.int64)
+    taken = np.minimum(np.cumsum(c, axis=0), demand)          # after each bin
+    take = np.diff(np.vstack([np.zeros((1, m), dtype=np.int64), taken]), axis=0)
+    take = take[take.sum(axis=1) > 0]
+    # Per type, the bins in order, each as often as it takes items of that type.
+    bins = np.repeat(np.tile(np.arange(take.shape[0]), m), take.T.ravel())
+    out = np.empty(type_of.size, dtype=np.int64)
+    out[np.argsort(type_of, kind="stable")] = bins
+    return out
 
 
 def _patterns_to_assignment(patterns: list[list[int]], type_of: np.ndarray) -> np.ndarray:
@@ -184,9 +193,9 @@ def binpack(sizes: Any, capacity: Any, *, time_limit: float = 10.0,
                           time.monotonic() - t0, method, gap(bins, lb), nworkers, stats)
 
     # 1. Bounds and greedy packings (FFD and BFD in O(n log n); MBS' stops at
-    #    its share of the time and finishes by FFD).
+    #    its share of the time and finishes by first fit).
     order = heuristics.decreasing(w)
-    lb, lb_by = l2_bound(w[order[::-1]], cap), "l2"      # already sorted: a cheap sort
+    lb, lb_by = l2_bound(w[order[::-1]], cap, ascending=True), "l2"
     lb = max(lb, l1_bound(w, cap))
     best, found_by = heuristics.first_fit_decreasing(w, cap, order), "ffd"
     greedy_stop = t0 + _GREEDY_SHARE * tl
@@ -220,7 +229,7 @@ def binpack(sizes: Any, capacity: Any, *, time_limit: float = 10.0,
         return done(best[0], best[1], lb, f"{found_by}={lb_by}" if best[0] == lb else found_by)
     graph_ok = cap * m <= _MAX_GRAPH_WORK and \
         arcflow.graph_bytes(types, cap) <= _GRAPH_MEMORY_SHARE * budget
-    initial = _bin_columns(types, best[1], best[0], max_columns // 4)
+    initial = _bin_columns(types, best[1], best[0], min(max_columns // 4, _MAX_INITIAL_COLUMNS))
     lp = lp_bound(types, cap, initial=initial, stop_at=best[0], converge=graph_ok,
                   deadline=t0 + _LP_SHARE * tl, max_columns=max_columns)
     stats.update(lp_value=lp.value, lp_bound=lp.bound, lp_converged=lp.converged,
@@ -258,9 +267,10 @@ def binpack(sizes: Any, capacity: Any, *, time_limit: float = 10.0,
                 stats.setdefault("skipped", []).append("arcflow: no time left to build")
                 break
             graph = built
-            record = {"target": lb, "arcs": int(graph.tail.size),
-                      "arcs_unfixed": graph.total_item_arcs,
-                      "build_seconds": time.monotonic() - t_g, "status": "SKIPPED"}
+            record: dict[str, Any] = {"target": lb, "arcs": int(graph.tail.size),
+                                      "arcs_unfixed": graph.total_item_arcs,
+                                      "build_seconds": time.monotonic() - t_g,
+                                      "status": "SKIPPED"}
             stats.setdefault("arcflow", []).append(record)
             if graph.tail.size <= _MAX_PROBING_ARCS:
                 probe_stats: dict[str, Any] = {}
@@ -275,8 +285,15 @@ def binpack(sizes: Any, capacity: Any, *, time_limit: float = 10.0,
                     continue
                 record["arcs"] = int(graph.tail.size)
             # Too big to solve in time (gap near 1: large capacities, many small
-            # items): diving only.
-            if graph.tail.size <= _MAX_ARCS:
+            # items): diving only. HiGHS's MIP reads its clock only after presolve
+            # and the root LP (measured on Hard28 BPP175, 14k arcs, a loaded
+            # machine: 3.5 s whether given 1 or 2 s, about 3 times the first
+            # probing LP): it starts only when that fits in the time left.
+            root = _ROOT_LP_FACTOR * float(record.get("probing", {}).get(
+                "first_lp_seconds", _ROOT_LP_SECONDS_PER_ARC * graph.tail.size))
+            if graph.tail.size <= _MAX_ARCS and root > deadline - time.monotonic() - _SLACK:
+                record["status"] = "SKIPPED (no time for the root LP)"
+            elif graph.tail.size <= _MAX_ARCS:
                 keep = _DIVE_SHARE_SMALL if graph.tail.size <= _SMALL_GRAPH else _DIVE_SHARE_LARGE
                 share = _HIGHS_SHARE * (1.0 - keep if not dived else 1.0)
                 res = arcflow.solve_target(types, graph, lb,

@@ -57,7 +57,9 @@ def validate_sizes(sizes: Any, name: str = "sizes", ndim: int = 1) -> np.ndarray
             raise ValidationError(f"expected a finite integer, got {arr[idx]!r}",
                                   f"{name}[{', '.join(map(str, idx))}]")
         if np.abs(arr).max() >= 2.0 ** 62:
-            raise ValidationError(f"expected values below 2**62, got {np.abs(arr).max()!r}", name)
+            idx = tuple(int(i) for i in np.argwhere(np.abs(arr) >= 2.0 ** 62)[0])
+            raise ValidationError(f"expected at most 2**62, got {float(arr[idx])!r}",
+                                  f"{name}[{', '.join(map(str, idx))}]")
     elif arr.dtype.kind == "u" and arr.max() >= 2 ** 62:
         # uint64 (e.g. 2**63 in a list) would wrap when cast to int64
         idx = tuple(int(i) for i in np.argwhere(arr >= 2 ** 62)[0])

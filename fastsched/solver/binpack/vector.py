@@ -69,7 +69,7 @@ _FIRST_CPSAT_SHARE = 0.15
 # at most ~10,000; 100,000 items would need ~10^9.
 _CPSAT_MAX_CELLS = 250_000
 # Share of the time limit the first FFD may take; past it, next fit.
-_FFD_SHARE = 0.5
+_FFD_SHARE = 0.4
 # Bytes per item and dimension of the greedy phase (input copies, orders,
 # measures, the first-fit tree, vector MBS' rows as Python tuples).
 _BYTES_PER_ITEM = 256
