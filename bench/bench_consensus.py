@@ -9,7 +9,9 @@ the reply saying the command was applied), with ``window`` commands outstanding:
 
 * **fastsched**: ``python -m fastsched.consensus.net.server`` processes with durable
   logs (fsync on, one fsync per event-loop turn, run in a thread so the loop
-  keeps working); a :class:`~fastsched.consensus.net.client.Client` in this process
+  keeps working) and authenticated connections (a shared secret; every frame
+  carries a MAC, see :mod:`fastsched.consensus.net.auth`); a
+  :class:`~fastsched.consensus.net.client.Client` in this process
   submits ``bind`` commands (a pod to a node; each is checked against the node's
   free room when applied on every replica). The pod bodies are built before the
   clock starts. A second run submits commands whose apply is trivial (unbinding
@@ -35,6 +37,7 @@ import argparse
 import importlib.util
 import json
 import os
+import secrets
 import socket
 import subprocess
 import sys
@@ -72,12 +75,16 @@ def run_fastsched(commands: int, window: int, fsync: bool = True, trivial: bool 
 
     peers = ",".join(f"127.0.0.1:{p}" for p in _free_ports(3))
     with tempfile.TemporaryDirectory(prefix="bench-consensus-") as tmp:
+        secret = os.path.join(tmp, "cluster.secret")
+        with open(secret, "w") as f:
+            f.write(secrets.token_hex(32))
         procs = [subprocess.Popen(
             [sys.executable, "-m", "fastsched.consensus.net.server", "--id", str(rid), "--peers",
-             peers, "--data", os.path.join(tmp, f"r{rid}")] + ([] if fsync else ["--no-fsync"]),
+             peers, "--data", os.path.join(tmp, f"r{rid}"), "--secret-file", secret]
+            + ([] if fsync else ["--no-fsync"]),
             stderr=subprocess.DEVNULL) for rid in (1, 2, 3)]
         try:
-            client = Client(peers, timeout=120, window=window)
+            client = Client(peers, timeout=120, window=window, secret_file=secret)
             for n in range(NODES):
                 client.add_node(f"node-{n}", {"cpu": "100000", "memory": "100Ti",
                                               "pods": "1000000"})

@@ -32,6 +32,7 @@ from __future__ import annotations
 import argparse
 import os
 import random
+import secrets
 import signal
 import socket
 import statistics
@@ -64,6 +65,9 @@ class Group:
         self.root = root
         self.fsync = fsync
         self.peers = ",".join(f"127.0.0.1:{p}" for p in _free_ports(3))
+        self.secret_file = os.path.join(root, "cluster.secret")    # replicas and clients
+        with open(self.secret_file, "w") as f:
+            f.write(secrets.token_hex(32) + "\n")
         self.procs: dict[int, subprocess.Popen[bytes]] = {}
         self.logs: dict[int, Any] = {}
         for rid in (1, 2, 3):
@@ -74,7 +78,8 @@ class Group:
             self.logs[rid].close()
         self.logs[rid] = open(os.path.join(self.root, f"r{rid}.stderr"), "ab")
         args = [sys.executable, "-m", "fastsched.consensus.net.server", "--id", str(rid),
-                "--peers", self.peers, "--data", os.path.join(self.root, f"r{rid}")]
+                "--peers", self.peers, "--data", os.path.join(self.root, f"r{rid}"),
+                "--secret-file", self.secret_file]
         if not self.fsync:
             args.append("--no-fsync")
         self.procs[rid] = subprocess.Popen(args, stderr=self.logs[rid])
@@ -107,8 +112,8 @@ class Prober:
     do: it answers with the whole cluster, seconds of work at 100,000 pods, and
     a replica busy with it misses heartbeats.)"""
 
-    def __init__(self, peers: str) -> None:
-        self.client = Client(peers, timeout=60, retry_after=0.5)
+    def __init__(self, peers: str, secret_file: str) -> None:
+        self.client = Client(peers, timeout=60, retry_after=0.5, secret_file=secret_file)
         self.seq = 0
 
     def leader(self) -> int:
@@ -132,9 +137,9 @@ def _pods(start: int, stop: int) -> list[tuple[str, Any]]:
 class Driver(threading.Thread):
     """Binds pods in batches until told to stop or ``total`` are acknowledged."""
 
-    def __init__(self, peers: str, total: int | None, batch: int) -> None:
+    def __init__(self, peers: str, total: int | None, batch: int, secret_file: str) -> None:
         super().__init__(daemon=True)
-        self.client = Client(peers, timeout=300, window=batch)
+        self.client = Client(peers, timeout=300, window=batch, secret_file=secret_file)
         self.total, self.batch = total, batch
         self.acked = 0
         self.acks: list[tuple[float, int]] = []     # (monotonic time, acked so far)
@@ -200,13 +205,14 @@ def soak(args: argparse.Namespace) -> int:
     with tempfile.TemporaryDirectory(prefix="soak-failover-") as root:
         group = Group(root, args.fsync)
         try:
-            setup = Client(group.peers, timeout=120)
+            setup = Client(group.peers, timeout=120, secret_file=group.secret_file)
             for n in range(NODES):
                 setup.add_node(f"node-{n}", {"cpu": "100000000", "memory": "100Pi",
                                              "pods": "100000000"})
             setup.close()
-            prober = Prober(group.peers)
-            driver = Driver(group.peers, None if args.duration else args.bindings, args.batch)
+            prober = Prober(group.peers, group.secret_file)
+            driver = Driver(group.peers, None if args.duration else args.bindings, args.batch,
+                            group.secret_file)
             started = time.monotonic()
             driver.start()
             kills: list[dict[str, Any]] = []
@@ -250,7 +256,7 @@ def soak(args: argparse.Namespace) -> int:
             if driver.error is not None:
                 raise driver.error
             prober.close()
-            check = Client(group.peers, timeout=120)
+            check = Client(group.peers, timeout=120, secret_file=group.secret_file)
             state = check.state()
             check.close()
             soak_bound = sum(1 for key in state["bindings"] if key.startswith("soak/"))

@@ -25,6 +25,7 @@ __all__ = [
     "LogCorruptError",
     "LostStateError",
     "FrameError",
+    "AuthenticationError",
     "ClientTimeout",
     "SimulationFailure",
     "ManifestWarning",
@@ -137,6 +138,11 @@ class UnknownPeerError(MessageError):
 
 class FrameError(MessageError):
     """A frame whose length is over the limit."""
+
+
+class AuthenticationError(MessageError):
+    """A connection that did not prove it holds the group's shared secret, or a
+    frame whose MAC or sequence number does not check."""
 
 
 class LogCorruptError(ConsensusError):

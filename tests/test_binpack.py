@@ -68,6 +68,22 @@ def reference_first_fit(sizes, capacity):
     return len(loads), out
 
 
+def reference_best_fit(sizes, capacity):
+    """The textbook scan: the fullest bin that still fits, lowest number on ties."""
+    loads, out = [], []
+    for s in sizes:
+        best, best_load = -1, -1
+        for b, load in enumerate(loads):
+            if load + s <= capacity and load > best_load:
+                best, best_load = b, load
+        if best < 0:
+            loads.append(0)
+            best = len(loads) - 1
+        loads[best] += s
+        out.append(best)
+    return len(loads), out
+
+
 def check_packing(res: PackResult, sizes, capacity):
     sizes = np.asarray(sizes, dtype=np.int64).reshape(len(sizes), -1) if len(sizes) else \
         np.zeros((0, 1), dtype=np.int64)
@@ -127,6 +143,51 @@ def test_first_fit_matches_reference():
         ref_nb, ref = reference_first_fit(sizes[order].tolist(), cap)
         assert nb == ref_nb
         assert assign[order].tolist() == ref
+
+
+@pytest.mark.parametrize("kernel, reference", [("first_fit", reference_first_fit),
+                                               ("best_fit", reference_best_fit)])
+def test_fit_kernels_match_the_quadratic_scans(kernel, reference):
+    # The tree (first fit) and treap (best fit) kernels against the plain scans,
+    # in any item order (sorted or not), with zero sizes and exactly full bins.
+    from fastsched._kernels import binpack as k
+
+    rng = np.random.default_rng(22)
+    for trial in range(400):
+        n = int(rng.integers(0, 70))
+        cap = int(rng.integers(1, 40))
+        sizes = rng.integers(0, cap + 1, n).astype(np.int64)
+        if trial % 3 == 0:
+            sizes = np.ascontiguousarray(np.sort(sizes)[::-1])
+        out = np.zeros(n, dtype=np.int64)
+        nb = getattr(k, kernel)(sizes, cap, out)
+        ref_nb, ref = reference(sizes.tolist(), cap)
+        assert (nb, out.tolist()) == (ref_nb, ref)
+
+
+def test_best_fit_decreasing_matches_reference():
+    rng = np.random.default_rng(23)
+    for _ in range(100):
+        n = int(rng.integers(0, 60))
+        cap = int(rng.integers(1, 10**6))
+        sizes = rng.integers(1, cap + 1, n)
+        nb, assign = best_fit_decreasing(sizes, cap)
+        order = np.argsort(-sizes, kind="stable")
+        ref_nb, ref = reference_best_fit(sizes[order].tolist(), cap)
+        assert nb == ref_nb and assign[order].tolist() == ref
+
+
+def test_mbs_past_its_deadline_packs_the_rest_by_first_fit():
+    rng = np.random.default_rng(24)
+    sizes = rng.integers(1, 100, 300)
+    order = np.argsort(-sizes, kind="stable")
+    nb, assign = min_bin_slack(sizes, 100, deadline=time.monotonic() - 1)
+    ref_nb, ref = reference_first_fit(sizes[order].tolist(), 100)
+    # No bin was searched: every item went by first fit in priority order.
+    assert nb == ref_nb and assign[order].tolist() == ref
+    far = min_bin_slack(sizes, 100, deadline=time.monotonic() + 60)
+    none = min_bin_slack(sizes, 100)
+    assert far[0] == none[0] and far[1].tolist() == none[1].tolist()
 
 
 @pytest.mark.parametrize("heuristic", [first_fit_decreasing, best_fit_decreasing, min_bin_slack])

@@ -100,3 +100,57 @@ def test_console_script():
     done = subprocess.run([shutil.which("fastsched"), "inspect", NODES, APP],
                           capture_output=True, text=True, timeout=60)
     assert done.returncode == 0 and "Pods: 2 bound, 3 pending" in done.stdout
+
+
+# -- hostile input: bounded, one line, status 2 -------------------------------------------
+
+
+def one_line_error(err: str) -> str:
+    lines = err.strip().splitlines()
+    assert "Traceback" not in err
+    return lines[-1]
+
+
+def test_inspect_refuses_an_alias_bomb_and_duplicate_keys(capsys, tmp_path):
+    bomb = ["apiVersion: v1", "kind: List", "items:",
+            "- &p0 {apiVersion: v1, kind: Pod, metadata: {name: p}, spec: {containers: [{name: c}]}}"]
+    bomb += [f"- &p{k} {{apiVersion: v1, kind: List, items: [{', '.join([f'*p{k - 1}'] * 10)}]}}"
+             for k in range(1, 10)]
+    path = tmp_path / "bomb.yaml"
+    path.write_text("\n".join(bomb) + "\n")
+    code, out, err = run(capsys, "inspect", str(path))
+    assert code == 2 and out == ""
+    assert one_line_error(err).startswith(f"fastsched: error: {path}: document 0: aliases "
+                                          "expand the document to ")
+    path.write_text("apiVersion: v1\nkind: Node\nmetadata: {name: a}\nmetadata: {name: b}\n")
+    code, _, err = run(capsys, "inspect", str(path))
+    assert code == 2 and "line 4, column 1: found duplicate key 'metadata' (first at line 3)" in err
+    path.write_text("[" * 5000 + "]" * 5000)
+    code, _, err = run(capsys, "inspect", str(path))
+    assert code == 2 and "nested too deeply" in one_line_error(err)
+
+
+@pytest.mark.parametrize("argv,message", [
+    (["demo", "--nodes", "10000000000000"], "argument --nodes: must be in [1, 1,000,000]"),
+    (["demo", "--pods", "1000001"], "argument --pods: must be in [0, 1,000,000]"),
+    (["demo", "--running", "-1"], "argument --running: must be in [0, 1,000,000]"),
+    (["demo", "--nodes", "9" * 5000], "expected an integer, got '99999999999999999999...(5000 "
+                                      "characters)'"),
+    (["route", NODES, "--service", "s", "--keys", "-", "--table-size", "2147483647"],
+     "argument --table-size: must be in [2, 16,777,213], got 2,147,483,647"),
+    (["route", NODES, "--service", "s", "--keys", "-", "--table-size", "65536"],
+     "argument --table-size: must be a prime"),
+])
+def test_sizing_arguments_have_upper_bounds(capsys, argv, message):
+    code, out, err = run(capsys, *argv)
+    assert code == 2 and out == ""
+    assert message in one_line_error(err)
+
+
+def test_route_accepts_the_largest_table(capsys, tmp_path, monkeypatch):
+    import io
+    monkeypatch.setattr("sys.stdin", io.StringIO("client-1\nclient-2\n"))
+    code, out, err = run(capsys, "route", NODES, APP, "--service", "my-service", "--keys", "-",
+                         "--schedule", "--table-size", "16777213")
+    assert code == 0 and err == ""
+    assert [line.split("\t")[0] for line in out.splitlines()] == ["client-1", "client-2"]

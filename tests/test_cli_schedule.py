@@ -175,7 +175,7 @@ def test_bad_arguments_exit_2(capsys, tmp_path):
     code, out, err = run(capsys, "schedule", "no/such/file.yaml")
     assert code == 2 and out == "" and err.startswith("fastsched: error: no/such/file.yaml")
     code, _, err = run(capsys, "demo", "--nodes", "0")
-    assert code == 2 and "argument --nodes: must be at least 1, got 0" in err
+    assert code == 2 and "argument --nodes: must be in [1, 1,000,000], got 0" in err
 
 
 def test_nothing_pending(capsys, tmp_path):

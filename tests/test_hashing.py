@@ -862,3 +862,79 @@ def test_ten_thousand_node_ring_builds():
     ring = HashRing(names(10_000))
     assert len(ring._index) > 10_000 * 159
     assert ring.get_node("x") in ring
+
+
+# -- extreme weights ----------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("mode", ["ketama", "libketama"])
+def test_a_node_whose_share_floors_to_no_points_owns_no_keys(mode):
+    # ks = (40 * 2 * 1) // 101 = 0 digests for "b", as uhashring computes it
+    ring = HashRing({"a": 100, "b": 1}, mode=mode)
+    assert ring.distribution == {"a": 316, "b": 0}
+    keys = [f"k{i}" for i in range(300)]
+    assert set(ring.get_nodes(keys, names=True)) == {"a"}
+    if mode == "ketama":
+        theirs = uhashring.HashRing({"a": 100, "b": 1}, hash_fn="ketama")
+        assert [theirs.get_node(k) for k in keys] == ring.get_nodes(keys, names=True).tolist()
+    assert ring.get_nodes_n("k", 2) == ["a"]           # only nodes that own points
+    assert ring.assign(keys, load_factor=2.5).loads.tolist() == [300, 0]
+    ring.set_weight("b", 100)                          # it gets its points back
+    assert ring.distribution == {"a": 160, "b": 160}
+    ring.add_node("c", 1)
+    assert ring.distribution["c"] == 0 and len(ring.get_nodes(keys)) == 300
+
+
+@pytest.mark.parametrize("mode,weight", [("fast", 1e300), ("fast", 10**299),
+                                         ("uhashring", 2**62)])
+def test_weights_that_would_overflow_the_ring_name_the_node(mode, weight):
+    with pytest.raises(ValidationError, match=r"weights: the ring would have .* points, more "
+                                              r"than 134,217,728 \(node 'a', weight "):
+        HashRing({"a": weight, "b": 1}, mode=mode, vnodes=160)
+    ring = HashRing(["a", "b"], mode=mode)
+    before = ring.get_points()
+    with pytest.raises(ValidationError, match="node 'c'"):
+        ring.add_node("c", weight)
+    with pytest.raises(ValidationError, match="node 'a'"):
+        ring.set_weight("a", weight)
+    assert ring.get_points() == before and ring.nodes == ("a", "b")
+
+
+@pytest.mark.parametrize("factory,integer", [
+    (lambda w: HashRing(["a", "b"], weights=[1, w]), True),
+    (lambda w: HashRing(["a", "b"], weights=[1, w], mode="libketama"), True),
+    (lambda w: HashRing(["a", "b"], weights=[1, w], mode="uhashring"), True),
+    (lambda w: HashRing(["a", "b"], weights=[1, w], mode="fast"), False),
+    (lambda w: Rendezvous(["a", "b"], weights=[1, w]), False),
+    (lambda w: Maglev(["a", "b"], weights=[1, w], table_size=7), False),
+])
+def test_weights_outside_their_range_are_validation_errors(factory, integer):
+    bad = [2**63, 10**400, -(2**70)] if integer else [5e-324, 1e-301, 1e301, 10**301, 10**400]
+    for weight in bad:
+        with pytest.raises(ValidationError, match=r"weights\[1\]: weight must be"):
+            factory(weight)
+    for weight in ([2**63 - 1] if integer else [1e-300, 1e300, 10**300]):
+        try:
+            chooser = factory(weight)
+        except ValidationError as err:         # uhashring mode's point cap, not an overflow
+            assert "points" in str(err)
+        else:
+            assert chooser.get_node("key") in ("a", "b")
+
+
+def test_weighted_rendezvous_at_the_ends_of_the_range():
+    ring = Rendezvous(["a", "b", "c"], weights=[1e-300, 1e300, 1e-300])
+    keys = np.random.default_rng(5).integers(0, M64, 20_000, dtype=np.uint64, endpoint=True)
+    assert set(ring.get_nodes(keys).tolist()) == {1}
+    tiny = Rendezvous(["a", "b"], weights=[1e-300, 2e-300])     # shares as for 1 and 2
+    shares = np.bincount(tiny.get_nodes(keys), minlength=2) / len(keys)
+    assert shares == pytest.approx([1 / 3, 2 / 3], abs=0.02)
+
+
+def test_bounded_loads_with_a_huge_load_factor_are_the_plain_ring():
+    ring = HashRing(["a", "b", "c"], weights=[1, 2, 3])
+    keys = [f"k{i}" for i in range(500)]
+    for factor in (1e300, 2**70):
+        loads = ring.assign(keys, load_factor=factor)
+        assert loads.capacity.tolist() == [2**62] * 3 and loads.moved == 0
+        assert loads.nodes.tolist() == ring.get_nodes(keys).tolist()

@@ -639,3 +639,161 @@ def test_requested_matches_bound_pods(example):
         row = example.cluster.row(example.cluster.node_of(pod))
         expected[row] += example.cluster.request_vector(pod)
     assert np.array_equal(example.cluster.requested, expected)
+
+
+# -- hostile input: bounded work, clear errors --------------------------------------------
+
+
+def nested_lists_bomb(levels: int = 9, width: int = 10) -> str:
+    """Nested ``List`` kinds through aliases: ``width ** levels`` pods from a few
+    hundred bytes. Expanding it (as the loader did) would never finish."""
+    lines = ["apiVersion: v1", "kind: List", "items:",
+             "- &p0 {apiVersion: v1, kind: Pod, metadata: {name: p}, spec: {containers: "
+             "[{name: c}]}}"]
+    for k in range(1, levels + 1):
+        refs = ", ".join([f"*p{k - 1}"] * width)
+        lines.append(f"- &p{k} {{apiVersion: v1, kind: List, items: [{refs}]}}")
+    return "\n".join(lines) + "\n"
+
+
+def test_alias_bomb_is_refused():
+    text = nested_lists_bomb()
+    assert len(text) < 1000
+    with pytest.raises(ManifestError, match=r"aliases expand the document to [\d,]+ values "
+                                            r"from \d+ written") as info:
+        load_manifests(text)
+    assert info.value.source == "<text>" and info.value.index == 0
+    # the classic one, under a kind fastsched skips: refused all the same
+    laughs = ["kind: ConfigMap", "data:", "  a: &a [lol, lol, lol, lol, lol, lol, lol, lol, lol]"]
+    for prev, name in zip("abcdefgh", "bcdefghi"):
+        laughs.append(f"  {name}: &{name} [" + ", ".join([f"*{prev}"] * 9) + "]")
+    with pytest.raises(ManifestError, match="aliases expand"):
+        load_manifests("\n".join(laughs) + "\n")
+
+
+def test_modest_aliases_still_load():
+    # twenty Deployments sharing one pod template through an alias
+    template = "{metadata: {labels: {app: a}}, spec: {containers: [{name: c}]}}"
+    items = [f"- {{apiVersion: apps/v1, kind: Deployment, metadata: {{name: d{i}}}, spec: "
+             f"{{replicas: 2, template: {'&t ' + template if i == 0 else '*t'}}}}}"
+             for i in range(20)]
+    m = load_manifests("apiVersion: v1\nkind: List\nitems:\n" + "\n".join(items) + "\n")
+    assert len(m.pending) == 40 and len(m.workloads) == 20
+    assert {p.labels["app"] for p in m.pending} == {"a"}
+
+
+def test_recursive_alias_is_refused():
+    with pytest.raises(ManifestError, match="items: an alias refers to a mapping or list that "
+                                            "contains it"):
+        load_manifests("apiVersion: v1\nkind: List\nitems: &a [*a]\n")
+    cyclic: dict = {"apiVersion": "v1", "kind": "List", "items": []}
+    cyclic["items"].append(cyclic)
+    with pytest.raises(ManifestError, match="contains it"):
+        load_manifests(cyclic)
+
+
+def test_duplicate_keys_are_refused_with_the_line():
+    text = "apiVersion: v1\nkind: Node\nmetadata:\n  name: n1\n  labels: {a: '1'}\n  name: n2\n"
+    with pytest.raises(ManifestError, match=r"<text>: document 0: invalid YAML at line 6, "
+                                            r"column 3: found duplicate key 'name' \(first at "
+                                            r"line 4\)"):
+        load_manifests(text)
+    with pytest.raises(ManifestError, match="found duplicate key 'a'"):
+        load_manifests("{kind: Node, a: 1, a: 2}\n")
+    # JSON: the path of the object that has the key twice
+    with pytest.raises(ManifestError) as info:
+        load_manifests('{"apiVersion": "v1", "kind": "List", "items": [{}, {"kind": "Node", '
+                       '"metadata": {"name": "a", "name": "b"}}]}')
+    assert info.value.field == "items[1].metadata" and "duplicate key 'name'" in str(info.value)
+    with pytest.raises(ManifestError, match="<text>: document 0: duplicate key 'kind'"):
+        load_manifests('{"kind": "Node", "kind": "Pod"}')
+
+
+def test_merge_keys_are_not_duplicates():
+    # YAML merge keys: explicit keys override the merged ones, as YAML 1.1 says
+    text = ("apiVersion: v1\nkind: List\nitems:\n- apiVersion: v1\n  kind: Node\n"
+            "  metadata: {name: n1, labels: &l {zone: a}}\n"
+            "  status: {allocatable: &a {cpu: '2', memory: 4Gi}}\n"
+            "- apiVersion: v1\n  kind: Node\n  metadata: {name: n2, labels: {<<: *l, zone: b}}\n"
+            "  status: {allocatable: {<<: *a, cpu: '8'}}\n")
+    m = load_manifests(text)
+    n2 = m.cluster.node("n2")
+    assert n2.labels["zone"] == "b"
+    assert n2.allocatable["cpu"] == 8000 and n2.allocatable["memory"] == 4 * Gi
+    assert m.cluster.node("n1").allocatable["cpu"] == 2000
+
+
+@pytest.mark.parametrize("text", ["[" * 5000 + "]" * 5000,
+                                  '{"kind": "List", "items": ' + "[" * 300 + "]" * 300 + "}",
+                                  "kind: List\nitems: " + "[" * 300 + "]" * 300 + "\n",
+                                  "kind: List\nitems: " + "[" * 5000 + "]" * 5000 + "\n"])
+def test_deep_nesting_is_refused(text):
+    deep = r"nested (too deeply|more than 200 levels)|maximum nesting depth"   # libyaml's own
+    with pytest.raises(ManifestError, match=deep) as info:
+        load_manifests(text)
+    assert len(str(info.value)) < 300        # one line, even for a path 200 deep
+
+
+def test_nesting_up_to_the_limit_loads():
+    from fastsched._documents import MAX_DEPTH
+    deep = {"x": 1}
+    for _ in range(MAX_DEPTH - 3):            # the Node, metadata, annotations... levels
+        deep = {"x": deep}
+    node = node_dict()
+    node["spec"]["extra"] = deep              # not a field fastsched reads: ignored
+    with pytest.raises(ManifestError, match="nested more than"):
+        load_manifests(json.dumps({"kind": "List", "items": [node]}))
+    node["spec"]["extra"] = deep["x"]["x"]
+    assert len(load_manifests(json.dumps({"kind": "List", "items": [node]})).cluster) == 1
+
+
+def test_long_integers_are_refused_with_the_line():
+    text = node_text().replace('cpu: "4"', "cpu: " + "9" * 5000)
+    with pytest.raises(ManifestError, match="invalid YAML at line 6, column .*: integer of "
+                                            "5000 digits: at most 30 are accepted"):
+        load_manifests(text)
+    with pytest.raises(ManifestError, match="integer of 5000 digits at line 2"):
+        load_manifests('{"kind": "Node",\n "x": -' + "9" * 5000 + "}")
+    # 30 digits read, and the quantity check names the field
+    with pytest.raises(ManifestError, match="status.allocatable.cpu"):
+        load_manifests(node_text().replace('cpu: "4"', "cpu: " + "9" * 30))
+
+
+@pytest.mark.parametrize("scalar", ["!!float abc", "!!int abc", "!!int 0x", "!!bool maybe",
+                                    "!!timestamp xyz", "!!timestamp 2001-99-99", '!!int ""'])
+def test_tagged_scalars_that_do_not_read_are_yaml_errors(scalar):
+    with pytest.raises(ManifestError, match=r"invalid YAML at line 3, column \d+: cannot read"):
+        load_manifests(f"apiVersion: v1\nkind: Node\nx: {scalar}\n")
+
+
+def test_pods_per_load_are_bounded(monkeypatch):
+    from fastsched.kube import manifests
+    monkeypatch.setattr(manifests, "MAX_PODS", 5)
+    docs = [workload("Deployment", "a", replicas=3), workload("Deployment", "b", replicas=3)]
+    with pytest.raises(ManifestError, match=r"Deployment/b\): spec.replicas: 3 pods would "
+                                            r"bring the manifests past 5 pods"):
+        load_manifests(docs)
+    with pytest.raises(ManifestError, match="more than 5 pods"):
+        load_manifests([pod_dict(f"p{i}") for i in range(6)])
+    assert len(load_manifests(docs[:1] + [pod_dict("p1"), pod_dict("p2")]).pending) == 5
+
+
+def test_the_pure_python_yaml_loader_has_the_same_limits(monkeypatch):
+    # PyYAML built without libyaml: its parser recurses, deep input is still an error
+    from fastsched import _documents as documents
+    monkeypatch.setattr(documents, "_Loader", documents._loader_class(yaml.SafeLoader))
+    for text, message in (("kind: List\nitems: " + "[" * 3000 + "]" * 3000, "nested too deeply"),
+                          (nested_lists_bomb(), "aliases expand"),
+                          ("a: 1\na: 2\n", "found duplicate key 'a'"),
+                          ("a: !!int abc\n", "cannot read 'abc' as !!int")):
+        with pytest.raises(ManifestError, match=message):
+            load_manifests(text)
+    assert len(load_manifests(node_text()).cluster) == 1
+
+
+def test_duplicate_keys_are_found_in_every_document_of_a_stream():
+    docs = [node_text(f"n{i}") for i in range(30)]
+    docs[27] = docs[27].replace("metadata:\n", "metadata:\n  labels: {a: '1', a: '2'}\n")
+    with pytest.raises(ManifestError, match="document 27: invalid YAML at line 193, column 20: "
+                                            "found duplicate key 'a'"):
+        load_manifests("---\n".join(docs))

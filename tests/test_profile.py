@@ -589,3 +589,17 @@ def test_unreadable_text(text):
 def test_bad_source_type():
     with pytest.raises(ValidationError, match="got int"):
         Profile.from_config(42)
+
+
+def test_profile_files_are_read_with_the_manifests_bounds(tmp_path):
+    from fastsched.errors import ValidationError
+    from fastsched.profile.config import profile_arguments
+    bomb = "a: &a [x, x, x, x, x, x, x, x, x]\n" + "".join(
+        f"{c}: &{c} [{', '.join(['*' + p] * 9)}]\n" for p, c in zip("abcdefgh", "bcdefghi"))
+    for text, message in ((bomb, "aliases expand"),
+                          ("profiles: []\nprofiles: []\n", "duplicate key 'profiles'"),
+                          ("---\nprofiles: []\n---\nprofiles: []\n", "one KubeSchedulerConfiguration")):
+        path = tmp_path / "config.yaml"
+        path.write_text(text)
+        with pytest.raises(ValidationError, match=message):
+            profile_arguments(str(path))

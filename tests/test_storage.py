@@ -224,12 +224,14 @@ def test_replica_over_lost_state_does_not_start_without_recover(tmp_path):
 
 
 def _server(data, *extra):
+    secret = data.parent / f"{data.name}.secret"
+    secret.write_text("s3cret-for-this-test-only-0123456789abcdef\n")
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
         port = sock.getsockname()[1]
     return subprocess.Popen(
         [sys.executable, "-m", "fastsched.consensus.net.server", "--id", "1", "--peers",
-         f"127.0.0.1:{port}", "--data", str(data), "--no-fsync", *extra],
+         f"127.0.0.1:{port}", "--data", str(data), "--no-fsync", "--secret-file", str(secret), *extra],
         stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
 
 

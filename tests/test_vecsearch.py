@@ -1,6 +1,6 @@
-"""The overflow tabu-search kernel (fastsched._kernels.vecsearch): it keeps every
-item in exactly one of the bins, stops only at zero overflow, and finds planted
-exact packings."""
+"""The vector kernels (fastsched._kernels.vecsearch): the overflow tabu search
+keeps every item in exactly one of the bins, stops only at zero overflow, and
+finds planted exact packings; vector first fit gives the plain scan's packing."""
 
 from __future__ import annotations
 
@@ -140,3 +140,43 @@ def test_reduce_bins_checks_the_assignment_and_its_deadline():
     big = np.ones((n, 2), dtype=np.int64)
     assert vector_reduce_bins(big, np.array([100, 100]), np.arange(n) % 30, 30,
                               deadline=time.monotonic() + 0.5) is None
+
+
+def _first_fit_scan(sizes, cap, order):
+    """The plain scan: each item into the lowest-numbered open bin it fits."""
+    loads: list[np.ndarray] = []
+    out = np.empty(sizes.shape[0], dtype=np.int64)
+    for i in order:
+        b = next((b for b, load in enumerate(loads) if (load + sizes[i] <= cap).all()),
+                 len(loads))
+        if b == len(loads):
+            loads.append(np.zeros_like(cap))
+        loads[b] = loads[b] + sizes[i]
+        out[i] = b
+    return len(loads), out
+
+
+def test_vector_first_fit_matches_the_plain_scan():
+    rng = np.random.default_rng(31)
+    for _ in range(300):
+        n, d = int(rng.integers(0, 60)), int(rng.integers(1, 5))
+        cap = rng.integers(1, 30, d).astype(np.int64)
+        sizes = np.ascontiguousarray(rng.integers(0, 31, (n, d)) % (cap + 1), dtype=np.int64)
+        order = rng.permutation(n).astype(np.int64)
+        out = np.zeros(n, dtype=np.int64)
+        nb = vs.vector_first_fit(sizes, cap, order, out)
+        ref_nb, ref = _first_fit_scan(sizes, cap, order)
+        assert nb == ref_nb and out.tolist() == ref.tolist()
+
+
+def test_vector_first_fit_past_its_deadline_still_packs_every_item():
+    rng = np.random.default_rng(32)
+    sizes = np.ascontiguousarray(rng.integers(1, 50, (3000, 3)), dtype=np.int64)
+    cap = np.array([100, 100, 100], dtype=np.int64)
+    out = np.zeros(3000, dtype=np.int64)
+    nb = vs.vector_first_fit(sizes, cap, np.arange(3000, dtype=np.int64), out,
+                             time.monotonic() - 1)
+    assert sorted(set(out.tolist())) == list(range(nb))
+    assert (_loads(sizes, out, nb) <= cap).all()
+    with pytest.raises(ValueError, match="order"):
+        vs.vector_first_fit(sizes, cap, np.full(3000, 3000, dtype=np.int64), out)

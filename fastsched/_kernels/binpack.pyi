@@ -10,6 +10,7 @@ def min_bin_slack(
     bin_of: npt.NDArray[np.int64],
     node_limit: int,
     stop_slack: int,
+    deadline: float = ...,
 ) -> int: ...
 def bounded_knapsack(
     weights: npt.NDArray[np.int64],
@@ -26,4 +27,5 @@ def knapsack_columns(
     count_out: npt.NDArray[np.int64],
     value_out: npt.NDArray[np.float64],
     min_value: float,
+    deadline: float = ...,
 ) -> int: ...

@@ -13,3 +13,10 @@ def overflow_tabu(
     seed: int,
     bump: float,
 ) -> tuple[int, int]: ...
+def vector_first_fit(
+    sizes: npt.NDArray[np.int64],
+    cap: npt.NDArray[np.int64],
+    order: npt.NDArray[np.int64],
+    bin_of: npt.NDArray[np.int64],
+    deadline: float = ...,
+) -> int: ...

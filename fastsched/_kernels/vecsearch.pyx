@@ -1,4 +1,5 @@
-"""Vector bin packing into a fixed number of bins: tabu search on overflow.
+"""Vector bin packing kernels: tabu search on overflow into a fixed number of
+bins, and vector first fit (at the end of this file).
 
 Every item is assigned to one of ``nbins`` bins, capacities may be exceeded, and
 the search minimizes the total overflow Σ_b Σ_j max(0, load[b, j] − cap[j]) / cap[j].
@@ -18,6 +19,7 @@ persists between calls so the search can run in slices.
 from libc.math cimport INFINITY
 from cython.view cimport array as cvarray
 
+from fastsched._kernels.clock cimport past
 from fastsched._kernels.common cimport i64, u64
 
 
@@ -26,6 +28,10 @@ from fastsched._kernels.common cimport i64, u64
 # have this many.
 cdef enum:
     _MAX_CANDIDATES = 256
+
+# Tree nodes one first-fit search may visit once the deadline has passed.
+cdef enum:
+    _LATE_VISITS = 64
 
 
 cdef inline u64 _mix(u64 x) noexcept nogil:
@@ -212,3 +218,104 @@ def overflow_tabu(const i64[:, ::1] sizes, const i64[::1] cap, i64[::1] assign,
                     over_bins += 1
             it += 1
     return over_bins, it - first_step
+
+
+# ----------------------------------------------------------------------------
+# Vector first fit: the lowest-numbered bin that fits the item in every
+# dimension. A tree over the bins keeps, per node, the largest residual of each
+# dimension below it; a subtree is entered only when each of its maxima covers
+# the item, so a search visits few nodes when the bins' residuals are alike
+# (and every bin in the worst case: fitting in d >= 2 dimensions at once does
+# not decompose). Unopened bins count as empty, so the first fit is the next
+# new bin when no open one fits.
+
+cdef Py_ssize_t _vff_find(const i64 *tree, Py_ssize_t d, Py_ssize_t node, Py_ssize_t leaves,
+                          const i64 *size, i64 *visits) noexcept nogil:
+    """Leftmost leaf under ``node`` that covers ``size``: -1 for none, -2 once
+    ``visits`` (counting down) runs out."""
+    cdef Py_ssize_t j, found
+    if visits[0] <= 0:
+        return -2
+    visits[0] -= 1
+    for j in range(d):
+        if tree[node * d + j] < size[j]:
+            return -1
+    if node >= leaves:
+        return node - leaves
+    found = _vff_find(tree, d, 2 * node, leaves, size, visits)
+    if found != -1:
+        return found
+    return _vff_find(tree, d, 2 * node + 1, leaves, size, visits)
+
+
+def vector_first_fit(const i64[:, ::1] sizes, const i64[::1] cap, const i64[::1] order,
+                     i64[::1] bin_of, double deadline=0.0):
+    """First fit of the items in ``order`` (every index once); writes each
+    item's bin into ``bin_of`` (bins numbered by first use) and returns the
+    number of bins: exactly the bins of the plain scan over the open bins.
+
+    Once ``deadline`` (time.monotonic() seconds; <= 0: none) passes, which only
+    the worst case above can make happen, each search may visit at most
+    ``_LATE_VISITS`` tree nodes; an item whose search runs out goes by next fit
+    (the last bin opened, else a new one): still a valid packing, in bounded
+    time per item.
+    Raises ValueError for mismatched shapes or an order entry out of range.
+    """
+    cdef Py_ssize_t n = sizes.shape[0], d = sizes.shape[1], leaves = 1, node, j, k, i, b
+    # The tree keeps one more column: the residual summed over dimensions, a
+    # second necessary condition that prunes subtrees whose maxima come from
+    # different bins.
+    cdef Py_ssize_t dd = d + 1
+    cdef i64 nbins = 0, visits, a, c, total = 0
+    cdef bint late = False
+    if cap.shape[0] != d or order.shape[0] != n or bin_of.shape[0] != n:
+        raise ValueError("vector_first_fit: shapes of cap, order, bin_of do not match")
+    for k in range(n):
+        if order[k] < 0 or order[k] >= n:
+            raise ValueError(f"vector_first_fit: order[{k}] = {order[k]} is not an item")
+    for j in range(d):
+        total += cap[j]
+    while leaves < n:
+        leaves *= 2
+    cdef i64[::1] tree = cvarray(shape=(2 * leaves * dd,), itemsize=8, format="q")
+    cdef i64[::1] item = cvarray(shape=(dd,), itemsize=8, format="q")
+    with nogil:
+        for node in range(leaves):
+            for j in range(d):
+                tree[(leaves + node) * dd + j] = cap[j] if node < n else -1
+            tree[(leaves + node) * dd + d] = total if node < n else -1
+        for node in range(leaves - 1, 0, -1):
+            for j in range(dd):
+                a = tree[2 * node * dd + j]
+                c = tree[(2 * node + 1) * dd + j]
+                tree[node * dd + j] = a if a >= c else c
+        for k in range(n):
+            i = order[k]
+            item[d] = 0
+            for j in range(d):
+                item[j] = sizes[i, j]
+                item[d] += sizes[i, j]
+            if not late and (k & 255) == 0 and past(deadline):
+                late = True
+            visits = _LATE_VISITS if late else n + leaves + 1
+            b = _vff_find(&tree[0], dd, 1, leaves, &item[0], &visits)
+            if b == -2:
+                b = nbins - 1
+                for j in range(d):
+                    if tree[(leaves + b) * dd + j] < item[j]:
+                        b = nbins
+                        break
+            if b == nbins:
+                nbins += 1
+            node = leaves + b
+            for j in range(dd):
+                tree[node * dd + j] -= item[j]
+            node //= 2
+            while node >= 1:
+                for j in range(dd):
+                    a = tree[2 * node * dd + j]
+                    c = tree[(2 * node + 1) * dd + j]
+                    tree[node * dd + j] = a if a >= c else c
+                node //= 2
+            bin_of[i] = b
+    return nbins

@@ -59,14 +59,19 @@ def write_bindings(path: str, pairs: Iterable[Any]) -> None:
 
 
 def integer_arg(low: int | None = None, high: int | None = None) -> Any:
-    """An argparse type: an integer in [low, high]."""
+    """An argparse type: an integer in [low, high] (bounds written with thousands
+    separators in the message, so that a limit reads at a glance)."""
     def integer(text: str) -> int:
+        shown = text if len(text) <= 40 else f"{text[:20]}...({len(text)} characters)"
         try:
+            if len(text.strip().lstrip("+-")) > 40:    # int() of 5,000 digits: an internal error
+                raise ValueError(text)
             value = int(text)
         except ValueError:
-            raise argparse.ArgumentTypeError(f"expected an integer, got {text!r}") from None
+            raise argparse.ArgumentTypeError(f"expected an integer, got {shown!r}") from None
         if (low is not None and value < low) or (high is not None and value > high):
-            bounds = f"in [{low}, {high}]" if high is not None else f"at least {low}"
-            raise argparse.ArgumentTypeError(f"must be {bounds}, got {value}")
+            bounds = f"in [{low:,}, {high:,}]" if high is not None and low is not None else \
+                f"at most {high:,}" if high is not None else f"at least {low:,}"
+            raise argparse.ArgumentTypeError(f"must be {bounds}, got {value:,}")
         return value
     return integer

@@ -2,9 +2,13 @@
 
 ::
 
-    fastsched replica --id 1 --peers 127.0.0.1:7001,127.0.0.1:7002,127.0.0.1:7003 --data DIR
+    fastsched replica --id 1 --peers 127.0.0.1:7001,127.0.0.1:7002,127.0.0.1:7003 --data DIR \
+        --secret-file cluster.secret
 
-``--peers`` lists every member (this one included) in the same order on every
+``--secret-file`` (or ``FASTSCHED_SECRET_FILE``) is the group's shared secret,
+the same file on every member and client; connections prove it before anything
+else is read (``--tls-cert/--tls-key/--tls-ca`` for mutual TLS instead,
+``--insecure`` for neither). ``--peers`` lists every member (this one included) in the same order on every
 member; ``--id`` is this member's 1-based position in it. The acceptor log and
 snapshots live in ``--data``; restarting with the same directory resumes. Runs
 until SIGINT or SIGTERM. ``add_replica_parser(commands)`` declares the command
@@ -35,7 +39,8 @@ def add_replica_parser(commands: Any) -> argparse.ArgumentParser:
         description="Serve one member of a replica group over TCP: peers and clients use "
                     "the address this member has in --peers. Commands (add a node, bind, "
                     "schedule, read) are chosen by Multi-Paxos and applied on every member; "
-                    "the acceptor log in --data is fsynced once per batch.",
+                    "the acceptor log in --data is fsynced once per batch. Every connection "
+                    "authenticates with the shared secret (--secret-file) or mutual TLS.",
         epilog="Exit status: 0 after SIGINT/SIGTERM, 1 after a fatal consensus error, "
                "2 on bad input.")
     add_arguments(parser)

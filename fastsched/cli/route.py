@@ -19,11 +19,17 @@ import sys
 from typing import Any, TextIO
 
 from ..errors import FastschedError, ValidationError
+from ..hashing import is_prime
 from ..routing import METHODS, endpoints, route_to
 from ..scheduler.scheduler import Scheduler
-from ._common import describe_error, print_error, read_manifests
+from ._common import describe_error, integer_arg, print_error, read_manifests
 
-__all__ = ["add_route_parser", "cmd_route"]
+__all__ = ["add_route_parser", "cmd_route", "MAX_TABLE_SIZE"]
+
+MAX_TABLE_SIZE = 16_777_213
+"""The largest ``--table-size``: the largest prime below 2**24, a 64 MB table of int32
+slots, room for 167,000 endpoints at the Maglev paper's 100 slots each. (The
+library's own limit is int32's 2**31 - 1, an 8 GB table.)"""
 
 
 def add_route_parser(commands: Any) -> argparse.ArgumentParser:
@@ -48,14 +54,22 @@ def add_route_parser(commands: Any) -> argparse.ArgumentParser:
                              "lines are skipped)")
     parser.add_argument("--method", choices=METHODS, default="maglev",
                         help="how keys are spread (default: maglev)")
-    parser.add_argument("--table-size", type=int, default=65537, metavar="M",
-                        help="Maglev table size, a prime larger than the endpoint count "
-                             "(default: 65537)")
+    parser.add_argument("--table-size", type=_table_size, default=65537, metavar="M",
+                        help="Maglev table size, a prime larger than the endpoint count, at "
+                             f"most {MAX_TABLE_SIZE:,} (default: 65537)")
     parser.add_argument("--schedule", action="store_true",
                         help="schedule the pending pods first (kube-scheduler's default "
                              "profile), so that pods of Deployments become endpoints")
     parser.set_defaults(run=cmd_route)
     return parser
+
+
+def _table_size(text: str) -> int:
+    value = integer_arg(2, MAX_TABLE_SIZE)(text)
+    if not is_prime(value):
+        raise argparse.ArgumentTypeError(f"must be a prime (for example 65537 or 655373), got "
+                                         f"{value:,}")
+    return value
 
 
 def cmd_route(args: argparse.Namespace, out: TextIO | None = None,

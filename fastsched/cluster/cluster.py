@@ -36,7 +36,8 @@ from ..errors import (
     PodNotFoundError,
     ValidationError,
 )
-from ..model.pod import Pod
+from ..model.pod import Pod, replica_name
+from ..model.quantity import INT64_MAX
 from ..model.resources import CPU, MEMORY, NATIVE_RESOURCES, PODS, resource_dict
 from ..model.taints import Taint
 from .columns import ClusterColumns
@@ -49,6 +50,7 @@ __all__ = ["Cluster", "ClusterSnapshot", "NodeInfo", "HOSTNAME_LABEL", "DEFAULT_
 HOSTNAME_LABEL = "kubernetes.io/hostname"
 DEFAULT_MAX_PODS = 110          # the kubelet's default --max-pods
 _POD_COL = NATIVE_RESOURCES.index(PODS)
+_MAX_RESOURCES = 63          # a reason mask bit per column, bit 63 for "no column"
 _NODE_NAME = re.compile(r"[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*")
 
 
@@ -259,10 +261,10 @@ class Cluster:
         node_taints = self._node_taints_of(taints)
         if not isinstance(unschedulable, (bool, np.bool_)):
             raise ValidationError(f"expected a bool, got {unschedulable!r}", "unschedulable")
+        self._check_room(alloc, "allocatable")
         # Everything is valid: from here on nothing raises.
         for resource in alloc:
-            if resource not in self._resource_index:
-                self._column(resource)
+            self._column(resource)
         row = self._n
         if row >= self._alloc.shape[0]:
             self._grow_rows(row + 1)
@@ -294,6 +296,8 @@ class Cluster:
         if unschedulable is not None and not isinstance(unschedulable, (bool, np.bool_)):
             raise ValidationError(f"expected a bool, got {unschedulable!r}", "unschedulable")
         node_images = None if images is None else _image_map(images)
+        self._check_room(alloc or (), "allocatable")
+        # Everything is valid: from here on nothing raises.
         for resource in alloc or ():
             self._column(resource)
         if node_images is not None:
@@ -400,10 +404,24 @@ class Cluster:
                 raise DoesNotFitError(
                     f"pod {pod.key} does not fit on node {node_name!r}: "
                     + ", ".join(self._explain(row, pod, r) for r in reasons), reasons)
-        for resource in self.missing_resources(pod):
+        missing = self.missing_resources(pod)
+        self._check_room(missing, "pod.requests")
+        # A forced bind can overcommit, but never wrap a sum (requested stays >= 0).
+        vec, scoring = self.request_vector(pod), self.request_vector(pod, scoring=True)
+        for have, add, names in ((self._req[row], vec, self._resources),
+                                 (self._nonzero[row], scoring, (CPU, MEMORY))):
+            over = np.flatnonzero(add > INT64_MAX - have)
+            if len(over):
+                resource = names[int(over[0])]
+                raise ValidationError(
+                    f"binding pod {pod.key} would take node {node_name!r}'s requested "
+                    f"{resource} past int64 ({int(have[over[0]])} + {int(add[over[0]])})",
+                    f"requests.{resource}")
+        # Everything is valid: from here on nothing raises.
+        for resource in missing:
             self._column(resource)
         self._req[row] += self.request_vector(pod)
-        self._nonzero[row] += self.request_vector(pod, scoring=True)
+        self._nonzero[row] += scoring
         self._remember(pod, node_name)
         self._pod_slot[pod.key] = self._podtab.add(pod.labels, pod.namespace, row, pod.priority,
                                                    self.request_vector(pod))
@@ -483,12 +501,19 @@ class Cluster:
 
     def ensure_resource(self, resource: str) -> int:
         """The column of ``resource``, appending a zero-filled one if it is new."""
+        self._check_room((resource,), "resource")
         return self._column(resource)
 
     def add_requested(self, row: int, resource: str, amount: int) -> None:
         """Add ``amount`` of ``resource`` to node ``row``'s requested column (for a
         placed pod's request that had no column when the kernel ran)."""
-        col = self._column(resource)
+        self._check_room((resource,), "resource")
+        col = self._resource_index.get(resource)
+        have = 0 if col is None else int(self._req[row, col])
+        if not 0 <= have + amount <= INT64_MAX:
+            raise ValidationError(f"requested {resource} on row {row} would leave int64 "
+                                  f"[0, 2^63): {have} + {amount}", resource)
+        col = self._column(resource)        # may replace self._req with a wider copy
         self._req[row, col] += amount
 
     def restore_start(self, pod: Pod, seq: int) -> None:
@@ -583,9 +608,11 @@ class Cluster:
             for t, slot in zip(np.flatnonzero(rows >= 0).tolist(), slots.tolist()):
                 pod = pods[t]
                 if templates and id(pod) in templates:
-                    name = f"{pod.name}-{base + t}"
+                    suffix = f"-{base + t}"
+                    name = replica_name(pod.name, suffix)
                     while f"{pod.namespace}/{name}" in self._pod_map:
-                        name += "-r"        # a user's pod took the generated name
+                        suffix += "-r"      # a user's pod took the generated name
+                        name = replica_name(pod.name, suffix)
                     pod = pod.replica(name)
                 self._remember(pod, names[rows[t]])
                 self._pod_slot[pod.key] = slot
@@ -653,18 +680,30 @@ class Cluster:
             seen.add((taint.key, taint.effect))
         return result
 
+    def _check_room(self, resources: Any, path: str) -> None:
+        """Raise before anything changes if ``resources`` would need more columns than
+        the kernels' 63-bit reason masks allow."""
+        new = {r for r in resources if r not in self._resource_index}
+        if len(self._resources) + len(new) > _MAX_RESOURCES:
+            raise ValidationError(
+                f"at most {_MAX_RESOURCES} distinct resources are supported: the cluster has "
+                f"{len(self._resources)} and this would add {len(new)} ({', '.join(sorted(new)[:5])}"
+                f"{', ...' if len(new) > 5 else ''})", path)
+
     def _column(self, resource: str) -> int:
         """The column of a resource, appending one (zero-filled) if it is new."""
         col = self._resource_index.get(resource)
         if col is None:
-            if len(self._resources) >= 63:
-                raise ValidationError("at most 63 distinct resources are supported",
-                                      resource)
+            if len(self._resources) >= _MAX_RESOURCES:
+                raise ValidationError(f"at most {_MAX_RESOURCES} distinct resources are "
+                                      "supported", resource)
             col = self._resource_index[resource] = len(self._resources)
             self._resources.append(resource)
             pad = np.zeros((self._alloc.shape[0], 1), np.int64)
             self._alloc = np.ascontiguousarray(np.hstack([self._alloc, pad]))
             self._req = np.ascontiguousarray(np.hstack([self._req, pad]))
+            # Bound pods' request vectors span every column (preemption reads them).
+            self._podtab.widen(len(self._resources))
         return col
 
     def _grow_rows(self, need: int) -> None:

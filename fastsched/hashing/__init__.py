@@ -22,6 +22,13 @@ as the paper does; ``libketama`` also cuts a key at its first NUL byte, as the C
 library reads C strings. A ``uint64`` NumPy array is taken as keys that are
 already hashed (see :meth:`HashRing.hash_keys` and :func:`fast_hash`).
 
+Weights. Integer weights (the ketama, uhashring and libketama rings) lie in
+``[1, 2**63 - 1]``, fractional ones (the fast ring, :class:`Rendezvous`,
+:class:`Maglev`) in ``[1e-300, 1e300]``; a ring has at most :data:`MAX_POINTS`
+points, and a weight that would give more is refused naming its node. The ketama
+formulas floor a share: a node far lighter than the others may get no points
+(and no keys), exactly as in uhashring and libketama.
+
 The fast hash is MurmurHash3 x64_128 with seed 0 (the ``mmh3`` package's
 ``hash64(key, signed=False)``): its first 64-bit half hashes keys and ring points,
 both halves give Maglev's offset and skip.

@@ -22,7 +22,8 @@ class BoundedLoads:
 
     ``nodes[i]`` is key i's node (an index into ``names``); ``loads[j]`` the keys
     node j received and ``capacity[j]`` its cap, ``ceil(load_factor * keys *
-    w_j / sum(w))`` (``ceil(load_factor * keys / nodes)`` at equal weights);
+    w_j / sum(w))`` (``ceil(load_factor * keys / nodes)`` at equal weights, at most
+    2**62);
     ``moved`` counts the keys that did not get their first choice on the ring.
     """
 

@@ -5,7 +5,6 @@ and the base class of the choosers that need no ring (:class:`~.rendezvous.Rende
 
 from __future__ import annotations
 
-import math
 import numbers
 import operator
 from collections.abc import Iterable, Mapping, Sequence
@@ -31,20 +30,34 @@ def _check_name(name: Any, field: str, *, c_string: bool = False) -> str:
     return name
 
 
+MAX_INT_WEIGHT = 2**63 - 1
+"""The largest integer weight (ketama, uhashring and libketama modes): int64, more
+than libketama's C weights hold in practice and more than any share needs."""
+
+MIN_WEIGHT, MAX_WEIGHT = 1e-300, 1e300
+"""The range of a fractional weight (the fast ring, Rendezvous, Maglev): inside it
+``1 / w`` and the scores ``-ln(u) / w`` of weighted rendezvous stay finite and
+non-zero, so every weight still orders the nodes."""
+
+
 def _check_weight(weight: Any, field: str, *, integer: bool) -> int | float:
     if integer:
         if isinstance(weight, (bool, np.bool_)) or not isinstance(weight, numbers.Integral):
             raise ValidationError(f"expected a positive int weight, got {weight!r}", field)
         value: int | float = operator.index(weight)
-        if value < 1:
-            raise ValidationError(f"weight must be at least 1, got {value}", field)
+        if not 1 <= value <= MAX_INT_WEIGHT:
+            raise ValidationError(f"weight must be in [1, 2**63 - 1], got {value}", field)
         return value
     if isinstance(weight, (bool, np.bool_)) or not isinstance(weight, numbers.Real):
         raise ValidationError(f"expected a positive number as weight, got {weight!r}", field)
+    if isinstance(weight, numbers.Integral) and not 0 < operator.index(weight) <= MAX_WEIGHT:
+        raise ValidationError(f"weight must be a number in [1e-300, 1e300], got {weight!r}",
+                              field)      # before float(): a huge int does not convert
     value = float(weight)
-    if not math.isfinite(value) or value <= 0:
-        raise ValidationError(f"weight must be a positive finite number, got {weight!r}", field)
-    return int(value) if isinstance(weight, numbers.Integral) else value
+    if not MIN_WEIGHT <= value <= MAX_WEIGHT:   # NaN fails both comparisons
+        raise ValidationError(f"weight must be a number in [1e-300, 1e300], got {weight!r}",
+                              field)
+    return operator.index(weight) if isinstance(weight, numbers.Integral) else value
 
 
 def _check_nodes(nodes: Any, weights: Any, *, integer: bool, c_string: bool = False,

@@ -28,8 +28,14 @@ __all__ = ["HashRing", "MAX_POINTS"]
 MAX_POINTS = 1 << 27
 """The most points a ring may have (a ring of 2**27 points takes about 3 GB)."""
 
+_NO_POINTS = np.empty(0, np.uint64)
+_MAX_CAP = 1 << 62
 _LOW32 = np.uint64(0xFFFFFFFF)
 _HIGH32 = np.uint64(0xFFFFFFFF00000000)
+
+
+def _amount(n: int) -> str:
+    return f"{n:,}" if n < 10**15 else f"{float(n):.3g}"
 
 
 class HashRing:
@@ -83,7 +89,7 @@ class HashRing:
         self._vnodes = vnodes
         names, weights_ = _check_nodes(nodes, weights, integer=mode != "fast",
                                        c_string=mode == "libketama")
-        counts = self._point_counts(weights_)
+        counts = self._point_counts(weights_, names)
         self._names = names
         self._weights = weights_
         self._row = {name: i for i, name in enumerate(names)}
@@ -199,8 +205,9 @@ class HashRing:
         Keys are placed in order; each goes to the first node clockwise from its
         hash that still has room, the cap of node j being
         ``ceil(load_factor * len(keys) * w_j / sum(w))`` -- with equal weights
-        ``ceil(load_factor * len(keys) / len(nodes))``. ``load_factor`` (>= 1) is
-        read as the decimal it prints as (1.1 means 11/10, not the nearest double).
+        ``ceil(load_factor * len(keys) / len(nodes))`` (at most 2**62). ``load_factor``
+        (>= 1) is read as the decimal it prints as (1.1 means 11/10, not the nearest
+        double).
         """
         if isinstance(load_factor, (bool, np.bool_)) or not isinstance(load_factor, numbers.Real):
             raise ValidationError(f"expected a number >= 1, got {load_factor!r}", "load_factor")
@@ -212,21 +219,25 @@ class HashRing:
         m = len(hi)
         cap = self._capacities(Fraction(repr(factor)) * m)
         owning = self._counts > 0
-        if int(cap[owning].sum()) < m:   # nodes without points cannot take keys
+        room = sum(cap[owning].tolist())     # in Python ints: caps reach 2**62 each
+        if room < m:                          # nodes without points cannot take keys
             raise ValidationError(f"too small: the nodes that own points can take only "
-                                  f"{int(cap[owning].sum())} of {m} keys", "load_factor")
+                                  f"{room} of {m} keys", "load_factor")
         load = np.zeros(len(self._names), np.int64)
         out = np.empty(m, np.int32)
         moved = _ring.assign_bounded(self._index, hi, lo, cap, load, out)
         return BoundedLoads(out, tuple(self._names), load, cap, int(moved), factor)
 
     def _capacities(self, total: Fraction) -> np.ndarray:
+        # Caps stop at 2**62: no call has that many keys, so a larger cap is the same
+        # cap, and a huge load_factor (1e300) stays inside int64.
         weights = self._weights
         if all(w == weights[0] for w in weights):
-            return np.full(len(weights), math.ceil(total / len(weights)), np.int64)
+            return np.full(len(weights), min(math.ceil(total / len(weights)), _MAX_CAP),
+                           np.int64)
         exact = [Fraction(repr(w)) if isinstance(w, float) else Fraction(w) for w in weights]
         whole = sum(exact)
-        return np.array([math.ceil(total * w / whole) for w in exact], np.int64)
+        return np.array([min(math.ceil(total * w / whole), _MAX_CAP) for w in exact], np.int64)
 
     # -- changes ---------------------------------------------------------------------
 
@@ -237,7 +248,7 @@ class HashRing:
         if name in self._row:
             raise DuplicateError(f"node {name!r} is already in the ring", "name")
         weight = _check_weight(weight, "weight", integer=self._mode_name != "fast")
-        counts = self._point_counts(self._weights + [weight])
+        counts = self._point_counts(self._weights + [weight], self._names + [name])
         # Valid: change the state.
         old = self._counts
         self._names.append(name)
@@ -256,7 +267,7 @@ class HashRing:
         if len(self._names) == 1:
             raise ValidationError("cannot remove the last node of a ring", "name")
         weights = self._weights[:row] + self._weights[row + 1:]
-        counts = self._point_counts(weights)
+        counts = self._point_counts(weights, self._names[:row] + self._names[row + 1:])
         self._names.pop(row)
         self._weights = weights
         self._row = {n: i for i, n in enumerate(self._names)}
@@ -279,7 +290,7 @@ class HashRing:
         weight = _check_weight(weight, "weight", integer=self._mode_name != "fast")
         weights = list(self._weights)
         weights[row] = weight
-        counts = self._point_counts(weights)
+        counts = self._point_counts(weights, self._names)
         self._weights = weights
         if self._mode.digests:
             self._build(counts)
@@ -300,31 +311,36 @@ class HashRing:
 
     # -- building --------------------------------------------------------------------
 
-    def _point_counts(self, weights: list) -> np.ndarray:
+    def _point_counts(self, weights: list, names: list[str]) -> np.ndarray:
         """Digests (ketama layouts) or points per node, checked against MAX_POINTS."""
         n, v = len(weights), self._vnodes
         mode = self._mode_name
-        if mode == "ketama":
-            total = sum(weights)
-            counts = np.array([(v // 4) * n * w // total for w in weights], np.int64)
-        elif mode == "libketama":
+        if mode == "libketama":
             # ketama.c: float pct = (float)w / (float)total;
             #           ks = floorf(pct * 40.0 * (float)N): the product in double,
             # rounded to float by floorf's parameter, then floored.
             pct = np.float32(np.array(weights, np.float64)) / np.float32(sum(weights))
             product = pct.astype(np.float64) * float(v // 4) * float(np.float32(n))
-            counts = np.floor(product.astype(np.float32)).astype(np.int64)
+            counts = np.floor(product.astype(np.float32)).astype(np.int64).tolist()
+        elif mode == "ketama":
+            total = sum(weights)
+            counts = [(v // 4) * n * w // total for w in weights]
         elif mode == "uhashring":
-            counts = np.array([v * w for w in weights], np.int64)
+            counts = [v * w for w in weights]
         else:
-            counts = np.array([max(1, math.floor(v * w + 0.5)) for w in weights], np.int64)
-        points = int(counts.sum()) * (4 if self._mode.digests else 1)
+            # v * w <= 2**27 * 1e300 stays finite; the total is checked before any array
+            counts = [max(1, math.floor(v * w + 0.5)) for w in weights]
+        points = sum(counts) * (4 if self._mode.digests else 1)
         if points == 0:     # cannot happen with the formulas above; never index nothing
             raise ValidationError("the ring would have no points", "vnodes")
         if points > MAX_POINTS:
-            raise ValidationError(f"the ring would have {points:,} points, more than "
-                                  f"{MAX_POINTS:,}: lower vnodes or the weights", "weights")
-        return counts
+            heavy = max(range(n), key=counts.__getitem__)
+            alone = counts[heavy] * (4 if self._mode.digests else 1)
+            raise ValidationError(
+                f"the ring would have {_amount(points)} points, more than {MAX_POINTS:,} "
+                f"(node {names[heavy]!r}, weight {weights[heavy]!r}, alone has "
+                f"{_amount(alone)}): lower vnodes or the weights", "weights")
+        return np.array(counts, np.int64)
 
     def _generate(self, rows: Sequence[int], starts: np.ndarray, counts: np.ndarray,
                   ) -> tuple[np.ndarray, np.ndarray | None]:
@@ -354,7 +370,10 @@ class HashRing:
                 new = hi[bounds[j]:bounds[j + 1]]
                 self._cache[name] = (np.concatenate([self._cache[name], new])
                                      if name in self._cache else new)
-        return [self._cache[n][:4 * c] for n, c in zip(self._names, counts.tolist())]
+        # a node given no digests (ketama's weight formula can floor a light node's
+        # share to 0, as uhashring does) has no points: it owns no keys
+        return [self._cache.get(n, _NO_POINTS)[:4 * c]
+                for n, c in zip(self._names, counts.tolist())]
 
     def _build(self, counts: np.ndarray) -> None:
         """Every point from scratch (ketama layouts: from the cache), sorted by

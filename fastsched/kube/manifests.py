@@ -20,13 +20,18 @@ document's index in it (from 0), the object's ``kind/name`` and the field path
 inside the document, for example
 ``nodes.yaml: document 0 (Node/n1): items[2].status.allocatable.cpu: invalid quantity 'x'``.
 
+Hostile input is bounded: :mod:`fastsched.kube.documents` refuses duplicate keys,
+nesting deeper than ``MAX_DEPTH`` (200), YAML aliases that expand a document more
+than tenfold (beyond 10,000 values) and integers of more than 30 digits; a workload
+expands into at most :data:`MAX_REPLICAS` pods and one load creates at most
+:data:`MAX_PODS`, so the work and memory of a load stay proportional to its text.
+
 ``fastsched.kube.bindings`` turns placements into ``v1 Binding`` objects.
 """
 
 from __future__ import annotations
 
 import gc
-import json
 import os
 import warnings
 from collections.abc import Iterator, Mapping
@@ -34,8 +39,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Any
 
-import yaml
-
+from .._documents import check_structure, parse_documents
 from .._validation import check_int, check_str, coerce, label_map
 from ..cluster import Cluster
 from ..errors import ManifestError, ManifestWarning, ValidationError
@@ -53,15 +57,17 @@ from ..model.labels import LabelSelector
 from ..model.pod import Pod, pod_from_k8s
 from ..model.service import Service
 
-__all__ = ["Manifests", "Workload", "ManifestWarning", "load_manifests", "MAX_REPLICAS"]
-
-# The C loader and dumper are several times faster; PyYAML built without libyaml
-# falls back to the pure-Python ones.
-_LOADER = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+__all__ = ["Manifests", "Workload", "ManifestWarning", "load_manifests", "MAX_REPLICAS",
+           "MAX_PODS"]
 
 MAX_REPLICAS = 1_000_000
 """The most pods one workload is expanded into (the API allows any int32; a
 billion pod objects would exhaust memory rather than fail with a message)."""
+
+MAX_PODS = 1_000_000
+"""The most pods one :func:`load_manifests` call creates, bound and pending, workloads
+expanded: a million replicas take about 10 s and 600 MB, and a few lines of YAML
+could otherwise ask for any multiple of that."""
 
 _EXTENSIONS = (".yaml", ".yml", ".json")
 
@@ -161,10 +167,12 @@ def _source_documents(source: Any, position: int, many: bool) -> Iterator[tuple[
     """``(source label, index, document)`` for each document of one source."""
     suffix = f" #{position}" if many else ""
     if isinstance(source, Mapping):
+        check_structure(source, f"<dict{suffix}>", 0, origin="python")
         yield f"<dict{suffix}>", 0, source
         return
     if isinstance(source, (list, tuple)):
         for i, item in enumerate(source):
+            check_structure(item, f"<list{suffix}>", i, origin="python")
             yield f"<list{suffix}>", i, item
         return
     if isinstance(source, bytes):
@@ -174,7 +182,7 @@ def _source_documents(source: Any, position: int, many: bool) -> Iterator[tuple[
             raise ManifestError(f"not UTF-8 text (byte {err.start})",
                                 source=f"<bytes{suffix}>") from None
     if isinstance(source, str) and _looks_like_text(source):
-        yield from _parse_text(source, f"<text{suffix}>")
+        yield from parse_documents(source, f"<text{suffix}>")
         return
     if isinstance(source, (str, os.PathLike)):
         label = os.fsdecode(source)
@@ -192,7 +200,7 @@ def _source_documents(source: Any, position: int, many: bool) -> Iterator[tuple[
                     text = f.read()
             except UnicodeDecodeError as err:
                 raise ManifestError(f"not UTF-8 text (byte {err.start})", source=path) from None
-            yield from _parse_text(text, path)
+            yield from parse_documents(text, path)
         return
     raise ValidationError(f"expected a file path, YAML/JSON text, a dict or a list of dicts, "
                           f"got {type(source).__name__}", f"sources[{position}]")
@@ -201,33 +209,6 @@ def _source_documents(source: Any, position: int, many: bool) -> Iterator[tuple[
 def _looks_like_text(text: str) -> bool:
     head = text.lstrip()
     return "\n" in text or head.startswith(("{", "[", "---", "apiVersion", "kind"))
-
-
-def _parse_text(text: str, label: str) -> Iterator[tuple[str, int, Any]]:
-    if text.lstrip().startswith(("{", "[")):
-        # JSON: the json module is faster, and accepts tabs that YAML refuses.
-        try:
-            data = json.loads(text)
-        except json.JSONDecodeError as err:
-            json_error = err
-        else:
-            yield label, 0, data
-            return
-        try:  # a YAML flow mapping such as "{kind: Node, ...}"
-            docs = list(yaml.load_all(text, Loader=_LOADER))
-        except yaml.YAMLError:
-            raise ManifestError(f"invalid JSON at line {json_error.lineno}, column "
-                                f"{json_error.colno}: {json_error.msg}", source=label) from None
-        for i, doc in enumerate(docs):
-            yield label, i, doc
-        return
-    index = 0
-    try:
-        for index, doc in enumerate(yaml.load_all(text, Loader=_LOADER)):
-            yield label, index, doc
-            index += 1
-    except yaml.YAMLError as err:
-        raise ManifestError(_yaml_message(err), source=label, index=index) from None
 
 
 @contextmanager
@@ -246,14 +227,6 @@ def _collector_paused() -> Iterator[None]:
     finally:
         if enabled:
             gc.enable()
-
-
-def _yaml_message(err: yaml.YAMLError) -> str:
-    mark = getattr(err, "problem_mark", None)
-    problem = getattr(err, "problem", None) or str(err)
-    context = getattr(err, "context", None)
-    where = f" at line {mark.line + 1}, column {mark.column + 1}" if mark else ""
-    return f"invalid YAML{where}: {problem}" + (f" ({context})" if context else "")
 
 
 def _objects(source: str, index: int, path: str, data: Any, list_kind: str = "",
@@ -361,11 +334,16 @@ def _load(sources: tuple[Any, ...]) -> tuple[Manifests, list[str]]:
     pod_origin: dict[str, str] = {}
     pending: list[Pod] = []
     workloads: list[Workload] = []
+    made = 0                        # pods created so far, against MAX_PODS
     for position, doc in enumerate(objects):
         if doc.kind == "Pod":
             if _finished(doc):
                 skipped.append((position, doc.obj))
                 continue
+            made += 1
+            if made > MAX_PODS:
+                raise doc.error(f"the manifests hold more than {MAX_PODS:,} pods, the most "
+                                "one load creates")
             try:
                 pod = pod_from_k8s(doc.data)
             except ValidationError as err:
@@ -376,7 +354,8 @@ def _load(sources: tuple[Any, ...]) -> tuple[Manifests, list[str]]:
             if (doc.kind, namespace, doc.name) in owned or _uid(doc) in owned:
                 skipped.append((position, doc.obj))
                 continue
-            pods = _expand(doc, namespace)
+            pods = _expand(doc, namespace, MAX_PODS - made)
+            made += len(pods)
             for i, pod in enumerate(pods):
                 _place(cluster, doc, pod, "spec.template.spec.nodeName", pod_origin, pending,
                        replica=i)
@@ -488,19 +467,23 @@ def _owners(objects: list[_Doc]) -> set[Any]:
     return owned
 
 
-def _expand(doc: _Doc, namespace: str) -> tuple[Pod, ...]:
-    """The pods of a Deployment, ReplicaSet, StatefulSet, ReplicationController or Job."""
+def _expand(doc: _Doc, namespace: str, room: int) -> tuple[Pod, ...]:
+    """The pods of a Deployment, ReplicaSet, StatefulSet, ReplicationController or Job
+    (at most ``room`` of them: the rest of MAX_PODS)."""
     try:
         meta = _mapping_at(doc.data, "metadata")
         spec = _mapping_at(doc.data, "spec")
         name = _check_object_name(_required_name(meta), "metadata.name")
         _check_namespace(namespace, "metadata.namespace")
         if doc.kind == "Job":
-            count = _count(spec, "parallelism")
+            field, count = "spec.parallelism", _count(spec, "parallelism")
             if spec.get("completions") is not None:
                 count = min(count, _count(spec, "completions"))
         else:
-            count = _count(spec, "replicas")
+            field, count = "spec.replicas", _count(spec, "replicas")
+        if count > room:
+            raise ValidationError(f"{count:,} pods would bring the manifests past "
+                                  f"{MAX_PODS:,} pods, the most one load creates", field)
         first = 0
         if doc.kind == "StatefulSet":
             ordinals = _mapping_at(spec, "ordinals", "spec")

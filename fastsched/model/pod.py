@@ -45,13 +45,14 @@ from ._objects import (
     _required_name,
 )
 from .labels import LabelSelector, NodeSelectorTerm
+from .quantity import INT64_MAX
 from .resources import CPU, MEMORY, resource_map
 from .taints import Toleration
 
 __all__ = ["Pod", "Container", "ContainerPort", "NodeAffinity", "PreferredSchedulingTerm",
            "PodAffinityTerm", "WeightedPodAffinityTerm", "PodAffinity",
            "TopologySpreadConstraint", "DEFAULT_CPU_REQUEST", "DEFAULT_MEMORY_REQUEST",
-           "pod_from_dict", "pod_from_k8s"]
+           "pod_from_dict", "pod_from_k8s", "replica_name"]
 
 DEFAULT_CPU_REQUEST = 100            # millicores, spec §1.3
 DEFAULT_MEMORY_REQUEST = 200 << 20   # 200Mi
@@ -321,6 +322,28 @@ def _effective(containers: Iterable[Container], init: Iterable[Container],
     return FrozenMap(sorted(total.items()))
 
 
+def replica_name(name: str, suffix: str) -> str:
+    """``name + suffix`` (``suffix`` like ``"-7"``), the name cut short so the result is
+    still a valid pod name of at most 253 characters (as generateName truncates)."""
+    if len(name) + len(suffix) <= 253:
+        return name + suffix
+    return name[: 253 - len(suffix)].rstrip("-.") + suffix
+
+
+def _check_host_ports(containers: tuple[Container, ...], path: str) -> None:
+    """A host port (protocol, host IP, port) appears once among a pod's containers,
+    as the API server's AccumulateUniqueHostPorts requires."""
+    seen: set[tuple[str, str, int]] = set()
+    for ci, c in enumerate(containers):
+        for pi, p in enumerate(c.ports):
+            if p.host_port:
+                key = (p.protocol, p.host_ip, p.host_port)
+                if key in seen:
+                    raise ValidationError(f"duplicate host port {p.protocol}/{p.host_ip}/"
+                                          f"{p.host_port}", f"{path}[{ci}].ports[{pi}].hostPort")
+                seen.add(key)
+
+
 @dataclass(frozen=True, repr=False)
 class Pod:
     """A pod as the scheduler sees it.
@@ -354,8 +377,10 @@ class Pod:
     scoring_requests: Mapping[str, int] = field(init=False, compare=False, repr=False)
 
     def __post_init__(self) -> None:
-        set_field(self, "name", check_str(self.name, "name", allow_empty=False))
-        set_field(self, "namespace", check_str(self.namespace, "namespace", allow_empty=False))
+        # Names are keys ("namespace/name"): a '/' or an over-long name would collide.
+        set_field(self, "name", _check_object_name(check_str(self.name, "name",
+                                                             allow_empty=False), "name"))
+        set_field(self, "namespace", _check_namespace(self.namespace, "namespace"))
         set_field(self, "labels", label_map(self.labels, "labels"))
         set_field(self, "containers", coerce_list(Container, self.containers, "containers",
                                                   convert=_container))
@@ -376,9 +401,15 @@ class Pod:
             # dataclasses.replace passes the effective request back in: allow that.
             raise ValidationError("give requests= or containers=, not both (requests= "
                                   "is a shortcut for a single container)", "requests")
+        scoring = _effective(self.containers, self.init_containers, overhead, True)
+        for r, v in (*effective.items(), *scoring.items()):
+            if v > INT64_MAX:
+                raise ValidationError(f"the pod's total request of {r} ({v}) exceeds int64",
+                                      f"requests.{r}")
+        _check_host_ports(self.containers, "containers")
+        _check_host_ports(self.init_containers, "initContainers")
         set_field(self, "requests", effective)
-        set_field(self, "scoring_requests", _effective(self.containers, self.init_containers,
-                                                       overhead, True))
+        set_field(self, "scoring_requests", scoring)
         set_field(self, "node_name", check_str(self.node_name, "nodeName"))
         set_field(self, "node_selector", label_map(self.node_selector, "nodeSelector"))
         for name, cls, path in (("node_affinity", NodeAffinity, "nodeAffinity"),
@@ -439,7 +470,8 @@ class Pod:
             return dataclasses.replace(self, name=name, **changes)
         twin = object.__new__(Pod)
         twin.__dict__.update(self.__dict__)
-        twin.__dict__["name"] = check_str(name, "name", allow_empty=False)
+        twin.__dict__["name"] = _check_object_name(check_str(name, "name", allow_empty=False),
+                                                   "name")
         return twin
 
     @classmethod

@@ -43,14 +43,12 @@ decoder is strict too). Top-level settings that do not shape a profile
 from __future__ import annotations
 
 import errno
-import json
 import os
 from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
-import yaml
-
+from .._documents import parse_documents
 from .._validation import check_int, check_str
 from ..errors import ValidationError
 from ..plugins import DEFAULT_FILTERS, DEFAULT_SCORES, FILTER_PLUGINS, NOOP_PLUGINS, REGISTRY, SCORE_PLUGINS
@@ -178,20 +176,12 @@ def _load(config: Any) -> Mapping[str, Any]:
 
 
 def _parse(text: str, label: str) -> Mapping[str, Any]:
-    try:
-        # JSON first when it looks like JSON: YAML refuses the tabs JSON allows.
-        data = json.loads(text) if text.lstrip().startswith("{") else None
-    except json.JSONDecodeError:
-        data = None
-    if data is None:
-        loader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
-        try:
-            data = yaml.load(text, Loader=loader)
-        except yaml.YAMLError as err:
-            mark = getattr(err, "problem_mark", None)
-            where = f" at line {mark.line + 1}, column {mark.column + 1}" if mark else ""
-            problem = getattr(err, "problem", None) or str(err)
-            raise ValidationError(f"{label}: invalid YAML{where}: {problem}") from None
+    # The manifests' reader, with its bounds (duplicate keys, depth, alias bombs).
+    docs = [doc for _, _, doc in parse_documents(text, label)]
+    if len(docs) > 1:
+        raise ValidationError(f"{label}: expected one KubeSchedulerConfiguration document, "
+                              f"got {len(docs)}")
+    data = docs[0] if docs else None
     if not isinstance(data, Mapping):
         raise ValidationError(f"{label}: expected a KubeSchedulerConfiguration mapping, got "
                               f"{type(data).__name__}")

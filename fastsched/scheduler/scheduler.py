@@ -17,9 +17,11 @@ import numpy as np
 
 from .._kernels import placement as _k
 from .._kernels.common import PASSES, ReasonCode, ScoreRow
+from .._validation import coerce_list
 from ..cluster import Cluster
 from ..errors import DuplicateError, ValidationError
-from ..model.pod import Pod
+from ..model.pod import Pod, replica_name
+from ..model.service import Service
 from ..plugins import REASONS, RESOURCE0, SCORE_ROWS
 from ..profile.profile import Profile
 from . import preemption
@@ -68,9 +70,11 @@ class Scheduler:
     less follows kube-scheduler's sampling with a round-robin start (spec §8), and
     the profile's own setting, if any, wins. ``incremental=False`` turns off the
     tournament trees that let repeated pod specs skip the full scan. ``services``
-    (``fastsched.Service`` values) give PodTopologySpread's default constraints their
-    selectors; ``namespace_labels`` (namespace → labels) serves pod affinity terms'
-    namespaceSelector; ``pdbs`` (``PodDisruptionBudget`` values) guide preemption.
+    (``fastsched.Service`` values or ``v1 Service`` dicts) give PodTopologySpread's
+    default constraints their selectors; ``namespace_labels`` (namespace → labels)
+    serves pod affinity terms' namespaceSelector; ``pdbs`` (``PodDisruptionBudget``
+    values) guide preemption. ``seed`` is any int (used modulo 2**64). A bad argument
+    raises ValidationError naming it.
     """
 
     def __init__(self, cluster: Cluster, profile: Profile | None = None, *,
@@ -93,9 +97,14 @@ class Scheduler:
             raise ValidationError("must be an integer in [0, 100], got "
                                   f"{percentage_of_nodes_to_score!r}",
                                   "percentage_of_nodes_to_score")
+        # (int, np.integer) rather than numbers.Integral, which mypy does not see int in
+        if isinstance(seed, (bool, np.bool_)) or not isinstance(seed, (int, np.integer)):
+            raise ValidationError(f"expected an int, got {seed!r}", "seed")
+        seed = int(seed)                # any int: the generator takes it modulo 2**64
+        services = coerce_list(Service, services, "services")
         self.cluster = cluster
         self.profile = profile
-        self.services = tuple(services)
+        self.services = services
         self.namespace_labels = dict(namespace_labels or {})
         self.pdbs = budgets(pdbs)
         self.tie_break = tie_break
@@ -268,7 +277,7 @@ class Scheduler:
             if id(pod) not in templates:
                 return pod
             base = bases[0] if len(bases) == 1 else bases[t // CHUNK_SPECS]
-            return pod.replica(f"{pod.name}-{base + t}")
+            return pod.replica(replica_name(pod.name, f"-{base + t}"))
 
         return ScheduleResult(pods, rows, scores, self.cluster.node_names, messages, named)
 

@@ -11,14 +11,20 @@ the replicated scheduler) knows nothing of sockets; this package drives it:
   fastsched.consensus.net.server`` (the arguments of ``fastsched replica``);
 * :mod:`~fastsched.consensus.net.client` -- :class:`Client`, a blocking client
   that finds the leader, pipelines and retries;
-* :mod:`~fastsched.consensus.net.peers` -- ``--peers`` as address pairs.
+* :mod:`~fastsched.consensus.net.peers` -- ``--peers`` as address pairs;
+* :mod:`~fastsched.consensus.net.auth` -- the shared-secret handshake every
+  connection starts with and the MAC on every frame after it;
+* :mod:`~fastsched.consensus.net.tls` -- mutual TLS, the alternative to the secret;
+* :mod:`~fastsched.consensus.net.frames` -- length-prefixed frames.
 
 Imports go one way: this package imports the state machine, never the reverse,
 and :mod:`fastsched.cli.replica` imports :mod:`.server`, never the reverse.
 """
 
-from .client import Client, ClientTimeout
+from .auth import SECRET_ENV, resolve_secret
+from .client import Client, ClientTimeout, authenticate
 from .peers import parse_peers
+from .tls import TLSConfig
 from .transport import (
     NETWORK_CONFIG,
     STATE_OP,
@@ -44,7 +50,8 @@ def __getattr__(name: str):
 
 
 __all__ = [
-    "Client", "ClientTimeout", "parse_peers", "run_replica", "serve_replica",
+    "Client", "ClientTimeout", "authenticate", "resolve_secret", "SECRET_ENV", "parse_peers",
+    "run_replica", "serve_replica", "TLSConfig",
     "ReplicaServer", "ServerStats", "BatchedStorage", "FrameReader", "FrameError", "frame",
     "state_summary", "STATE_OP", "NETWORK_CONFIG",
 ]

@@ -5,7 +5,10 @@ one connection, and retries a command under the same id after a timeout or a
 lost connection, so a command is applied at most once (the log de-duplicates
 by id) and every acknowledged command was chosen. The replicas it talks to run
 :func:`~fastsched.consensus.net.server.run_replica` (``python -m
-fastsched.consensus.net.server`` or ``fastsched replica``).
+fastsched.consensus.net.server`` or ``fastsched replica``). Every connection it
+opens authenticates first with the group's shared secret (role "client", see
+:mod:`.auth`; :func:`authenticate` is that handshake on a blocking socket) or by
+mutual TLS (:mod:`.tls`).
 """
 
 from __future__ import annotations
@@ -15,36 +18,79 @@ import os
 import secrets
 import select
 import socket
+import ssl
 import time
 from collections import deque
 from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
 
 from ...cluster.cluster import Cluster
-from ...errors import ClientTimeout, MessageError, ValidationError
+from ...errors import AuthenticationError, ClientTimeout, FrameError, MessageError, ValidationError
 from ...model.pod import Pod, pod_from_dict
 from ..codec import node_to_json, pod_to_json
 from ..messages import Command, Reply, Request, canonical_json, decode, encode
 from ..paxos import NOT_LEADER
 from ..replicated import MAX_BATCH
+from .auth import CLIENT, HANDSHAKE_LIMIT, HANDSHAKE_TIMEOUT, MAX_SEALED, Initiator, Session, resolve_secret
+from .frames import FrameReader
 from .peers import parse_peers
-from .transport import STATE_OP, FrameReader, frame
+from .tls import PlainSession, TLSConfig, peer_identity
+from .transport import MAX_CLIENT_FRAME, STATE_OP
 
-__all__ = ["Client", "ClientTimeout"]
+__all__ = ["Client", "ClientTimeout", "authenticate"]
+
+_REPLY_LIMIT = MAX_SEALED
+
+
+def authenticate(sock: socket.socket, secret: bytes, replica_id: int,
+                 me: int = CLIENT) -> Session:
+    """Run the handshake as ``me`` (a client unless told a replica id) with replica
+    ``replica_id`` on the connected, blocking ``sock``; returns the session that
+    seals and opens its frames. Raises :class:`AuthenticationError` if the replica
+    does not prove the secret, ``OSError`` if the connection fails."""
+    handshake = Initiator(secret, me, replica_id)
+    sock.sendall(handshake.hello())
+    reader = FrameReader(HANDSHAKE_LIMIT)
+    try:
+        while (payload := reader.pop()) is None:
+            data = sock.recv(HANDSHAKE_LIMIT)
+            if not data:
+                raise ConnectionError(f"replica {replica_id} closed the connection in the "
+                                      f"handshake")
+            reader.push(data)
+    except FrameError:
+        raise AuthenticationError(f"replica {replica_id} did not answer the handshake",
+                                  "handshake") from None
+    sock.sendall(handshake.on_frame(payload))
+    assert handshake.session is not None        # on_frame raises otherwise
+    return handshake.session
 
 
 class Client:
     """A blocking client of a replica group.
 
-    ``peers`` as for ``fastsched replica --peers``. ``timeout`` bounds every call;
-    ``retry_after`` is how long a command may go unanswered before it is resent
-    (under the same id) to another replica. Results are the replicated results:
-    ``{"ok": true, ...}`` or ``{"ok": false, "error": ..., "message": ...}``.
+    ``peers`` as for ``fastsched replica --peers``; ``secret`` (bytes) or
+    ``secret_file`` as the replicas' (default: the file ``FASTSCHED_SECRET_FILE``
+    names), or ``insecure=True`` if they run ``--insecure``, or ``tls`` (this
+    client's certificate, named ``client``, see :mod:`.tls`). ``timeout`` bounds
+    every call; ``retry_after`` is how long a command may go unanswered before it is
+    resent (under the same id) to another replica. Results are the replicated
+    results: ``{"ok": true, ...}`` or ``{"ok": false, "error": ..., "message": ...}``.
+    A replica that fails to prove the secret raises :class:`AuthenticationError`.
     """
 
     def __init__(self, peers: Any, *, timeout: float = 30.0, retry_after: float = 1.0,
-                 window: int = 1024, name: str | None = None) -> None:
+                 window: int = 1024, name: str | None = None,
+                 secret: bytes | str | None = None, secret_file: Any = None,
+                 insecure: bool = False, tls: TLSConfig | None = None) -> None:
         self.addresses = parse_peers(peers)
+        self._tls: ssl.SSLContext | None = None
+        if tls is None:
+            self._secret = resolve_secret(secret, secret_file, insecure)
+        elif secret is not None or secret_file is not None or insecure:
+            raise ValidationError("expected TLS or a secret (or insecure), not both", "tls")
+        else:
+            self._secret, self._tls = b"", tls.client_context()
         self.timeout = timeout
         self.retry_after = retry_after
         self.window = window
@@ -52,7 +98,8 @@ class Client:
         self._seq = 0
         self._target = 1                   # replica id we believe leads
         self._sock: socket.socket | None = None
-        self._reader = FrameReader()
+        self._session: Session | PlainSession | None = None
+        self._reader = FrameReader(_REPLY_LIMIT)
 
     # -- commands ------------------------------------------------------------------
 
@@ -118,22 +165,23 @@ class Client:
             raise ValidationError(f"expected 1..{len(self.addresses)}, got {replica_id!r}",
                                   "replica_id")
         cmd = self._command(STATE_OP, {})
-        request = frame(encode(Request(self.name, replica_id, cmd)))
+        request = encode(Request(self.name, replica_id, cmd))
         deadline = time.monotonic() + self.timeout
         while time.monotonic() < deadline:         # the replica may be starting up
             try:
-                with socket.create_connection(self.addresses[replica_id - 1],
-                                              timeout=self.timeout) as sock:
-                    sock.sendall(request)
-                    reader = FrameReader()
+                sock, session = self._open(replica_id, self.timeout)
+                with sock:
+                    sock.sendall(session.seal(request))
+                    reader = FrameReader(_REPLY_LIMIT)
                     while True:
                         data = sock.recv(1 << 16)
                         if not data:
                             break
-                        for payload in reader.feed(data):
-                            reply = decode(payload)
-                            if isinstance(reply, Reply) and reply.command_id == cmd.id:
-                                return json.loads(reply.result)["state"]
+                        for body in reader.feed(data):
+                            for payload in session.open(body):
+                                reply = decode(payload)
+                                if isinstance(reply, Reply) and reply.command_id == cmd.id:
+                                    return json.loads(reply.result)["state"]
             except OSError:
                 pass
             time.sleep(0.05)
@@ -158,7 +206,8 @@ class Client:
         if self._sock is not None:
             self._sock.close()
             self._sock = None
-        self._reader = FrameReader()
+        self._session = None
+        self._reader = FrameReader(_REPLY_LIMIT)
 
     def _rotate(self, hint: int = -1) -> None:
         self._disconnect()
@@ -166,16 +215,52 @@ class Client:
         self._target = hint if 1 <= hint <= n and hint != self._target \
             else self._target % n + 1
 
+    def _open(self, replica_id: int, connect_timeout: float
+              ) -> tuple[socket.socket, Session | PlainSession]:
+        """A blocking connection to ``replica_id``, authenticated: by the secret's
+        handshake, or by TLS and the name in the replica's certificate."""
+        sock = socket.create_connection(self.addresses[replica_id - 1], timeout=connect_timeout)
+        try:
+            sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+            sock.settimeout(min(self.timeout, HANDSHAKE_TIMEOUT))
+            if self._tls is None:
+                return sock, authenticate(sock, self._secret, replica_id)
+            try:
+                sock = self._tls.wrap_socket(sock)
+            except ssl.SSLCertVerificationError as err:
+                raise AuthenticationError(f"replica {replica_id}: {err}", "tls") from None
+            peer = peer_identity(sock.getpeercert(), frozenset(range(1, len(self.addresses) + 1)))
+            if peer != replica_id:
+                raise AuthenticationError(f"dialled replica {replica_id}, whose certificate "
+                                          f"names {peer}", "tls")
+            return sock, PlainSession()
+        except BaseException:
+            sock.close()
+            raise
+
     def _connect(self) -> socket.socket | None:
+        """The connection to the target, opened and authenticated if need be (None
+        if that failed; an :class:`AuthenticationError` is raised)."""
         if self._sock is None:
             try:
-                sock = socket.create_connection(self.addresses[self._target - 1], timeout=0.5)
+                sock, self._session = self._open(self._target, 0.5)
             except OSError:
                 return None
-            sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
             sock.setblocking(False)
             self._sock = sock
         return self._sock
+
+    @staticmethod
+    def _recv(sock: socket.socket) -> bytes | None:
+        """What arrived on non-blocking ``sock`` within 50 ms (None: nothing yet)."""
+        # TLS may hold a decrypted record that select() cannot see.
+        pending = isinstance(sock, ssl.SSLSocket) and sock.pending()
+        if not pending and not select.select([sock], [], [], 0.05)[0]:
+            return None
+        try:
+            return sock.recv(1 << 20)
+        except (ssl.SSLWantReadError, ssl.SSLWantWriteError):
+            return None             # a partial TLS record
 
     def _run(self, cmds: Sequence[Command], latencies: list[float] | None) -> list[dict]:
         index = {c.id: i for i, c in enumerate(cmds)}
@@ -210,14 +295,15 @@ class Client:
                     continue
                 inflight[cmd.id] = cmd
                 first_sent.setdefault(cmd.id, now)
-                out.append(frame(encode(Request(self.name, self._target, cmd))))
+                out.append(encode(Request(self.name, self._target, cmd)))
             try:
                 if out:
+                    assert self._session is not None    # set with self._sock
+                    sealed = self._session.seal_many(out, MAX_CLIENT_FRAME)
                     sock.setblocking(True)
-                    sock.sendall(b"".join(out))
+                    sock.sendall(sealed)
                     sock.setblocking(False)
-                ready, _, _ = select.select([sock], [], [], 0.05)
-                data = sock.recv(1 << 20) if ready else None
+                data = self._recv(sock)
             except OSError:
                 data = b""
             if data == b"":                 # connection lost: resend elsewhere
@@ -233,8 +319,14 @@ class Client:
                 frames = []
                 self._disconnect()
             redirect = None
-            for payload in frames:
-                reply = decode(payload)
+            session = self._session
+            try:
+                assert session is not None
+                replies = [decode(p) for body in frames for p in session.open(body)]
+            except MessageError:            # the retry timer resends what is in flight
+                replies = []
+                self._disconnect()
+            for reply in replies:
                 if not isinstance(reply, Reply) or reply.command_id not in inflight:
                     continue
                 cmd = inflight.pop(reply.command_id)

@@ -1,14 +1,27 @@
 """Multi-Paxos over TCP: an asyncio server that drives one :class:`Replica`.
 
-Wire format: every message is one frame, a 4-byte big-endian length followed by
-the bytes of :func:`~fastsched.consensus.messages.encode`. Peers and clients use
-the same port. Each replica dials every other replica and sends its peer
-messages on that outbound connection (reconnecting with exponential backoff);
-whatever arrives on any connection is decoded with the group's ``peers`` and this
-replica's id, so a frame that is malformed, from a stranger or addressed to
-another replica is counted in :attr:`ReplicaServer.stats`, logged and dropped,
-never applied. An over-long frame closes the connection (the stream cannot be
-re-synchronised).
+Wire format: frames, a 4-byte big-endian length followed by the body. With the
+shared secret, a body is a batch of messages (each a frame holding the bytes of
+:func:`~fastsched.consensus.messages.encode`: everything one side sends on the
+connection in one event-loop turn) followed by a 16-byte MAC; under TLS, a body
+is one message. Peers and clients use the same port. Each replica dials every other replica and
+sends its peer messages on that outbound connection (reconnecting with
+exponential backoff).
+
+Authentication (:mod:`.auth`): every connection starts with a challenge-response
+handshake on the group's shared secret that proves which replica (or that a
+client) is at the other end; nothing else is read until it succeeds, and every
+frame after it carries a MAC over a per-direction sequence number. A failed
+handshake or MAC is counted (``auth_failures``, ``bad_macs`` in
+:attr:`ReplicaServer.stats`), logged and closes the connection. A message whose
+``src`` is not the authenticated replica, or a peer message on a client's
+connection, or a request on a replica's, is counted (``forged``), logged and
+dropped. What arrives is then decoded with the group's ``peers`` and this
+replica's id, so a frame that is malformed or addressed to another replica is
+counted (``bad_frames``), logged and dropped, never applied. An over-long frame
+closes the connection (the stream cannot be re-synchronised); the caps on
+buffered input (per connection, before authentication, and in total) are listed
+at :data:`MAX_BUFFERED`.
 
 Batching: the replica's storage is wrapped so that ``Replica`` does not fsync
 per call. Everything produced in one event-loop turn (all frames that arrived
@@ -32,16 +45,14 @@ from __future__ import annotations
 import asyncio
 import hashlib
 import logging
-import struct
 from collections.abc import Iterable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from typing import Any
 
-from ...errors import ConsensusError, FrameError, MessageError
+from ...errors import AuthenticationError, ConsensusError, FrameError, MessageError
 from ...profile.profile import Profile
 from ..messages import (
-    MAX_MESSAGE_BYTES,
     Accept,
     CatchupRequest,
     Command,
@@ -57,13 +68,24 @@ from ..messages import (
 from ..paxos import Replica, ReplicaConfig
 from ..replicated import OPS, SchedulerMachine
 from ..storage import FileStorage, Recovered, Storage
+from .auth import (
+    CLIENT,
+    HANDSHAKE_LIMIT,
+    HANDSHAKE_TIMEOUT,
+    MAX_SEALED,
+    Initiator,
+    Responder,
+    Session,
+    resolve_secret,
+)
+from .frames import FrameReader, frame
+from .tls import PlainSession, TLSConfig, peer_identity
 
 __all__ = ["ReplicaServer", "ServerStats", "BatchedStorage", "FrameReader", "FrameError",
            "frame", "state_summary", "STATE_OP", "NETWORK_CONFIG"]
 
 log = logging.getLogger("fastsched.consensus")
 
-_LENGTH = struct.Struct(">I")
 STATE_OP = "state"                  # answered locally by the contacted replica
 MAX_WRITE_BUFFER = 64 << 20         # a peer this far behind is dropped (Paxos resends)
 
@@ -82,38 +104,6 @@ NETWORK_CONFIG = ReplicaConfig(heartbeat_interval=0.05, election_timeout=0.4,
 # of the sender (a Promise, Accepted or Reject does; a Decision, Reply or catch-up
 # reply may rest on this replica's own vote).
 _UNHELD = frozenset({Accept, Prepare, Heartbeat, CatchupRequest})
-
-
-def frame(payload: bytes) -> bytes:
-    """``payload`` with its 4-byte big-endian length in front."""
-    return _LENGTH.pack(len(payload)) + payload
-
-
-class FrameReader:
-    """Splits a byte stream into frames; ``feed`` returns the complete ones."""
-
-    def __init__(self, limit: int = MAX_MESSAGE_BYTES) -> None:
-        self.limit = limit
-        self._buf = bytearray()
-
-    def feed(self, data: bytes) -> list[bytes]:
-        buf = self._buf
-        buf += data
-        frames = []
-        pos, size = 0, len(buf)
-        while size - pos >= 4:
-            (length,) = _LENGTH.unpack_from(buf, pos)
-            if length > self.limit:
-                raise FrameError(f"frame of {length} bytes is over the limit of "
-                                 f"{self.limit}", "frame")
-            end = pos + 4 + length
-            if end > size:
-                break
-            frames.append(bytes(buf[pos + 4:end]))
-            pos = end
-        if pos:
-            del buf[:pos]
-        return frames
 
 
 class BatchedStorage(Storage):
@@ -240,48 +230,195 @@ class ServerStats:
 
     frames_in: int = 0
     frames_out: int = 0
-    bad_frames: int = 0
+    bad_frames: int = 0         # malformed messages, dropped (the connection stays)
     dropped: int = 0            # messages not sent: no connection, or it was too far behind
     turns: int = 0              # flushes (event-loop turns with something to send)
     syncs: int = 0
+    auth_failures: int = 0      # handshakes refused or timed out (connection closed)
+    bad_macs: int = 0           # frames failing their MAC or sequence (connection closed)
+    forged: int = 0             # messages whose sender is not the authenticated peer (dropped)
+    overloaded: int = 0         # connections closed for buffering over a cap
+
+
+# Input caps. A frame's length is checked before its body is buffered, so one
+# connection holds at most its frame limit plus one read (asyncio reads <= 256 KiB).
+# Before authentication that limit is a handshake frame (76 bytes), at most
+# MAX_HANDSHAKING connections may be in the handshake and each has HANDSHAKE_TIMEOUT
+# seconds; after it, a client's frames are capped lower than a replica's (a
+# ``bind_many`` of 1,024 pods is about 1 MB; a catch-up reply with a snapshot is the
+# largest replica message). Over MAX_BUFFERED bytes held by all connections at once,
+# the connection that crossed the line is closed (a replica redials, Paxos resends).
+MAX_HANDSHAKING = 64
+MAX_CLIENT_FRAME = 16 << 20
+MAX_REPLICA_FRAME = MAX_SEALED
+MAX_BUFFERED = 3 * MAX_REPLICA_FRAME
+_REPLY_FRAME = MAX_SEALED           # what a Client reads (a state reply can be large)
 
 
 class _Connection(asyncio.Protocol):
-    def __init__(self, server: "ReplicaServer", peer: int | None = None) -> None:
+    """One TCP connection: the handshake, then MACed frames from one known peer.
+
+    ``dialled`` is the replica this side dialled (None for an accepted connection);
+    ``peer`` is who the other end proved to be (a replica id, or ``CLIENT``), set
+    once ``session`` is.
+    """
+
+    def __init__(self, server: "ReplicaServer", dialled: int | None = None) -> None:
         self.server = server
-        self.peer = peer
-        self.reader = FrameReader()
+        self.dialled = dialled
+        self.handshake: Initiator | Responder | None = (
+            None if server.tls is not None       # TLS did the handshake before connection_made
+            else Responder(server.secret, server.id, server._id_set) if dialled is None
+            else Initiator(server.secret, server.id, dialled))
+        self.peer: int | None = None
+        self.session: Session | PlainSession | None = None
+        self.reader = FrameReader(HANDSHAKE_LIMIT)
+        self.buffered = 0                   # this connection's share of server._buffered
         self.transport: asyncio.Transport | None = None
         self.clients: set[str] = set()     # client names whose replies go here
+        self._timer: asyncio.TimerHandle | None = None
         self.closed: asyncio.Future[None] = asyncio.get_running_loop().create_future()
 
     def connection_made(self, transport: Any) -> None:
         self.transport = transport
-        self.server._connections.add(self)
+        server = self.server
+        server._connections.add(self)
+        if self.handshake is None:
+            self._tls_identify()
+            return
+        if len(server._handshaking) >= MAX_HANDSHAKING:
+            server.stats.overloaded += 1
+            log.warning("replica %d: refusing a connection: %d others are in the handshake",
+                        server.id, MAX_HANDSHAKING)
+            transport.close()
+            return
+        server._handshaking.add(self)
+        self._timer = server._loop.call_later(HANDSHAKE_TIMEOUT, self._timed_out)
+        if isinstance(self.handshake, Initiator):
+            transport.write(self.handshake.hello())
 
     def data_received(self, data: bytes) -> None:
+        transport = self.transport
+        assert transport is not None        # set by connection_made
+        if transport.is_closing():
+            return
+        server = self.server
+        self.reader.push(data)
         try:
-            frames = self.reader.feed(data)
+            while (payload := self.reader.pop()) is not None:
+                if self.session is None:
+                    self._handshake_step(payload)
+                else:
+                    for message in self.session.open(payload):
+                        server._on_frame(self, message)
+                        if transport.is_closing():
+                            return
+                if transport.is_closing():
+                    return
+        except AuthenticationError as err:
+            if self.session is None:
+                server.stats.auth_failures += 1
+                what = "refused a handshake"
+            else:
+                server.stats.bad_macs += 1
+                what = f"closing the connection of {self._who()}"
+            log.warning("replica %d: %s: %s", server.id, what, err)
+            transport.close()
+            return
         except FrameError as err:
-            self.server.stats.bad_frames += 1
-            log.warning("replica %d: closing a connection: %s", self.server.id, err)
-            assert self.transport is not None   # set by connection_made
+            if self.session is None:        # not even a handshake message
+                server.stats.auth_failures += 1
+            else:
+                server.stats.bad_frames += 1
+            log.warning("replica %d: closing a connection: %s", server.id, err)
+            transport.close()
+            return
+        finally:
+            self._account()
+        if server._buffered > MAX_BUFFERED:
+            server.stats.overloaded += 1
+            log.warning("replica %d: closing the connection of %s: %d bytes buffered by all "
+                        "connections is over the cap of %d", server.id, self._who(),
+                        server._buffered, MAX_BUFFERED)
+            transport.close()
+
+    def _handshake_step(self, payload: bytes) -> None:
+        assert self.transport is not None and self.handshake is not None
+        reply = self.handshake.on_frame(payload)
+        if reply:
+            self.transport.write(reply)
+        session = self.handshake.session
+        if session is not None:
+            assert self.handshake.peer is not None
+            self._authenticated(self.handshake.peer, session)
+
+    def _tls_identify(self) -> None:
+        """A TLS connection: the verified certificate's name is the peer."""
+        assert self.transport is not None
+        try:
+            peer = peer_identity(self.transport.get_extra_info("peercert"),
+                                 self.server._id_set - {self.server.id})
+            if self.dialled is not None and peer != self.dialled:
+                raise AuthenticationError(f"dialled replica {self.dialled}, answered by "
+                                          f"{'a client' if peer == CLIENT else peer}", "tls")
+        except AuthenticationError as err:
+            self.server.stats.auth_failures += 1
+            log.warning("replica %d: refused a TLS connection: %s", self.server.id, err)
             self.transport.close()
             return
-        for payload in frames:
-            self.server._on_frame(self, payload)
+        self._authenticated(peer, PlainSession())
+
+    def _authenticated(self, peer: int, session: Session | PlainSession) -> None:
+        server = self.server
+        self.session, self.peer = session, peer
+        self.reader.limit = MAX_CLIENT_FRAME if peer == CLIENT else MAX_REPLICA_FRAME
+        self._end_handshake()
+        if self.dialled is not None:
+            server._links[self.dialled] = self
+        log.info("replica %d: %s authenticated", server.id, self._who())
+
+    def _timed_out(self) -> None:
+        self._timer = None
+        if self.session is None and self.transport is not None \
+                and not self.transport.is_closing():
+            self.server.stats.auth_failures += 1
+            log.warning("replica %d: closing a connection that did not authenticate within "
+                        "%g s", self.server.id, HANDSHAKE_TIMEOUT)
+            self.transport.close()
+
+    def _end_handshake(self) -> None:
+        self.server._handshaking.discard(self)
+        if self._timer is not None:
+            self._timer.cancel()
+            self._timer = None
+
+    def _account(self) -> None:
+        now = self.reader.buffered
+        self.server._buffered += now - self.buffered
+        self.buffered = now
+
+    def _who(self) -> str:
+        return "a client" if self.peer == CLIENT else f"replica {self.peer}"
 
     def connection_lost(self, exc: Exception | None) -> None:
-        self.server._connections.discard(self)
+        server = self.server
+        server._connections.discard(self)
+        self._end_handshake()
+        server._buffered -= self.buffered
+        self.buffered = 0
+        self.reader = FrameReader(0)        # free the partial frame now
+        if self.dialled is not None and server._links.get(self.dialled) is self:
+            del server._links[self.dialled]
         for name in self.clients:
-            if self.server._clients.get(name) is self:
-                del self.server._clients[name]
+            if server._clients.get(name) is self:
+                del server._clients[name]
         if not self.closed.done():
             self.closed.set_result(None)
 
     @property
     def writable(self) -> bool:
-        return self.transport is not None and not self.transport.is_closing()
+        return (self.session is not None and self.transport is not None
+                and not self.transport.is_closing())
 
 
 class ReplicaServer:
@@ -291,14 +428,31 @@ class ReplicaServer:
     1-based positions, and this one is ``replica_id``. Its acceptor log and
     snapshots live in ``data_dir`` (:class:`FileStorage`; ``fsync=False`` only for
     throwaway tests; ``recover=True`` starts over lost or damaged acceptor state).
-    ``start()`` listens and dials the peers; ``stop()`` closes everything. Must be
-    created and used inside a running event loop.
+    Connections authenticate with the group's shared secret (``secret`` bytes or
+    ``secret_file``, else ``FASTSCHED_SECRET_FILE``; or ``insecure=True``, see
+    :mod:`.auth`), or with ``tls`` by mutual TLS (see :mod:`.tls`). ``start()``
+    listens and dials the peers; ``stop()`` closes everything. Must be created and
+    used inside a running event loop.
     """
 
     def __init__(self, replica_id: int, addresses: Sequence[tuple[str, int]], data_dir: Any, *,
                  fsync: bool = True, config: ReplicaConfig | None = None,
                  profile: Profile | None = None, seed: int = 0,
-                 tick_interval: float | None = None, recover: bool = False) -> None:
+                 tick_interval: float | None = None, secret: bytes | str | None = None,
+                 secret_file: Any = None, insecure: bool = False,
+                 tls: TLSConfig | None = None, recover: bool = False) -> None:
+        self.tls = tls
+        self._ssl: dict[str, Any] = {}
+        self._dial_ssl: dict[str, Any] = {}
+        if tls is None:
+            self.secret = resolve_secret(secret, secret_file, insecure)
+        elif secret is not None or secret_file is not None or insecure:
+            raise MessageError("expected TLS or a secret (or insecure), not both", "tls")
+        else:
+            self.secret = b""
+            self._ssl = {"ssl": tls.server_context(), "ssl_handshake_timeout": HANDSHAKE_TIMEOUT}
+            self._dial_ssl = {"ssl": tls.client_context(),
+                              "ssl_handshake_timeout": HANDSHAKE_TIMEOUT}
         addresses = [(str(h), int(p)) for h, p in addresses]
         if not addresses:
             raise MessageError("expected at least one address", "peers")
@@ -325,6 +479,8 @@ class ReplicaServer:
         self._links: dict[int, _Connection] = {}
         self._clients: dict[str, _Connection] = {}
         self._connections: set[_Connection] = set()
+        self._handshaking: set[_Connection] = set()
+        self._buffered = 0                  # bytes of partial frames, all connections
         self._tasks: list[asyncio.Task[None]] = []
         self._server: asyncio.base_events.Server | None = None
         self._executor = ThreadPoolExecutor(1, thread_name_prefix=f"fsync-{replica_id}")
@@ -337,7 +493,7 @@ class ReplicaServer:
     async def start(self) -> None:
         host, port = self.addresses[self.id]
         self._server = await self._loop.create_server(lambda: _Connection(self), host, port,
-                                                      reuse_address=True)
+                                                      reuse_address=True, **self._ssl)
         for peer in self.replica.others:
             self._tasks.append(self._loop.create_task(self._link(peer)))
         self._tick()
@@ -365,22 +521,24 @@ class ReplicaServer:
         self.stopped.set_result(None)
 
     async def _link(self, peer: int) -> None:
-        """Keep an outbound connection to ``peer``, redialling with backoff."""
+        """Keep an outbound connection to ``peer``, redialling with backoff; it
+        carries messages once the handshake has proved it reaches ``peer``."""
         host, port = self.addresses[peer]
         delay = 0.02
         while True:
             try:
                 _, conn = await self._loop.create_connection(
-                    lambda: _Connection(self, peer), host, port)
+                    lambda: _Connection(self, peer), host, port, **self._dial_ssl)
             except OSError:
                 await asyncio.sleep(delay)
                 delay = min(delay * 2, 1.0)
                 continue
-            delay = 0.02
-            self._links[peer] = conn
             await conn.closed
-            if self._links.get(peer) is conn:
-                del self._links[peer]
+            if conn.session is None:        # refused or failed the handshake: back off
+                await asyncio.sleep(delay)
+                delay = min(delay * 2, 1.0)
+            else:
+                delay = 0.02
 
     # -- input -----------------------------------------------------------------------
 
@@ -389,6 +547,7 @@ class ReplicaServer:
         self._tick_handle = self._loop.call_later(self.tick_interval, self._tick)
 
     def _on_frame(self, conn: _Connection, payload: bytes) -> None:
+        """One authenticated frame's payload: decoded, its sender checked, handled."""
         if self.stopped.done():
             return
         self.stats.frames_in += 1
@@ -399,6 +558,17 @@ class ReplicaServer:
         except MessageError as err:
             self.stats.bad_frames += 1
             log.warning("replica %d: dropped a bad frame: %s", self.id, err)
+            return
+        # Clients send requests only; replicas send peer messages under their own id.
+        if conn.peer == CLIENT:
+            forged = not isinstance(msg, Request)
+        else:
+            forged = isinstance(msg, Request) or msg.src != conn.peer
+        if forged:
+            self.stats.forged += 1
+            claimed = "" if isinstance(msg, Request) else f" from replica {msg.src}"
+            log.warning("replica %d: dropped a %s%s sent by %s", self.id, type(msg).__name__,
+                        claimed, conn._who())
             return
         if isinstance(msg, Request) and not self._on_request(conn, msg):
             return
@@ -498,15 +668,18 @@ class ReplicaServer:
             if conn is None or not conn.writable:
                 self.stats.dropped += 1
                 continue
-            batches.setdefault(conn, []).append(frame(encode(msg)))
-        for conn, frames in batches.items():
-            assert conn.transport is not None   # conn.writable checked it
+            batches.setdefault(conn, []).append(encode(msg))
+        for conn, payloads in batches.items():
+            assert conn.transport is not None and conn.session is not None  # conn.writable
             if conn.transport.get_write_buffer_size() > MAX_WRITE_BUFFER:
-                self.stats.dropped += len(frames)
+                self.stats.dropped += len(payloads)
                 conn.transport.close()      # far behind: redial, let Paxos resend
                 continue
-            conn.transport.write(b"".join(frames))
-            self.stats.frames_out += len(frames)
+            # One MACed frame per batch, sealed in the order written: the peer checks
+            # each frame's sequence number.
+            limit = _REPLY_FRAME if conn.peer == CLIENT else MAX_REPLICA_FRAME
+            conn.transport.write(conn.session.seal_many(payloads, limit))
+            self.stats.frames_out += len(payloads)
 
     def _with_read_state(self, reply: Reply) -> Reply:
         state = self.machine.summaries.pop(reply.command_id, None)

@@ -14,7 +14,7 @@ import numpy as np
 from ...cluster.cluster import HOSTNAME_LABEL, Cluster
 from ...errors import DuplicateError, ValidationError
 from ...model.labels import LabelSelector
-from ...model.pod import Pod
+from ...model.pod import Pod, replica_name
 from ...model.resources import CPU, MEMORY, PODS
 from ...profile.profile import Profile
 from ...scheduler.scheduler import Scheduler
@@ -110,9 +110,11 @@ def _final_pods(cluster: Cluster, pods: list[Pod], objects: list[Pod],
         if repeats[of[t]] == 1:
             out.append(pod)
             continue
-        name = f"{pod.name}-{t}"
+        suffix = f"-{t}"
+        name = replica_name(pod.name, suffix)
         while f"{pod.namespace}/{name}" in taken:
-            name += "-r"                      # a given pod already has the generated name
+            suffix += "-r"                    # a given pod already has the generated name
+            name = replica_name(pod.name, suffix)
         taken.add(f"{pod.namespace}/{name}")
         out.append(pod.replica(name))
     return out
@@ -147,10 +149,17 @@ def _running_counts(cluster: Cluster, selectors: list[LabelSelector]) -> list[np
     return counts
 
 
-def _domains(cluster: Cluster, key: str) -> tuple[np.ndarray, int]:
-    """Value code of ``key`` per node (-1: absent) and the number of values."""
+def _domains(cluster: Cluster, key: str, field: str) -> tuple[np.ndarray, int]:
+    """Value code of ``key`` per node (-1: absent) and the number of values.
+
+    A key that no node has is refused (``field`` names it): it is nearly always a
+    typo, and a group over no domain at all has nothing to count."""
     k = cluster.label_table.key_index.get(key)
-    if k is None or len(cluster) == 0:
+    if k is not None and not (cluster.label_codes[:, k] >= 0).any():
+        k = None       # the key is known from a node that has since been removed
+    if k is None and len(cluster):
+        raise ValidationError(f"no node has the label {key!r}", field)
+    if k is None:
         return np.full(len(cluster), -1, np.int64), 0
     return (cluster.label_codes[:, k].astype(np.int64),
             len(cluster.label_table.values[k]))
@@ -245,7 +254,7 @@ def _problem(cluster: Cluster, pods: list[Pod], objects: list[Pod], of: list[int
             limits.append(_Limit(shapes_in(members), None,
                                  np.maximum(a.max_per_domain - existing, 0)))
         else:
-            dom, ndom = _domains(cluster, a.topology_key)
+            dom, ndom = _domains(cluster, a.topology_key, f"{path}.topology_key")
             per = np.bincount(dom[dom >= 0], weights=existing[dom >= 0],
                               minlength=ndom).astype(np.int64)
             limits.append(_Limit(shapes_in(members), dom,
@@ -255,7 +264,7 @@ def _problem(cluster: Cluster, pods: list[Pod], objects: list[Pod], of: list[int
     for (path, sp), members in zip(spreads, spread_sets):
         existing = next(running) if isinstance(sp.pods, LabelSelector) \
             else np.zeros(n, np.int64)
-        dom, ndom = _domains(cluster, sp.topology_key)
+        dom, ndom = _domains(cluster, sp.topology_key, f"{path}.topology_key")
         shapes = shapes_in(members)
         has = dom >= 0
         per = np.bincount(dom[has], weights=existing[has], minlength=ndom).astype(np.int64)

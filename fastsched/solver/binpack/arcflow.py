@@ -26,7 +26,7 @@ import numpy as np
 
 from .bounds import ItemTypes
 
-__all__ = ["ArcGraph", "build_graph", "on_paths", "arc_bounds", "flow_rows", "TargetResult",
+__all__ = ["ArcGraph", "build_graph", "graph_bytes", "on_paths", "arc_bounds", "flow_rows", "TargetResult",
            "solve_target"]
 
 _NEG = -1e18
@@ -47,7 +47,16 @@ class ArcGraph:
     total_item_arcs: int      # before reduced-cost fixing, for reporting
 
 
-def _backward_values(w, d, price, capacity):
+class _Late(Exception):
+    """The deadline passed while the graph was being built."""
+
+
+def _check(deadline: float | None) -> None:
+    if deadline is not None and time.monotonic() >= deadline:
+        raise _Late
+
+
+def _backward_values(w, d, price, capacity, deadline=None):
     """B[t][r]: best price of items of types >= t (sizes <= w_t) within load r."""
     m = w.size
     out = np.empty((m, capacity + 1), dtype=np.float32)
@@ -55,6 +64,7 @@ def _backward_values(w, d, price, capacity):
     for t in range(m - 1, -1, -1):
         wt = int(w[t])
         for _ in range(min(int(d[t]), capacity // wt)):
+            _check(deadline)
             shifted = np.full(capacity + 1, _NEG)
             shifted[wt:] = h[:-wt] + price[t] if wt > 0 else h + price[t]
             h = np.maximum(h, shifted)
@@ -62,26 +72,42 @@ def _backward_values(w, d, price, capacity):
     return out
 
 
+def graph_bytes(types: ItemTypes, capacity: int) -> int:
+    """Most bytes ``build_graph`` holds at once: a float32 table and three int64
+    arc arrays over (item type, load), twice over while they are filtered."""
+    return 56 * int(types.weights.size) * (int(capacity) + 2)
+
+
 def build_graph(types: ItemTypes, capacity: int, price: np.ndarray | None,
-                gap: float) -> ArcGraph:
+                gap: float, deadline: float | None = None) -> ArcGraph | None:
     """The arc-flow graph over item types (sizes decreasing along a path), with
-    arcs fixed away by reduced cost when ``price`` is given."""
+    arcs fixed away by reduced cost when ``price`` is given; None when
+    ``deadline`` (time.monotonic()) passes first."""
+    try:
+        return _build_graph(types, capacity, price, gap, deadline)
+    except _Late:
+        return None
+
+
+def _build_graph(types, capacity, price, gap, deadline):
     w, d = types.weights, types.demand
     m = w.size
     if price is None:
         price = np.zeros(m)
         gap = np.inf
-    back = _backward_values(w, d, price, capacity)
+    back = _backward_values(w, d, price, capacity, deadline)
     # F[u]: best price of a multiset of larger-or-equal items of exact load u.
     f = np.full(capacity + 1, _NEG)
     f[0] = 0.0
     tails, heads, kinds = [], [], []
     total = 0
     for t in range(m):
+        _check(deadline)
         wt = int(w[t])
         copies = min(int(d[t]), capacity // wt)
         g = f
         for _ in range(copies - 1):
+            _check(deadline)
             shifted = np.full(capacity + 1, _NEG)
             shifted[wt:] = g[:-wt] + price[t]
             g = np.maximum(g, shifted)

@@ -18,7 +18,8 @@ import numpy as np
 
 from ..._kernels import binpack as _k
 
-__all__ = ["l1_bound", "l2_bound", "ItemTypes", "item_types", "LPBound", "lp_bound"]
+__all__ = ["l1_bound", "l2_bound", "ItemTypes", "item_types", "LPBound", "lp_bound",
+           "knapsack_bytes"]
 
 # Margin below which a fractional bound is not rounded up: far above the float
 # error of sums of a few hundred duals, far below any gap that matters.
@@ -35,18 +36,21 @@ def l1_bound(sizes: np.ndarray, capacity: int) -> int:
     return -(-total // capacity)
 
 
-def l2_bound(sizes: np.ndarray, capacity: int) -> int:
+def l2_bound(sizes: np.ndarray, capacity: int, *, ascending: bool = False) -> int:
     """Martello–Toth L2 = max over thresholds 0 <= k <= C/2 of
     |N1| + |N2| + max(0, ⌈(Σ N3 − (|N2|·C − Σ N2)) / C⌉) with
     N1 = {s > C − k}, N2 = {C/2 < s <= C − k}, N3 = {k <= s <= C/2}.
-    Only k in {0} ∪ {sizes <= C/2} matter; O(n log n) after one sort.
+    Only k in {0} ∪ {sizes <= C/2} matter; O(n log n) after one sort, which
+    ``ascending=True`` (sizes already sorted) skips.
     """
-    s = np.sort(np.asarray(sizes, dtype=np.int64))
+    s = np.asarray(sizes, dtype=np.int64) if ascending else \
+        np.sort(np.asarray(sizes, dtype=np.int64))
     if s.size == 0:
         return 0
     c = int(capacity)
     prefix = np.concatenate(([0], np.cumsum(s)))
-    ks = np.unique(np.concatenate(([0], s[2 * s <= c])))
+    ks = np.concatenate(([0], s[2 * s <= c]))       # sorted: drop repeats without a sort
+    ks = ks[np.concatenate(([True], ks[1:] != ks[:-1]))]
 
     def count_le(x):  # number of sizes <= x, vectorized over x
         return np.searchsorted(s, x, side="right")
@@ -77,12 +81,21 @@ class ItemTypes:
     type_of: np.ndarray   # int64[n]
 
 
-def item_types(sizes: np.ndarray) -> ItemTypes:
-    w, inv, cnt = np.unique(-np.asarray(sizes, dtype=np.int64), return_inverse=True,
-                            return_counts=True)
-    return ItemTypes(weights=np.ascontiguousarray(-w, dtype=np.int64),
-                     demand=np.ascontiguousarray(cnt, dtype=np.int64),
-                     type_of=np.ascontiguousarray(inv.ravel(), dtype=np.int64))
+def item_types(sizes: np.ndarray, order: np.ndarray | None = None) -> ItemTypes:
+    """Distinct sizes, decreasing. ``order``: the items by decreasing size if
+    known (``heuristics.decreasing``), which saves the sort."""
+    s = np.asarray(sizes, dtype=np.int64)
+    if order is None:
+        order = np.argsort(-s, kind="stable")
+    ranked = s[order]
+    new = np.ones(ranked.size, dtype=bool)
+    new[1:] = ranked[1:] != ranked[:-1]
+    starts = np.flatnonzero(new)
+    type_of = np.empty(s.size, dtype=np.int64)
+    type_of[order] = np.cumsum(new) - 1
+    return ItemTypes(weights=np.ascontiguousarray(ranked[starts]),
+                     demand=np.diff(np.append(starts, ranked.size)).astype(np.int64),
+                     type_of=type_of)
 
 
 @dataclass
@@ -105,6 +118,35 @@ class LPBound:
     master_value: float
     seconds: float = 0.0
     notes: list = field(default_factory=list)
+
+
+def knapsack_bytes(types: ItemTypes, capacity: int) -> int:
+    """Bytes one pricing call takes (the DP's table: one byte per binary piece
+    and capacity, and a double per capacity), for the caller's memory budget."""
+    w = types.weights
+    copies = np.minimum(types.demand, capacity // np.maximum(w, 1))
+    pieces = int(np.sum(np.floor(np.log2(np.maximum(copies, 1))) + 1))
+    return (pieces + 8) * (int(capacity) + 1)
+
+
+# Up to this many table entries the distinct columns are put in lexicographic
+# order (np.unique's, in which the classic instances have always been solved);
+# above, they stay in first-occurrence order (the sort is m passes over them).
+_SORTED_COLUMNS_LIMIT = 4_000_000
+
+
+def _distinct(cols: list[np.ndarray]) -> list[np.ndarray]:
+    """The distinct columns, found by hashing their bytes (np.unique(axis=0)
+    sorts whole rows: seconds on 3,000 columns of 1,000 types)."""
+    seen: dict[bytes, np.ndarray] = {}
+    for a in cols:
+        a = np.ascontiguousarray(a, dtype=np.int64)
+        seen.setdefault(a.tobytes(), a)
+    out = list(seen.values())
+    if out and len(out) * out[0].size <= _SORTED_COLUMNS_LIMIT:
+        mat = np.array(out)
+        out = list(mat[np.lexsort(mat.T[::-1])])
+    return out
 
 
 def _single_type_patterns(types: ItemTypes, capacity: int) -> list[np.ndarray]:
@@ -158,10 +200,17 @@ class _Master:
             nz = np.flatnonzero(a).astype(np.int32)
             self._h.addCol(1.0, 0.0, self._inf, nz.size, nz, a[nz].astype(np.float64))
 
-    def solve(self):
-        """(value, duals >= 0, x over self.cols) or None when the LP fails."""
+    def solve(self, deadline: float | None = None):
+        """(value, duals >= 0, x over self.cols) or None when the LP fails or
+        ``deadline`` (time.monotonic()) comes first."""
         m = self.m
+        left = math.inf if deadline is None else deadline - time.monotonic()
+        if left <= 0:
+            return None
         if self._h is not None:
+            if math.isfinite(left):
+                # HiGHS's time limit counts its whole run time, over every solve.
+                self._h.setOptionValue("time_limit", self._h.getRunTime() + left)
             self._h.run()
             if self._h.getModelStatus() != self._ok:
                 return None
@@ -175,7 +224,8 @@ class _Master:
             exchange[t, t], exchange[t + 1, t] = -1.0, 1.0
         a_mat = np.hstack([np.array(self.cols, dtype=np.float64).T, exchange])
         cost = np.concatenate([np.ones(len(self.cols)), np.zeros(m - 1)])
-        res = linprog(cost, A_ub=-a_mat, b_ub=-self.d, bounds=(0, None), method="highs-ds")
+        res = linprog(cost, A_ub=-a_mat, b_ub=-self.d, bounds=(0, None), method="highs-ds",
+                      options={"time_limit": left} if math.isfinite(left) else {})
         if res.status != 0:
             return None
         pi = np.maximum(-np.asarray(res.ineqlin.marginals, dtype=np.float64), 0.0)
@@ -184,7 +234,8 @@ class _Master:
 
 def lp_bound(types: ItemTypes, capacity: int, *, initial: list[np.ndarray] | None = None,
              stop_at: int | None = None, deadline: float | None = None,
-             max_iterations: int = 5000, converge: bool = False) -> LPBound:
+             max_iterations: int = 5000, converge: bool = False,
+             max_columns: int | None = None) -> LPBound:
     """Gilmore–Gomory bound by column generation.
 
     Master: min Σ x_p s.t. Σ_p a_tp x_p >= d_t, x >= 0, plus the dual-optimal
@@ -193,8 +244,11 @@ def lp_bound(types: ItemTypes, capacity: int, *, initial: list[np.ndarray] | Non
     knapsack over item types (Cython DP), columns capped at the demands, with
     Wentges dual smoothing. Stops when no column prices out, when the proven
     bound reaches ``stop_at`` (e.g. a known solution), when its ceiling meets
-    the master's (unless ``converge``: the exact phase wants optimal duals), or
-    at ``deadline`` (time.monotonic()).
+    the master's (unless ``converge``: the exact phase wants optimal duals), at
+    ``deadline`` (time.monotonic(), also passed into HiGHS and the pricing DP),
+    or once the master holds ``max_columns`` columns (the caller's memory
+    budget: ``patterns`` is a dense int64[columns, m]). Every exit keeps the
+    best proven bound so far.
     """
     t0 = time.monotonic()
     w, d = types.weights, types.demand
@@ -203,7 +257,7 @@ def lp_bound(types: ItemTypes, capacity: int, *, initial: list[np.ndarray] | Non
     if initial:
         cols.extend(np.minimum(a, d) for a in initial)
     master_lp = _Master(d)
-    for a in np.unique(np.array(cols, dtype=np.int64), axis=0):
+    for a in _distinct(cols):
         master_lp.add(a)
     best_value, best_duals = 0.0, np.zeros(m)
     stab: np.ndarray | None = None   # stability centre: the raw duals of the best bound
@@ -215,7 +269,7 @@ def lp_bound(types: ItemTypes, capacity: int, *, initial: list[np.ndarray] | Non
     x = np.zeros(0)
     while it < max_iterations:
         it += 1
-        solved = master_lp.solve()
+        solved = master_lp.solve(deadline)
         if solved is None:
             break
         master, pi_rmp, x = solved
@@ -227,7 +281,11 @@ def lp_bound(types: ItemTypes, capacity: int, *, initial: list[np.ndarray] | Non
         while True:
             # alpha > 0 only once stab is set
             pi = pi_rmp if alpha <= 0.0 else alpha * cast(np.ndarray, stab) + (1.0 - alpha) * pi_rmp
-            rows = _k.knapsack_columns(w, pi, d, capacity, counts, values, 1.0 + 1e-9)
+            rows = _k.knapsack_columns(w, pi, d, capacity, counts, values, 1.0 + 1e-9,
+                                       0.0 if deadline is None else max(deadline, 1e-9))
+            if rows < 0:        # the deadline passed inside the DP
+                good = []
+                break
             value = float(values[0])
             # Farley: π / max(1, K) is dual feasible, so π·d / max(1, K) <= LP* <= OPT.
             scale = max(1.0, value)
@@ -239,6 +297,8 @@ def lp_bound(types: ItemTypes, capacity: int, *, initial: list[np.ndarray] | Non
                 break
             alpha = max(0.0, alpha - 0.3)
         proven = math.ceil(best_value - _ROUND_EPS)
+        if rows < 0:
+            break
         if not good:
             converged = True
             break
@@ -247,6 +307,8 @@ def lp_bound(types: ItemTypes, capacity: int, *, initial: list[np.ndarray] | Non
         if not converge and proven >= math.ceil(master - _ROUND_EPS):
             break
         if deadline is not None and time.monotonic() >= deadline:
+            break
+        if max_columns is not None and len(master_lp.cols) + len(good) > max_columns:
             break
         for r in good:
             master_lp.add(counts[r].copy())

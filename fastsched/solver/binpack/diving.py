@@ -33,7 +33,8 @@ _INT_EPS = 1e-6
 
 def _one_dive(w: np.ndarray, demand: np.ndarray, capacity: int, target: int,
               pool: list[np.ndarray], deadline: float, rng: np.random.Generator | None,
-              one_at_a_time: bool, converge: bool) -> list[np.ndarray] | None:
+              one_at_a_time: bool, converge: bool, max_columns: int | None
+              ) -> list[np.ndarray] | None:
     d = demand.copy()
     fixed: list[np.ndarray] = []
     while d.sum() > 0:
@@ -45,12 +46,12 @@ def _one_dive(w: np.ndarray, demand: np.ndarray, capacity: int, target: int,
         init = [np.minimum(c[active], d[active]) for c in pool]
         init = [c for c in init if c.any()]
         lp = lp_bound(sub, capacity, initial=init or None, deadline=deadline,
-                      converge=converge)
+                      converge=converge, max_columns=max_columns)
         if len(fixed) + math.ceil(lp.value - _INT_EPS) > target:
             return None
         # Completion: MBS' on the residual items often packs them into the
         # bins left once the fixed columns have taken the awkward items.
-        done = _complete(w, d, capacity, target - len(fixed))
+        done = _complete(w, d, capacity, target - len(fixed), deadline)
         if done is not None:
             return fixed + done
         pats, x = lp.patterns, lp.x
@@ -84,28 +85,28 @@ def _one_dive(w: np.ndarray, demand: np.ndarray, capacity: int, target: int,
     return fixed
 
 
-def _complete(w: np.ndarray, d: np.ndarray, capacity: int, room: int
+def _complete(w: np.ndarray, d: np.ndarray, capacity: int, room: int, deadline: float
               ) -> list[np.ndarray] | None:
     type_of = np.repeat(np.arange(w.size), d)
     if type_of.size == 0:
         return []
     sizes = w[type_of]
-    nb, assign = heuristics.min_bin_slack(sizes, capacity)
+    nb, assign = heuristics.min_bin_slack(sizes, capacity, deadline=deadline)
     if nb > room:
         return None
-    out = [np.zeros(w.size, dtype=np.int64) for _ in range(nb)]
-    for i, b in enumerate(assign.tolist()):
-        out[b][type_of[i]] += 1
-    return out
+    out = np.zeros((nb, w.size), dtype=np.int64)
+    np.add.at(out, (assign, type_of), 1)
+    return list(out)
 
 
 def dive(types: ItemTypes, capacity: int, target: int, *, pool: list[np.ndarray],
-         deadline: float, seed: int = 0, converge: bool = False
-         ) -> list[np.ndarray] | None:
+         deadline: float, seed: int = 0, converge: bool = False,
+         max_columns: int | None = None) -> list[np.ndarray] | None:
     """A packing into at most ``target`` bins as item-type count vectors (one per
     bin, exact: they sum to the demand), or None by ``deadline``. ``converge``
     solves every residual LP to optimality (better guidance, worth it when
-    pricing is cheap) instead of stopping once its bound is settled."""
+    pricing is cheap) instead of stopping once its bound is settled;
+    ``max_columns`` caps each residual LP's pattern table (memory)."""
     rng = None
     tries = 0
     while time.monotonic() < deadline:
@@ -113,7 +114,8 @@ def dive(types: ItemTypes, capacity: int, target: int, *, pool: list[np.ndarray]
         # and fixing every column at value >= 1 at once (fast); the first two
         # are deterministic, later ones break ties at random.
         found = _one_dive(types.weights, types.demand, capacity, target, list(pool),
-                          deadline, rng, one_at_a_time=tries % 2 == 0, converge=converge)
+                          deadline, rng, one_at_a_time=tries % 2 == 0, converge=converge,
+                          max_columns=max_columns)
         if found is not None:
             return found
         tries += 1

@@ -1,8 +1,11 @@
 """Checking the input of the bin-packing entry points: item sizes, capacities, the
-time limit and the number of workers (and the default number of workers).
+time limit, the number of workers and the memory budget (and their defaults).
 
 Every check raises ``ValidationError`` (a ``ValueError``) naming the offending
 value in ``field``: ``sizes``, ``sizes[3]``, ``capacity``, ``time_limit``...
+Capacities are at most ``MAX_CAPACITY`` (2**62) and the sizes of one dimension
+add up to less than 2**62, so no load or residual the kernels keep in int64
+can wrap.
 """
 
 from __future__ import annotations
@@ -15,7 +18,15 @@ import numpy as np
 from ...errors import ValidationError
 
 __all__ = ["validate_sizes", "check_totals", "validate_capacity", "validate_run",
-           "default_workers"]
+           "validate_memory", "default_workers", "MAX_CAPACITY", "DEFAULT_MAX_MEMORY"]
+
+# Largest capacity: a load plus one more item (both <= capacity) stays below 2**63.
+MAX_CAPACITY = 2 ** 62
+# Default memory budget of one solve (bytes), for the phases that size their
+# tables by it; ``max_memory`` overrides it.
+DEFAULT_MAX_MEMORY = 2 * 2 ** 30
+# Least budget accepted: what the greedy phase of a small instance needs.
+_MIN_MEMORY = 2 ** 20
 
 
 def default_workers() -> int:
@@ -46,7 +57,14 @@ def validate_sizes(sizes: Any, name: str = "sizes", ndim: int = 1) -> np.ndarray
             raise ValidationError(f"expected a finite integer, got {arr[idx]!r}",
                                   f"{name}[{', '.join(map(str, idx))}]")
         if np.abs(arr).max() >= 2.0 ** 62:
-            raise ValidationError("values too large", name)
+            idx = tuple(int(i) for i in np.argwhere(np.abs(arr) >= 2.0 ** 62)[0])
+            raise ValidationError(f"expected at most 2**62, got {float(arr[idx])!r}",
+                                  f"{name}[{', '.join(map(str, idx))}]")
+    elif arr.dtype.kind == "u" and arr.max() >= 2 ** 62:
+        # uint64 (e.g. 2**63 in a list) would wrap when cast to int64
+        idx = tuple(int(i) for i in np.argwhere(arr >= 2 ** 62)[0])
+        raise ValidationError(f"expected at most 2**62, got {arr[idx]!r}",
+                              f"{name}[{', '.join(map(str, idx))}]")
     neg = arr < 0
     if neg.any():
         idx = tuple(int(i) for i in np.argwhere(neg)[0])
@@ -61,17 +79,42 @@ def check_totals(sizes: np.ndarray, name: str = "sizes") -> None:
         raise ValidationError("the sizes add up to more than 2**62; scale them down", name)
 
 
-def validate_capacity(capacity: Any) -> int:
+def validate_capacity(capacity: Any, name: str = "capacity") -> int:
+    """A positive integer (an int, a NumPy integer or an integral float) of at
+    most ``MAX_CAPACITY``; strings, bools and anything else are refused rather
+    than converted."""
     if isinstance(capacity, (bool, np.bool_)):
-        raise ValidationError("expected a positive integer, got a bool", "capacity")
-    try:
-        c = float(capacity)
-    except (TypeError, ValueError):
-        raise ValidationError(f"expected a positive integer, got {capacity!r}",
-                              "capacity") from None
-    if not math.isfinite(c) or c != int(c) or c <= 0:
-        raise ValidationError(f"expected a positive integer, got {capacity!r}", "capacity")
-    return int(capacity)
+        raise ValidationError("expected a positive integer, got a bool", name)
+    if isinstance(capacity, (int, np.integer)):
+        c = int(capacity)
+    elif isinstance(capacity, (float, np.floating)):
+        if not math.isfinite(capacity) or capacity != int(capacity):
+            raise ValidationError(f"expected a positive integer, got {capacity!r}", name)
+        c = int(capacity)
+    else:
+        raise ValidationError(f"expected a positive integer, got {type(capacity).__name__} "
+                              f"{capacity!r}", name)
+    if c <= 0:
+        raise ValidationError(f"expected a positive integer, got {capacity!r}", name)
+    if c > MAX_CAPACITY:
+        raise ValidationError(f"expected at most 2**62, got {capacity!r}", name)
+    return c
+
+
+def validate_memory(max_memory: Any, items: int, per_item: int) -> int:
+    """The memory budget in bytes: a positive integer, at least 1 MiB and at
+    least ``per_item`` bytes for each of ``items`` items (what the greedy
+    phase needs whatever else is skipped)."""
+    if max_memory is None:
+        max_memory = DEFAULT_MAX_MEMORY
+    if isinstance(max_memory, (bool, np.bool_)) or not isinstance(max_memory, (int, np.integer)):
+        raise ValidationError(f"expected a number of bytes, got {max_memory!r}", "max_memory")
+    budget = int(max_memory)
+    need = max(_MIN_MEMORY, items * per_item)
+    if budget < need:
+        raise ValidationError(f"{items} items need at least {need} bytes, got {budget}",
+                              "max_memory")
+    return budget
 
 
 def validate_run(time_limit: Any, workers: Any) -> tuple[float, int]:

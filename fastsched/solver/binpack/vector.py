@@ -13,6 +13,13 @@ packing meets the bound:
      breakout weights (Cython, ``_kernels/vecsearch.pyx``) until every bin fits,
      and again, down to the bound;
   5. CP-SAT again from the best packing for the time left.
+
+Bounded work: first fit runs in a Cython kernel (a tree over the bins) with a
+deadline; vector MBS' reads the clock inside its search; the CP-SAT models
+are built only up to ``_CPSAT_MAX_CELLS`` item-bin variables and the tabu
+table up to ``_TABU_MAX_CELLS`` cells, so large instances get the greedy
+packings and bin elimination within the time limit. The greedy phase needs
+about ``_BYTES_PER_ITEM`` bytes per item and dimension.
 """
 
 from __future__ import annotations
@@ -27,7 +34,7 @@ from ...errors import ValidationError
 from ..status import Status, gap
 from .bounds import l1_bound, l2_bound
 from .result import PackResult
-from .validation import check_totals, validate_run, validate_sizes
+from .validation import MAX_CAPACITY, check_totals, validate_memory, validate_run, validate_sizes
 
 __all__ = ["binpack_vector", "vector_lower_bound", "vector_first_fit",
            "vector_min_bin_slack", "vector_reduce_bins"]
@@ -57,6 +64,15 @@ _GREEDY_SHARE = 0.3
 # The first, short CP-SAT run (seconds, and at most this share of the time).
 _FIRST_CPSAT_SECONDS = 1.5
 _FIRST_CPSAT_SHARE = 0.15
+# Largest assignment model CP-SAT is given (item-bin booleans; Python builds
+# them at ~2 µs each and CP-SAT holds ~1 KB each): the classic instances have
+# at most ~10,000; 100,000 items would need ~10^9.
+_CPSAT_MAX_CELLS = 250_000
+# Share of the time limit the first FFD may take; past it, next fit.
+_FFD_SHARE = 0.4
+# Bytes per item and dimension of the greedy phase (input copies, orders,
+# measures, the first-fit tree, vector MBS' rows as Python tuples).
+_BYTES_PER_ITEM = 256
 
 
 def vector_lower_bound(sizes: np.ndarray, capacity: np.ndarray) -> int:
@@ -67,23 +83,18 @@ def vector_lower_bound(sizes: np.ndarray, capacity: np.ndarray) -> int:
                for j in range(sizes.shape[1]))
 
 
-def vector_first_fit(sizes: np.ndarray, capacity: np.ndarray, order: np.ndarray
-                     ) -> tuple[int, np.ndarray]:
+def vector_first_fit(sizes: np.ndarray, capacity: np.ndarray, order: np.ndarray,
+                     deadline: float | None = None) -> tuple[int, np.ndarray]:
     """First fit in ``order``: each item into the lowest-numbered bin it fits in
-    every dimension. Bins are numbered by first use."""
-    n, d = sizes.shape
-    loads = np.zeros((n, d), dtype=np.int64)
-    out = np.empty(n, dtype=np.int64)
-    nbins = 0
-    for i in order:
-        fits = np.all(loads[:nbins] + sizes[i] <= capacity, axis=1)
-        hit = np.flatnonzero(fits)
-        b = int(hit[0]) if hit.size else nbins
-        if b == nbins:
-            nbins += 1
-        loads[b] += sizes[i]
-        out[i] = b
-    return nbins, out
+    every dimension. Bins are numbered by first use. Past ``deadline``
+    (time.monotonic()) each search has a budget of tree nodes, after which the
+    item goes by next fit (``_kernels.vecsearch``)."""
+    out = np.zeros(sizes.shape[0], dtype=np.int64)
+    nbins = _vs.vector_first_fit(np.ascontiguousarray(sizes, dtype=np.int64),
+                                 np.ascontiguousarray(capacity, dtype=np.int64),
+                                 np.ascontiguousarray(order, dtype=np.int64), out,
+                                 0.0 if deadline is None else max(deadline, 1e-9))
+    return int(nbins), out
 
 
 def vector_min_bin_slack(sizes: np.ndarray, capacity: np.ndarray, order: np.ndarray,
@@ -97,8 +108,8 @@ def vector_min_bin_slack(sizes: np.ndarray, capacity: np.ndarray, order: np.ndar
     (time.monotonic()) the items left go in by first fit."""
     n, d = sizes.shape
     cap = [int(c) for c in capacity]
-    rows = [tuple(int(v) for v in sizes[i]) for i in order]
-    weight = [float(np.sum(sizes[i] / capacity)) for i in order]
+    rows = [tuple(r) for r in sizes[order].tolist()]
+    weight = (sizes[order] / capacity).sum(axis=1).tolist()
     full = float(d)
     used = [False] * n
     # Exact completion: the positions of each size vector, to close a bin whose
@@ -116,17 +127,18 @@ def vector_min_bin_slack(sizes: np.ndarray, capacity: np.ndarray, order: np.ndar
             break
         if deadline is not None and time.monotonic() >= deadline:
             rest = np.array([p for p in range(first, n) if not used[p]], dtype=np.int64)
-            extra, rest_bins = vector_first_fit(sizes, capacity, order[rest])
-            out[order[rest]] = nbins + rest_bins[order[rest]]
+            items = order[rest]
+            extra, rest_bins = vector_first_fit(sizes[items], capacity, np.arange(items.size))
+            out[items] = nbins + rest_bins
             return nbins + extra, out
         used[first] = True
         room0 = [c - v for c, v in zip(cap, rows[first])]
         best_fill, best_set = weight[first], []
         cur: list[int] = []
-        nodes = 0
+        nodes = scanned = 0
 
         def search(start: int, room: list[int], fill: float) -> bool:
-            nonlocal best_fill, best_set, nodes
+            nonlocal best_fill, best_set, nodes, scanned
             if fill > best_fill + 1e-12:
                 best_fill, best_set = fill, list(cur)
                 if fill >= full - 1e-9:
@@ -136,6 +148,10 @@ def vector_min_bin_slack(sizes: np.ndarray, capacity: np.ndarray, order: np.ndar
                     best_fill, best_set = full, cur + [p]
                     return True
             for p in range(start, n):
+                # A node may scan every item left: read the clock now and then.
+                scanned += 1
+                if deadline is not None and scanned % 4096 == 0 and time.monotonic() >= deadline:
+                    return True
                 if used[p]:
                     continue
                 r = rows[p]
@@ -177,7 +193,7 @@ def vector_reduce_bins(sizes: np.ndarray, capacity: np.ndarray, assign: np.ndarr
         raise ValidationError(f"expected {n} bin numbers in [0, {nbins}), got "
                               f"shape {assign.shape}", "assign")
     target = nbins - 1
-    if target < 1:
+    if target < 1 or n * target > _TABU_MAX_CELLS:
         return None
     if target == 1:
         return (1, np.zeros(n, dtype=np.int64)) if (sizes.sum(axis=0) <= capacity).all() \
@@ -194,8 +210,6 @@ def vector_reduce_bins(sizes: np.ndarray, capacity: np.ndarray, assign: np.ndarr
         b = int(np.argmin(over - 1e-9 * (after / capacity).sum(axis=1)))
         out[i] = b
         loads[b] += sizes[i]
-    if n * target > _TABU_MAX_CELLS:
-        return None
     # Run times are heavy-tailed: restart from the dissolved packing with a new
     # stream, fresh tabu and weights, after a step budget that doubles each time.
     # Slices are sized to take ~_SLICE_SECONDS each (a step costs ~10 µs at 120
@@ -248,8 +262,9 @@ def _exact_fill_patterns(sizes: np.ndarray, capacity: np.ndarray, limit: int,
 
     def go(start: int, room: tuple) -> bool:
         nonlocal nodes
+        # A node scans every later item: on large instances read the clock at each.
         nodes += 1
-        if nodes % 4096 == 0 and time.monotonic() >= deadline:
+        if (n > 1000 or nodes % 4096 == 0) and time.monotonic() >= deadline:
             return False
         for i in where.get(room, ()):
             if i >= start:
@@ -390,15 +405,21 @@ def _renumber(assign: np.ndarray) -> np.ndarray:
 
 
 def binpack_vector(sizes: Any, capacity: Any, *, time_limit: float = 10.0,
-                   workers: int | None = None, seed: int = 0) -> PackResult:
+                   workers: int | None = None, seed: int = 0,
+                   max_memory: int | None = None) -> PackResult:
     """Pack items of integer size vectors ``sizes[n, d]`` into the fewest bins of
     integer ``capacity[d]`` (an item fits when it fits in every dimension).
 
-    Returns a :class:`PackResult`; ``optimal`` only when proved (the packing
-    meets the per-dimension bound, or CP-SAT proves it). Raises ``ValidationError``
-    (a ValueError whose ``field`` names the value) for negative, NaN or fractional
-    sizes, non-positive capacities, mismatched dimensions, an item larger than the
-    capacity in some dimension, a bad time limit or workers.
+    Returns a :class:`PackResult` within about ``time_limit`` seconds whatever
+    the input size; ``optimal`` only when proved (the packing meets the
+    per-dimension bound, or CP-SAT proves it). No items (``[]``, or an ``(0, d)``
+    array) is a valid instance: 0 bins, optimal. ``max_memory`` (bytes, default
+    2 GiB) must cover the greedy phase, ~256 bytes per item and dimension.
+    Raises ``ValidationError`` (a ValueError whose ``field`` names the value) for
+    negative, NaN or fractional sizes, sizes adding up to 2**62 or more in a
+    dimension, capacities that are not positive integers of at most 2**62,
+    mismatched dimensions, an item larger than the capacity in some dimension, a
+    bad time limit, workers or memory budget.
     """
     t0 = time.monotonic()
     s = validate_sizes(sizes, "sizes", ndim=2)
@@ -407,10 +428,16 @@ def binpack_vector(sizes: Any, capacity: Any, *, time_limit: float = 10.0,
     if cap.size == 0 or (cap <= 0).any():
         raise ValidationError(f"expected positive integers in every dimension, got "
                               f"{np.asarray(capacity).tolist()!r}", "capacity")
-    if s.shape[0] and s.shape[1] != cap.size:
+    if (cap > MAX_CAPACITY).any():
+        j = int(np.argmax(cap > MAX_CAPACITY))
+        raise ValidationError(f"expected at most 2**62, got {int(cap[j])}", f"capacity[{j}]")
+    if s.shape == (0, 0):       # [] (no items): the natural 0-bin instance
+        s = np.zeros((0, cap.size), dtype=np.int64)
+    if s.shape[1] != cap.size:
         raise ValidationError(f"expected {cap.size} columns (one per capacity "
                               f"dimension), got {s.shape[1]}", "sizes")
     tl, nworkers = validate_run(time_limit, workers)
+    validate_memory(max_memory, s.shape[0] * cap.size, _BYTES_PER_ITEM)
     over = np.argwhere(s > cap)
     if over.size:
         i, j = (int(v) for v in over[0])
@@ -440,10 +467,13 @@ def binpack_vector(sizes: Any, capacity: Any, *, time_limit: float = 10.0,
     greedy_stop = t0 + _GREEDY_SHARE * tl
     cand: tuple[int, np.ndarray] | None     # None: tabu search found no smaller packing
     for name, key in measures:
+        if best is not None and time.monotonic() >= greedy_stop:
+            break
         order = np.argsort(-key, kind="stable")
         for algo in ("ffd", "mbs'"):
             if algo == "ffd":
-                cand = vector_first_fit(w, cap, order)
+                cand = vector_first_fit(w, cap, order, deadline=t0 + _FFD_SHARE * tl
+                                        if best is None else greedy_stop)
             elif time.monotonic() < greedy_stop:
                 cand = vector_min_bin_slack(w, cap, order, deadline=greedy_stop)
             else:
@@ -452,7 +482,11 @@ def binpack_vector(sizes: Any, capacity: Any, *, time_limit: float = 10.0,
                 best, best_by, best_order = cand, f"{algo}-{name}", order
             if best[0] == lb:
                 return done(best[0], best[1], lb, f"{best_by}=l2")
-    assert best is not None     # FFD ran for every measure
+    assert best is not None     # FFD ran for the first measure at least
+    cells = int(np.minimum(np.arange(1, w.shape[0] + 1), best[0]).sum())
+    cpsat_ok = cells <= _CPSAT_MAX_CELLS
+    if not cpsat_ok:
+        stats["skipped"] = [f"cpsat: {cells} item-bin variables"]
 
     def cpsat(seconds: float):
         """CP-SAT on the assignment model, items in the best packing's order, hinted
@@ -483,7 +517,7 @@ def binpack_vector(sizes: Any, capacity: Any, *, time_limit: float = 10.0,
 
     # A short CP-SAT run first: it often proves the greedy packing optimal.
     first = min(_FIRST_CPSAT_SECONDS, _FIRST_CPSAT_SHARE * (deadline - time.monotonic()))
-    if first > 0.1:
+    if first > 0.1 and cpsat_ok:
         cpsat(first)
         if best[0] == lb:
             return done(best[0], best[1], lb, f"{best_by}=bound")
@@ -504,6 +538,6 @@ def binpack_vector(sizes: Any, capacity: Any, *, time_limit: float = 10.0,
 
     # CP-SAT again for the time left, from the best packing.
     left = deadline - time.monotonic() - 0.2
-    if left > 0.1:
+    if left > 0.1 and cpsat_ok:
         cpsat(left)
     return done(best[0], best[1], lb, f"{best_by}=bound" if best[0] == lb else best_by)
