@@ -17,7 +17,7 @@ import os
 
 import numpy as np
 import pytest
-from hypothesis import HealthCheck, event, settings
+from hypothesis import HealthCheck, event, given, settings
 from hypothesis import strategies as st
 from hypothesis.stateful import RuleBasedStateMachine, initialize, invariant, rule
 
@@ -132,6 +132,12 @@ class ClusterMachine(RuleBasedStateMachine):
         except ValidationError:
             return
         self.attempt(self.cluster.bind, pod, node, force=True)
+
+    @rule(batch=st.lists(pods(), max_size=5), nodes=st.lists(NODE_NAMES, min_size=5, max_size=6),
+          force=st.booleans())
+    def bind_many(self, batch, nodes, force) -> None:
+        self.attempt(self.cluster.bind_many, batch, nodes[: len(batch) + (len(nodes) == 6)],
+                     force=force)
 
     @rule(pod=st.one_of(pods(), st.sampled_from(["p1", "team-a/p2", 5])))
     def unbind(self, pod) -> None:
@@ -259,3 +265,35 @@ def test_replicas_of_a_long_name_stay_valid():
     names = [p.name for p in cluster.pods_on("n1")]
     assert len(set(names)) == 12 and all(len(n) <= 253 for n in names)
     assert all(n.startswith("z" * 240) for n in names)
+
+
+@settings(max_examples=60, deadline=None)
+@given(st.lists(st.tuples(pods(), NODE_NAMES), max_size=12), st.booleans())
+def test_bind_many_is_bind_pod_by_pod(pairs, force):
+    # Reference: bind one at a time, stopping at the first error (and undoing nothing:
+    # bind_many must then refuse the whole batch and leave the cluster as it was).
+    def fresh() -> Cluster:
+        cluster = Cluster()
+        cluster.add_node("n1", {"cpu": "2", "memory": "8Gi", "pods": 4})
+        cluster.add_node("n2", {"cpu": "8", "memory": "8Gi", "example.com/gpu": 1})
+        cluster.bind(Pod("old", requests={"cpu": "1"}), "n1")
+        return cluster
+    one, many = fresh(), fresh()
+    pods_, nodes = [p for p, _ in pairs], [n for _, n in pairs]
+    failed = None
+    for pod, node in pairs:
+        try:
+            one.bind(pod, node, force=force)
+        except FastschedError as err:
+            failed = err
+            break
+    before = state(many)
+    try:
+        many.bind_many(pods_, nodes, force=force)
+    except FastschedError as err:
+        assert failed is not None, f"bind_many refused what bind accepted: {err!r}"
+        # (Which error comes first may differ: bind_many checks every pod, then the sums.)
+        assert state(many) == before
+    else:
+        assert failed is None, f"bind_many accepted what bind refused: {failed!r}"
+        assert state(many) == state(one)

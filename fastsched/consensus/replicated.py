@@ -204,11 +204,14 @@ class SchedulerMachine:
                 cluster.ensure_resource(resource)
             for node in state["nodes"]:
                 add_node_from_json(cluster, node)
-            pods = [pod_from_json(t) for t in state["templates"]]
+            templates = [pod_from_json(t) for t in state["templates"]]
+            pods, nodes = [], []
             for t, name, node in state["placed"]:
-                if type(t) is not int or not 0 <= t < len(pods):
+                if type(t) is not int or not 0 <= t < len(templates):
                     raise ValidationError(f"no template {t!r}", "placed")
-                cluster.bind(pods[t].replica(name), node, force=True)
+                pods.append(templates[t].replica(name))
+                nodes.append(node)
+            cluster.bind_many(pods, nodes, force=True)
             log, applied = list(state["log"]), int(state["applied"])
         except (FastschedError, KeyError, TypeError, ValueError) as err:
             raise MessageError(f"cannot restore the cluster: {err}", "snapshot.machine") from None

@@ -36,6 +36,8 @@ NO_VICTIMS = "No preemption victims found for incoming pod"
 PORTS = ports_reason            # NodePorts, when it decides the node
 INT32 = 1 << 31
 
+_INT64_CEIL = float(2**63 - 1024)      # the largest float64 below 2^63
+
 
 @dataclass(frozen=True)
 class Preemption:
@@ -122,7 +124,9 @@ def find(cluster: Any, pod: Pod, want: np.ndarray, codes: np.ndarray, bits: np.n
         nodes = table.node[lower]
         req = table.req[lower, : used.shape[1]]
         for col in range(used.shape[1]):
-            freeable[:, col] = np.bincount(nodes, weights=req[:, col], minlength=n)[:n]
+            # Float sums are exact below 2^53; clipped, huge forced binds cannot wrap.
+            freeable[:, col] = np.minimum(np.bincount(nodes, weights=req[:, col], minlength=n)[:n],
+                                          _INT64_CEIL)
     has_victims = np.zeros(n, np.bool_)
     if len(lower):
         has_victims[table.node[lower]] = True
