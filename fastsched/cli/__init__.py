@@ -9,7 +9,8 @@
     fastsched solve FILES...        place all pending pods at once with CP-SAT (batch)
     fastsched route FILES... --service NAME --keys FILE|-   route client keys to endpoints
     fastsched binpack FILE          solve a BPPLIB bin-packing instance (bound, optimality)
-    fastsched replica --id N --peers HOST:PORT,... --data DIR   run a Paxos replica
+    fastsched replica --id N --peers HOST:PORT,... --data DIR --secret-file F
+                                    run a Paxos replica (--recover after lost state)
 
 Each subcommand lives in its own module, ``fastsched.cli.<name>``, as a pair:
 ``add_<name>_parser(commands)`` declares its arguments and sets

@@ -14,7 +14,7 @@ from pathlib import Path
 
 import numpy as np
 
-from ._common import print_error
+from ._common import integer_arg, print_error
 
 __all__ = ["add_binpack_parser", "cmd_binpack", "read_bpplib"]
 
@@ -50,9 +50,10 @@ def add_binpack_parser(subparsers) -> argparse.ArgumentParser:
     p.add_argument("file", help="BPPLIB instance file")
     p.add_argument("--time-limit", type=float, default=10.0, metavar="SECONDS",
                    help="time limit in seconds (default 10)")
-    p.add_argument("--workers", type=int, default=None,
-                   help="CP-SAT workers (default: CPUs, at most 8)")
-    p.add_argument("--seed", type=int, default=0, help="random seed (default 0)")
+    p.add_argument("--workers", type=integer_arg(1, 256), default=None, metavar="N",
+                   help="CP-SAT workers, 1 to 256 (default: CPUs, at most 8)")
+    p.add_argument("--seed", type=integer_arg(0, (1 << 31) - 1), default=0, metavar="N",
+                   help="random seed (default 0)")
     p.add_argument("--assignment", action="store_true",
                    help="also print the bin of each item, one per line")
     p.set_defaults(run=cmd_binpack)
