@@ -43,19 +43,11 @@ import threading
 import time
 from typing import Any
 
+from bench_consensus import _free_ports
+
 from fastsched.consensus.net.client import Client, _bind_body
 
 NODES = 8
-
-
-def _free_ports(n: int) -> list[int]:
-    socks = [socket.socket() for _ in range(n)]
-    for s in socks:
-        s.bind(("127.0.0.1", 0))
-    ports = [s.getsockname()[1] for s in socks]
-    for s in socks:
-        s.close()
-    return ports
 
 
 class Group:

@@ -1,10 +1,15 @@
 """Builders shared by the reference tests of the node-level plugins
 (tests/plugins/test_*.py), the framework tests of tests/test_reference.py and
-tests/test_scheduler.py, which runs the plugins' tables through the kernels.
+tests/test_scheduler.py, which runs the plugins' tables through the kernels; and
+``free_ports`` for the tests that start replica processes.
 
 The topology plugins' builders (stand-in profiles, zoned clusters, constraints and
 affinity terms) are in ``_topology_helpers``.
 """
+
+import socket
+
+import pytest
 
 from fastsched import Cluster, NodeAffinity, Pod, Taint
 from fastsched.profile.profile import FitArgs, Profile
@@ -58,3 +63,19 @@ def filter_cluster(node_kw):
     return make_cluster(("n1", {"cpu": 4000, "memory": 10000}, node_kw), ("n2", {"cpu": 1000}),
                         pods=[("n1", Pod("web", containers=[
                             {"ports": [{"hostPort": 80, "hostIP": "10.0.0.1"}]}]))])
+
+
+def free_ports(n: int) -> list[int]:
+    """n free TCP ports on 127.0.0.1 (skips the test when loopback sockets fail)."""
+    socks = []
+    try:
+        for _ in range(n):
+            s = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+            s.bind(("127.0.0.1", 0))
+            socks.append(s)
+        return [s.getsockname()[1] for s in socks]
+    except OSError as err:
+        pytest.skip(f"cannot open loopback sockets: {err}")
+    finally:
+        for s in socks:
+            s.close()

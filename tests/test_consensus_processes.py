@@ -10,6 +10,7 @@ import threading
 import time
 
 import pytest
+from _helpers import free_ports
 
 from fastsched.consensus import Command, Request, encode
 from fastsched.consensus.messages import MAX_MESSAGE_BYTES, Decision, Reply, decode
@@ -30,26 +31,11 @@ def _pod(i):
                 "requests": {"cpu": "100m", "memory": "64Mi"}}}]}}
 
 
-def _free_ports(n):
-    socks = []
-    try:
-        for _ in range(n):
-            s = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
-            s.bind(("127.0.0.1", 0))
-            socks.append(s)
-        return [s.getsockname()[1] for s in socks]
-    except OSError as err:
-        pytest.skip(f"cannot open loopback sockets: {err}")
-    finally:
-        for s in socks:
-            s.close()
-
-
 class Group:
     """Three `python -m fastsched.consensus.net.server` processes."""
 
     def __init__(self, tmp_path):
-        self.peers = ",".join(f"127.0.0.1:{p}" for p in _free_ports(3))
+        self.peers = ",".join(f"127.0.0.1:{p}" for p in free_ports(3))
         self.tmp = tmp_path
         self.procs = {}
         self.secret = secrets.token_hex(32).encode()

@@ -7,9 +7,9 @@ hand over asyncio streams."""
 
 import asyncio
 import itertools
-import socket
 
 import pytest
+from _helpers import free_ports
 
 from fastsched.cluster.cluster import Cluster
 from fastsched.consensus.codec import node_to_json
@@ -250,19 +250,6 @@ def test_frame_reader_pops_one_frame_at_a_time_under_a_changing_limit():
 # -- the transport ----------------------------------------------------------------------
 
 
-def _free_ports(n):
-    socks = [socket.socket() for _ in range(n)]
-    try:
-        for s in socks:
-            s.bind(("127.0.0.1", 0))
-        return [s.getsockname()[1] for s in socks]
-    except OSError as err:
-        pytest.skip(f"cannot open loopback sockets: {err}")
-    finally:
-        for s in socks:
-            s.close()
-
-
 class Peer:
     """One connection to the server, spoken by hand."""
 
@@ -337,7 +324,7 @@ def _add_node(name):
 def _serve(tmp_path, test, **kwargs):
     """Run ``test(server, port)`` against replica 1 of a three-member group whose
     other members are down (it still learns decisions, which is what we need)."""
-    ports = _free_ports(3)
+    ports = free_ports(3)
 
     async def main():
         server = transport.ReplicaServer(1, [("127.0.0.1", p) for p in ports], tmp_path,

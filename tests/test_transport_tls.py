@@ -9,7 +9,8 @@ import sys
 import time
 
 import pytest
-from test_transport_auth import WAIT, Peer, _add_node, _free_ports, until
+from _helpers import free_ports
+from test_transport_auth import WAIT, Peer, _add_node, until
 
 from fastsched.consensus.messages import Decision
 from fastsched.consensus.net import transport
@@ -78,7 +79,7 @@ def test_tls_and_a_secret_exclude_each_other(certs, tmp_path):
 
 
 def _serve(tmp_path, tls, test):
-    ports = _free_ports(3)
+    ports = free_ports(3)
 
     async def main():
         server = transport.ReplicaServer(1, [("127.0.0.1", p) for p in ports], tmp_path,
@@ -151,7 +152,7 @@ def test_a_replica_must_present_the_name_of_the_one_dialled(certs, tmp_path):
 
 def test_three_processes_over_tls_agree(certs, tmp_path):
     good, _ = certs
-    peers = ",".join(f"127.0.0.1:{p}" for p in _free_ports(3))
+    peers = ",".join(f"127.0.0.1:{p}" for p in free_ports(3))
     procs = []
     try:
         for rid in (1, 2, 3):

@@ -30,7 +30,7 @@ from dataclasses import dataclass
 
 from ..errors import LostStateError
 
-__all__ = ["Marker", "MarkerFile", "MARKER_NAME"]
+__all__ = ["Marker", "MarkerFile", "MARKER_NAME", "fsync_directory"]
 
 MARKER_NAME = "acceptor.mark"
 _MAGIC = b"FSAM"
@@ -102,11 +102,7 @@ class MarkerFile:
             os.close(fd)
         os.replace(tmp, self.path)
         if self.fsync:
-            fd = os.open(self.directory, os.O_RDONLY)
-            try:
-                os.fsync(fd)
-            finally:
-                os.close(fd)
+            fsync_directory(self.directory)
         self.current = self.synced = marker
 
     def write(self, marker: Marker, *, sync: bool = False) -> None:
@@ -128,3 +124,12 @@ class MarkerFile:
         if self._fd is not None:
             os.close(self._fd)
             self._fd = None
+
+
+def fsync_directory(path: str) -> None:
+    """Make a rename or a new file in ``path`` durable (fsync of the directory)."""
+    fd = os.open(path, os.O_RDONLY)
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)

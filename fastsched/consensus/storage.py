@@ -53,7 +53,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from ..errors import LogCorruptError, LostStateError
-from .marker import Marker, MarkerFile
+from .marker import Marker, MarkerFile, fsync_directory
 from .messages import Ballot, Command
 
 __all__ = ["Recovered", "Storage", "FileStorage", "MemoryStorage", "read_records"]
@@ -518,11 +518,7 @@ class FileStorage(Storage):
 
     def _sync_dir(self) -> None:
         if self.fsync:
-            fd = os.open(self.directory, os.O_RDONLY)
-            try:
-                os.fsync(fd)
-            finally:
-                os.close(fd)
+            fsync_directory(self.directory)
 
     def close(self) -> None:
         if self._fd is not None:
