@@ -37,7 +37,7 @@ def bind_many(cluster: Cluster, pods: Iterable[Pod], nodes: Iterable[str], *,
                               "nodes", "nodes")
     if not pods:
         return
-    rows, groups, gid = _validate(cluster, pods, nodes)
+    rows, groups, gid, keys = _validate(cluster, pods, nodes)
     new: list[str] = []
     for pod in groups:                   # new columns in the order bind would add them
         new.extend(r for r in cluster.missing_resources(pod) if r not in new)
@@ -71,20 +71,32 @@ def bind_many(cluster: Cluster, pods: Iterable[Pod], nodes: Iterable[str], *,
     ns = np.array([table.namespace_code(p.namespace) for p in groups], np.int32)
     prio = np.array([p.priority for p in groups], np.int32)
     slots = table.add_many(codes[gid], ns[gid], rows.astype(np.int32), prio[gid], vectors[gid])
-    remember, slot_of = cluster._remember, cluster._pod_slot
-    for pod, node, slot in zip(pods, nodes, slots.tolist()):
-        remember(pod, node)
-        slot_of[pod.key] = slot
+    # Cluster._remember, with what a group shares (host ports, affinity) read once.
+    ported = [g.host_ports for g in groups]
+    affine = [g.pod_affinity is not None or g.pod_anti_affinity is not None for g in groups]
+    by_key, by_node, slot_of = cluster._pod_map, cluster._node_pods, cluster._pod_slot
+    for pod, key, node, g, slot in zip(pods, keys, nodes, gid.tolist(), slots.tolist()):
+        by_key[key] = (pod, node)
+        on_node = by_node.get(node)
+        if on_node is None:
+            on_node = by_node[node] = {}
+        on_node[key] = pod
+        slot_of[key] = slot
+        if ported[g]:
+            cluster._ported[key] = (node, ported[g])
+        if affine[g]:
+            cluster._affine[key] = (pod, node)
 
 
 def _validate(cluster: Cluster, pods: list[Any], nodes: list[Any]
-              ) -> tuple[np.ndarray, list[Pod], np.ndarray]:
-    """Node rows, the distinct pod groups and each pod's group, or raise."""
+              ) -> tuple[np.ndarray, list[Pod], np.ndarray, list[str]]:
+    """Node rows, the distinct pod groups, each pod's group and key, or raise."""
     bound = cluster.pods
     node_rows = cluster.columns.rows
     rows = np.empty(len(pods), np.int64)
     gid = np.empty(len(pods), np.int64)
     seen: set[str] = set()
+    keys: list[str] = []
     group_of: dict[tuple, int] = {}
     groups: list[Pod] = []
     for t, (pod, node) in enumerate(zip(pods, nodes)):
@@ -97,6 +109,7 @@ def _validate(cluster: Cluster, pods: list[Any], nodes: list[Any]
         if key in bound or key in seen:
             raise DuplicateError(f"pod {key} is already bound, or given twice", f"pods[{t}]")
         seen.add(key)
+        keys.append(key)
         if pod.node_name and pod.node_name != node:
             raise ValidationError(f"pod {key} names node {pod.node_name!r}, not {node!r}",
                                   f"pods[{t}].nodeName")
@@ -109,7 +122,7 @@ def _validate(cluster: Cluster, pods: list[Any], nodes: list[Any]
             g = group_of[group] = len(groups)
             groups.append(pod)
         gid[t] = g
-    return rows, groups, gid
+    return rows, groups, gid, keys
 
 
 def _sums(have: np.ndarray, rows: np.ndarray, gid: np.ndarray, vectors: np.ndarray,
