@@ -741,3 +741,25 @@ def test_cli_solve_rejects_bad_arguments(tmp_path):
                  ["x.yaml", "--workers", "0"]):
         with pytest.raises(SystemExit):
             solve_args(*argv)
+
+
+def test_a_late_greedy_plan_falls_back_to_first_fit_and_stays_valid():
+    # Past its deadline the greedy plan's node-by-node pass gives way to first fit per
+    # shape: still every pod placed, within capacity (checked against the cluster).
+    import time as _time
+
+    from fastsched.solver.batch.greedy import _greedy
+    from fastsched.solver.batch.problem import _names, _problem
+    cluster = Cluster()
+    for i in range(6):
+        cluster.add_node(f"n{i}", {"cpu": "4", "memory": "8Gi"})
+    shapes = [Pod(f"s{k}", requests={"cpu": f"{300 * (k + 1)}m", "memory": f"{k + 1}Gi"})
+              for k in range(3)]
+    pods = [shapes[i % 3] for i in range(18)]
+    objects, of = _names(cluster, pods)
+    p = _problem(cluster, pods, objects, of, [], [], [], objective="min_nodes")
+    for deadline in (float("inf"), _time.perf_counter() - 1):
+        X = _greedy(p, "min_nodes", deadline)
+        assert (X.sum(axis=1) == p.count).all()
+        used = (X[:, :, None] * p.A[:, None, :]).sum(axis=0) + p.req
+        assert (used <= p.alloc).all()

@@ -4,6 +4,8 @@ nothing better in time.
 
 from __future__ import annotations
 
+import math
+import time
 from typing import Any
 
 import numpy as np
@@ -36,11 +38,16 @@ class _Greedy:
     and the free room, both relative to the largest node) until nothing fits.
     Then, for "min_nodes", opened nodes are emptied into the other nodes in use when
     they can be. For "balance" every pod goes where the resulting peak is lowest.
+
+    Past ``deadline`` (a ``time.perf_counter()`` value) the passes that take time
+    per node or per pod give way: the shapes left are placed first fit, a whole
+    shape at a time, and consolidation stops, so a large batch keeps its time limit.
     """
 
-    def __init__(self, p: _Problem, objective: str) -> None:
+    def __init__(self, p: _Problem, objective: str, deadline: float = math.inf) -> None:
         self.p = p
         self.objective = objective
+        self.deadline = deadline
         self.X = np.zeros((p.S, p.n), np.int64)
         self.rem = p.rem.copy()
         self.load = p.req.copy()
@@ -123,22 +130,33 @@ class _Greedy:
             self.consolidate()
         return self.X
 
+    def late(self) -> bool:
+        return time.perf_counter() > self.deadline
+
+    def first_fit(self, s: int, todo: int) -> int:
+        """Up to ``todo`` pods of shape s, first fit, the whole shape at once."""
+        k = self.room(s, self.order)
+        take = np.clip(todo - (np.cumsum(k) - k), 0, k)
+        hit = take > 0
+        self.place(s, self.order[hit], take[hit])
+        return int(take.sum())
+
     def shape_fill(self, s: int) -> int:
         """All pods of shape s, one shape at a time; returns how many were placed."""
         p, n = self.p, self.p.n
         todo = int(p.count[s])
-        if self.objective != "balance" and not self.domain_bound[s]:
-            k = self.room(s, self.order)              # first fit, the whole shape at once
-            take = np.clip(todo - (np.cumsum(k) - k), 0, k)
-            hit = take > 0
-            self.place(s, self.order[hit], take[hit])
-            return int(take.sum())
+        if (self.objective != "balance" or self.late()) and not self.domain_bound[s]:
+            return self.first_fit(s, todo)
         k = self.room(s, np.arange(n))
         bcols = p.balance_cols
         alloc = p.alloc[:, bcols].astype(np.float64)
         inv = np.where(alloc > 0, 1.0 / np.where(alloc > 0, alloc, 1.0), 0.0)
         placed = 0
         for _ in range(todo):
+            if self.late():
+                if not self.domain_bound[s]:
+                    placed += self.first_fit(s, todo - placed)
+                break
             mask = k > 0
             for lim, left in zip(p.limits, self.left):
                 if s in lim.shapes and lim.dom is not None:
@@ -173,6 +191,10 @@ class _Greedy:
         for node in self.order.tolist():
             if not todo.any():
                 break
+            if self.late():
+                for i in np.flatnonzero(todo > 0).tolist():
+                    todo[i] -= self.first_fit(shapes[i], int(todo[i]))
+                break
             live = np.flatnonzero((todo > 0) & eligible[:, node])
             if not len(live):
                 continue
@@ -202,6 +224,8 @@ class _Greedy:
         movable = [not self.domain_bound[s] for s in range(p.S)]
         opened = np.flatnonzero((self.X.sum(axis=0) > 0) & ~p.fixed_used)
         for node in opened[np.argsort(self.X[:, opened].sum(axis=0), kind="stable")].tolist():
+            if self.late():
+                break
             shapes = np.flatnonzero(self.X[:, node]).tolist()
             if not all(movable[s] for s in shapes):
                 continue
@@ -224,6 +248,6 @@ class _Greedy:
                 self.restore(saved)
 
 
-def _greedy(p: _Problem, objective: str) -> np.ndarray:
-    """The greedy plan of ``_Greedy``."""
-    return _Greedy(p, objective).run()
+def _greedy(p: _Problem, objective: str, deadline: float = math.inf) -> np.ndarray:
+    """The greedy plan of ``_Greedy`` (see there for ``deadline``)."""
+    return _Greedy(p, objective, deadline).run()

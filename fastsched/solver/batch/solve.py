@@ -33,6 +33,8 @@ _PHASE1_SHARE = 0.5        # of the search time, when the most pods placed needs
 _REPORT_RESERVE = 0.05     # seconds kept back for reading the solution and the report
 _REPORT_PER_VAR = 2e-6     # ... plus this much per variable
 _WHOLE_SHARE = 0.15        # of the "min_nodes" search time for the whole model, before LNS
+_GREEDY_SHARE = 0.5        # of the time limit at most for the greedy plan's slow passes
+_BUILD_PER_VAR = 2e-5      # seconds to build the model, per (shape, node) variable
 
 
 def solve_batch(cluster: Cluster, pods: Iterable[Pod], *, objective: str = "min_nodes",
@@ -129,7 +131,11 @@ def _search(p: _Problem, final: list[Pod], options: BatchOptions, workers: int,
     # the greedy plan: the search's hint, and the fallback
     best = None
     if options.hint == "greedy":
-        X = _canonical(_greedy(p, objective), classes)
+        # The greedy plan gets part of the budget; past it, its slow passes give way.
+        # (At least a quarter second: small batches keep the whole greedy plan even at
+        # time_limit=0, whose answer is that plan.)
+        greedy_until = start + max(_GREEDY_SHARE * options.time_limit, 0.25)
+        X = _canonical(_greedy(p, objective, greedy_until), classes)
         if _spread_ok(p, X):           # only fails when running pods already break a spread
             best = X
             stats["greedy"] = _evaluate(p, X)
@@ -145,6 +151,20 @@ def _search(p: _Problem, final: list[Pod], options: BatchOptions, workers: int,
         stats["num_constraints"] = len(built.model.proto.constraints)
         return built
 
+    def room_to_build() -> bool:
+        """Whether building the model (Python per variable) and a short search fit in
+        the time left; else the greedy plan is the answer, with its bound."""
+        if model is not None:
+            return True
+        cost = _BUILD_PER_VAR * int(np.count_nonzero(p.cap > 0))
+        left = deadline - time.perf_counter()
+        if left > 2 * cost:
+            return True
+        stats.setdefault("skipped", []).append(
+            f"search: building {int(np.count_nonzero(p.cap > 0))} variables would take about "
+            f"{cost:.1f} s of the {max(left, 0):.1f} s left")
+        return False
+
     def budget(share: float = 1.0) -> float:
         assert model is not None
         return (deadline - time.perf_counter() - _reserve(model)) * share
@@ -155,7 +175,7 @@ def _search(p: _Problem, final: list[Pod], options: BatchOptions, workers: int,
     stats["own_placed_bound"] = level1_bound
     infeasible = False
     value: int | None
-    if searching and (level1 is None or level1 < level1_bound):
+    if searching and (level1 is None or level1 < level1_bound) and room_to_build():
         model = build()
         seconds = budget(1.0 if objective == "max_placed" else _PHASE1_SHARE)
         if seconds > 0.01:
@@ -198,7 +218,7 @@ def _search(p: _Problem, final: list[Pod], options: BatchOptions, workers: int,
         value, bound = evaluate(best), own
         if progress is not None:
             _Progress(progress, int, bound, False, value).emit()
-        if searching and value > bound and time.perf_counter() < deadline:
+        if searching and value > bound and time.perf_counter() < deadline and room_to_build():
             model = model or build()
             m = model.model
             if target >= total_weight:
