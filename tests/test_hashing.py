@@ -938,3 +938,45 @@ def test_bounded_loads_with_a_huge_load_factor_are_the_plain_ring():
         loads = ring.assign(keys, load_factor=factor)
         assert loads.capacity.tolist() == [2**62] * 3 and loads.moved == 0
         assert loads.nodes.tolist() == ring.get_nodes(keys).tolist()
+
+
+def _maglev_rounds(offset, skip, weights, m):
+    """Weighted Maglev population written plainly: round r, backends in order, each
+    takes its next free preferred slot unless it already has r * w / max(w) or more
+    (every backend takes one in round 1)."""
+    entry, cursor, taken = [-1] * m, list(offset), [0] * len(offset)
+    wmax, filled, rnd = max(weights), 0, 0
+    while filled < m:
+        rnd += 1
+        for j in range(len(offset)):
+            if taken[j] > 0 and (taken[j] + 1) * wmax > rnd * weights[j]:
+                continue
+            c = cursor[j]
+            while entry[c] >= 0:
+                c = (c + skip[j]) % m
+            entry[c], cursor[j] = j, (c + skip[j]) % m
+            taken[j] += 1
+            filled += 1
+            if filled == m:
+                break
+    return entry, taken
+
+
+@pytest.mark.parametrize("skewed", [False, True])
+def test_weighted_maglev_population_matches_the_plain_rounds(skewed):
+    # Weights of one order run the round scan; far apart, the heap of turns (which
+    # keeps one heavy backend among thousands of light ones O(M log n), not O(M n)).
+    from fastsched._kernels.hashpick import maglev_populate
+    rng = np.random.default_rng(7 + skewed)
+    for m in (7, 101, 1021):
+        for _ in range(20):
+            n = int(rng.integers(1, min(m, 40) + 1))
+            offset = rng.integers(0, m, n).astype(np.uint64)
+            skip = rng.integers(1, m, n).astype(np.uint64)
+            w = (np.where(rng.random(n) < 0.2, 1.0, 10.0 ** -rng.integers(1, 300, n)) if skewed
+                 else rng.random(n) + 0.5)
+            w[int(rng.integers(n))] = 1.0
+            entry, taken = np.empty(m, np.int32), np.empty(n, np.int64)
+            maglev_populate(offset, skip, w, entry, taken)
+            want_entry, want_taken = _maglev_rounds(offset.tolist(), skip.tolist(), w.tolist(), m)
+            assert entry.tolist() == want_entry and taken.tolist() == want_taken

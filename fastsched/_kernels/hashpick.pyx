@@ -6,7 +6,7 @@ Every array argument has the dtype, length and contiguity the caller
 (fastsched.hashing) gave it; nothing here checks.
 """
 
-from libc.math cimport log
+from libc.math cimport INFINITY, ceil, log
 from libc.stdlib cimport free, malloc
 
 from fastsched._kernels.common cimport i32, i64, u8, u64
@@ -273,6 +273,68 @@ cdef inline void _shift(_ranked* a, Py_ssize_t r, Py_ssize_t have,
 
 # -- Maglev ----------------------------------------------------------------------------
 
+cdef inline Py_ssize_t _claim(i32[::1] entry, u64* cursor, const u64[::1] skip,
+                              Py_ssize_t j, Py_ssize_t m) noexcept nogil:
+    """Backend j takes its next preferred free slot."""
+    cdef Py_ssize_t c = <Py_ssize_t>cursor[j]
+    while entry[c] >= 0:
+        c += <Py_ssize_t>skip[j]
+        if c >= m:
+            c -= m
+    entry[c] = <i32>j
+    c += <Py_ssize_t>skip[j]
+    if c >= m:
+        c -= m
+    cursor[j] = <u64>c
+    return c
+
+
+cdef inline double _next_round(i64 taken, double wmax, double w, double rnd,
+                               double m) noexcept nogil:
+    """The first round after ``rnd`` in which a backend holding ``taken`` slots may
+    take another: the least r > rnd with not ((taken + 1) * wmax > r * w), found with
+    that same floating-point test. The heaviest backend takes a slot every round, so
+    a round more than M ahead never comes: INFINITY (which also keeps r small enough
+    for r + 1 to be exact)."""
+    cdef double need = (taken + 1) * wmax
+    cdef double r
+    if w <= 0 or need / w > rnd + m + 2:
+        return INFINITY
+    r = ceil(need / w)
+    if r <= rnd:
+        r = rnd + 1
+    while need > r * w:
+        r += 1
+    while r - 1 > rnd and not (need > (r - 1) * w):
+        r -= 1
+    return r
+
+
+# Above this max(w) / mean(w), the weighted rounds are run from a heap.
+cdef double _SCAN_SKEW = 16
+
+
+cdef inline bint _before(double ra, Py_ssize_t ja, double rb, Py_ssize_t jb) noexcept nogil:
+    return ra < rb or (ra == rb and ja < jb)
+
+
+cdef void _sift_down(double* key, Py_ssize_t* who, Py_ssize_t size, Py_ssize_t i) noexcept nogil:
+    cdef Py_ssize_t child
+    cdef double k = key[i]
+    cdef Py_ssize_t w = who[i]
+    while True:
+        child = 2 * i + 1
+        if child >= size:
+            break
+        if child + 1 < size and _before(key[child + 1], who[child + 1], key[child], who[child]):
+            child += 1
+        if not _before(key[child], who[child], k, w):
+            break
+        key[i], who[i] = key[child], who[child]
+        i = child
+    key[i], who[i] = k, w
+
+
 def maglev_populate(const u64[::1] offset, const u64[::1] skip, const double[::1] weight,
                     i32[::1] entry, i64[::1] taken):
     """Fill the lookup table ``entry`` (its length M is prime) as Maglev does.
@@ -283,12 +345,21 @@ def maglev_populate(const u64[::1] offset, const u64[::1] skip, const double[::1
     weighted, backend j takes a turn in round r when it has fewer than
     r * w[j] / max(w) slots, and always in round 1, so each gets one.
     ``taken[j]`` receives backend j's slot count.
+
+    Scanning every backend every round costs about M * max(w) / mean(w) steps:
+    fine for weights of one order, O(M n) for weights far apart (one heavy backend
+    among light ones). Then the turns are kept in a heap by (round, backend) instead,
+    so a round costs only the backends that take a turn in it: O(M log n).
     """
-    cdef Py_ssize_t m = entry.shape[0], n = offset.shape[0], c, j, filled = 0
-    cdef i64 rnd = 0
-    cdef double wmax = 0
+    cdef Py_ssize_t m = entry.shape[0], n = offset.shape[0], c, j, filled = 0, size
+    cdef double wmax = 0, wsum = 0, rnd
     cdef u64* cursor = <u64*>malloc(max(n, 1) * sizeof(u64))
-    if cursor == NULL:
+    cdef double* key = <double*>malloc(max(n, 1) * sizeof(double))
+    cdef Py_ssize_t* who = <Py_ssize_t*>malloc(max(n, 1) * sizeof(Py_ssize_t))
+    if cursor == NULL or key == NULL or who == NULL:
+        free(cursor)
+        free(key)
+        free(who)
         raise MemoryError()
     with nogil:
         for c in range(m):
@@ -296,29 +367,49 @@ def maglev_populate(const u64[::1] offset, const u64[::1] skip, const double[::1
         for j in range(n):
             cursor[j] = offset[j]
             taken[j] = 0
-            if weight is not None and weight[j] > wmax:
-                wmax = weight[j]
-        while filled < m:
-            rnd += 1
+            if weight is not None:
+                wsum += weight[j]
+                if weight[j] > wmax:
+                    wmax = weight[j]
+        if weight is None or wmax * n <= _SCAN_SKEW * wsum:
+            rnd = 0
+            while filled < m:
+                rnd += 1
+                for j in range(n):
+                    if (weight is not None and taken[j] > 0
+                            and (taken[j] + 1) * wmax > rnd * weight[j]):
+                        continue
+                    _claim(entry, cursor, skip, j, m)
+                    taken[j] += 1
+                    filled += 1
+                    if filled == m:
+                        break
+        else:
+            # Round 1: every backend, in order (a backend with no slot never skips).
             for j in range(n):
-                if (weight is not None and taken[j] > 0
-                        and (taken[j] + 1) * wmax > rnd * weight[j]):
-                    continue
-                c = <Py_ssize_t>cursor[j]
-                while entry[c] >= 0:
-                    c += <Py_ssize_t>skip[j]
-                    if c >= m:
-                        c -= m
-                entry[c] = <i32>j
-                taken[j] += 1
-                c += <Py_ssize_t>skip[j]
-                if c >= m:
-                    c -= m
-                cursor[j] = <u64>c
-                filled += 1
                 if filled == m:
                     break
+                _claim(entry, cursor, skip, j, m)
+                taken[j] = 1
+                filled += 1
+            size = 0
+            for j in range(n):
+                key[size] = _next_round(1, wmax, weight[j], 1, m)
+                who[size] = j
+                size += 1
+            for c in range(size // 2 - 1, -1, -1):
+                _sift_down(key, who, size, c)
+            while filled < m and size > 0 and key[0] != INFINITY:
+                j = who[0]
+                rnd = key[0]
+                _claim(entry, cursor, skip, j, m)
+                taken[j] += 1
+                filled += 1
+                key[0] = _next_round(taken[j], wmax, weight[j], rnd, m)
+                _sift_down(key, who, size, 0)
     free(cursor)
+    free(key)
+    free(who)
 
 
 def maglev_lookup(const u64[::1] keys, const i32[::1] entry, i32[::1] out):
