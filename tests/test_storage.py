@@ -309,15 +309,20 @@ def test_memory_and_file_storage_agree(tmp_path):
 # -- bounded logs ----------------------------------------------------------------------
 
 
+def _elect(replica: Replica) -> None:
+    """Tick a one-member group until its replica leads."""
+    now = 0.0
+    while not replica.is_leader:
+        now += 10
+        replica.on_tick(now)
+
+
 def test_replica_snapshots_when_its_log_passes_the_record_limit():
     config = ReplicaConfig(heartbeat_interval=1, election_timeout=10, retransmit_interval=2,
                            snapshot_every=0, snapshot_records=20, snapshot_bytes=0)
     storage = MemoryStorage()
     replica = Replica(0, [0], LogMachine(), storage, config=config)
-    now = 0.0
-    while not replica.is_leader:
-        now += 10
-        replica.on_tick(now)
+    _elect(replica)
     for i in range(200):
         assert replica.submit(Command.make(f"c:{i}", "put", i)).result is not None
         assert storage.durable_records <= 22
@@ -329,10 +334,7 @@ def test_replica_snapshots_when_its_log_passes_the_byte_limit(tmp_path):
                            snapshot_every=0, snapshot_records=0, snapshot_bytes=20_000)
     storage = FileStorage(tmp_path, fsync=False)
     replica = Replica(0, [0], LogMachine(), storage, config=config)
-    now = 0.0
-    while not replica.is_leader:
-        now += 10
-        replica.on_tick(now)
+    _elect(replica)
     for i in range(100):
         replica.submit(Command.make(f"c:{i}", "put", "x" * 1000))
         assert os.path.getsize(storage.log_path) < 25_000

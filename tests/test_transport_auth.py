@@ -325,10 +325,12 @@ def _serve(tmp_path, test, **kwargs):
     """Run ``test(server, port)`` against replica 1 of a three-member group whose
     other members are down (it still learns decisions, which is what we need)."""
     ports = free_ports(3)
+    if "tls" not in kwargs:
+        kwargs.setdefault("secret", SECRET)
 
     async def main():
         server = transport.ReplicaServer(1, [("127.0.0.1", p) for p in ports], tmp_path,
-                                         fsync=False, secret=SECRET, **kwargs)
+                                         fsync=False, **kwargs)
         await server.start()
         try:
             await test(server, ports[0])

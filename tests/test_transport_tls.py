@@ -10,10 +10,9 @@ import time
 
 import pytest
 from _helpers import free_ports
-from test_transport_auth import WAIT, Peer, _add_node, until
+from test_transport_auth import WAIT, Peer, _add_node, _serve, until
 
 from fastsched.consensus.messages import Decision
-from fastsched.consensus.net import transport
 from fastsched.consensus.net.auth import CLIENT
 from fastsched.consensus.net.client import Client
 from fastsched.consensus.net.tls import PlainSession, TLSConfig, peer_identity
@@ -78,21 +77,6 @@ def test_tls_and_a_secret_exclude_each_other(certs, tmp_path):
     assert err.value.field == "tls_cert"
 
 
-def _serve(tmp_path, tls, test):
-    ports = free_ports(3)
-
-    async def main():
-        server = transport.ReplicaServer(1, [("127.0.0.1", p) for p in ports], tmp_path,
-                                         fsync=False, tls=tls)
-        await server.start()
-        try:
-            await test(server, ports[0])
-        finally:
-            server.stop()
-    asyncio.run(main())
-    return ports
-
-
 class TLSPeer(Peer):
     @classmethod
     async def open(cls, port, tls):
@@ -134,7 +118,7 @@ def test_a_tls_peer_is_who_its_certificate_names(certs, tmp_path):
         with pytest.raises(AuthenticationError):
             await loop.run_in_executor(
                 None, lambda: Client(addr, tls=other["client"], timeout=WAIT).local_state(1))
-    _serve(tmp_path, good["replica-1"], test)
+    _serve(tmp_path, test, tls=good["replica-1"])
 
 
 def test_a_replica_must_present_the_name_of_the_one_dialled(certs, tmp_path):
@@ -147,7 +131,7 @@ def test_a_replica_must_present_the_name_of_the_one_dialled(certs, tmp_path):
                                                       "names 2"):
             await loop.run_in_executor(
                 None, lambda: Client(addr, tls=good["client"], timeout=WAIT).local_state(1))
-    _serve(tmp_path, good["replica-2"], test)       # replica 1 with replica 2's certificate
+    _serve(tmp_path, test, tls=good["replica-2"])      # replica 1 with replica 2's certificate
 
 
 def test_three_processes_over_tls_agree(certs, tmp_path):

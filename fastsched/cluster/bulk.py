@@ -52,10 +52,8 @@ def bind_many(cluster: Cluster, pods: Iterable[Pod], nodes: Iterable[str], *,
         vectors[g, index[PODS]] += 1
         scoring[g] = [pod.scoring_requests.get(CPU, 0), pod.scoring_requests.get(MEMORY, 0)]
     n = len(cluster)
-    width = len(cluster.resources)
-    added = _sums(cluster.requested[:n], rows, gid, vectors, names, nodes, cluster, n, width)
-    added_nz = _sums(cluster.nonzero_requested[:n], rows, gid, scoring, (CPU, MEMORY), nodes,
-                     cluster, n, 2)
+    added = _sums(cluster, cluster.requested[:n], rows, gid, vectors, names)
+    added_nz = _sums(cluster, cluster.nonzero_requested[:n], rows, gid, scoring, (CPU, MEMORY))
     if not force:
         _check_fit(cluster, rows, gid, vectors, added, names, n)
     # Everything is valid: from here on nothing raises.
@@ -125,10 +123,11 @@ def _validate(cluster: Cluster, pods: list[Any], nodes: list[Any]
     return rows, groups, gid, keys
 
 
-def _sums(have: np.ndarray, rows: np.ndarray, gid: np.ndarray, vectors: np.ndarray,
-          names: Any, nodes: list[str], cluster: Cluster, n: int, width: int) -> np.ndarray:
-    """Per node, what the pods add to ``have`` (its first ``width`` columns; the new
-    columns start at 0), refusing any sum past int64."""
+def _sums(cluster: Cluster, have: np.ndarray, rows: np.ndarray, gid: np.ndarray,
+          vectors: np.ndarray, names: Any) -> np.ndarray:
+    """Per node, what the pods add to ``have`` (``vectors`` may have more columns: new
+    ones, which start at 0), refusing any sum past int64."""
+    n, width = have.shape
     per_pod = vectors[gid]
     added = np.zeros((n, vectors.shape[1]), np.int64)
     np.add.at(added, rows, per_pod)

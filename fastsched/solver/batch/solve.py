@@ -156,13 +156,13 @@ def _search(p: _Problem, final: list[Pod], options: BatchOptions, workers: int,
         the time left; else the greedy plan is the answer, with its bound."""
         if model is not None:
             return True
-        cost = _BUILD_PER_VAR * int(np.count_nonzero(p.cap > 0))
-        left = deadline - time.perf_counter()
+        variables = int(np.count_nonzero(p.cap > 0))
+        cost, left = _BUILD_PER_VAR * variables, deadline - time.perf_counter()
         if left > 2 * cost:
             return True
         stats.setdefault("skipped", []).append(
-            f"search: building {int(np.count_nonzero(p.cap > 0))} variables would take about "
-            f"{cost:.1f} s of the {max(left, 0):.1f} s left")
+            f"search: building {variables} variables would take about {cost:.1f} s of the "
+            f"{max(left, 0):.1f} s left")
         return False
 
     def budget(share: float = 1.0) -> float:
