@@ -72,13 +72,14 @@ def pods() -> st.SearchStrategy:
 def state(cluster: Cluster) -> tuple:
     """Everything a failed call must leave as it was."""
     cols = cluster.columns
-    table = cols.pod_table
+    table = cols.store
     pods = {}
     for pod, node in cluster.bindings():
         slot = cols.slot(pod)
         pods[pod.key] = (node, pod.priority, int(table.seq[slot]), int(table.node[slot]),
-                         table.req[slot].tolist())
-    indexes = (dict(cols.ported_pods()), sorted(cols.affine_pods()))
+                         table.req_of(np.array([slot]))[0].tolist())
+    indexes = (sorted((table.key(s), r, p) for s, r, p in cols.ported_pods()),
+               sorted((p.key, r) for p, r in cols.affine_pods()))
     return cluster.snapshot(), pods, indexes
 
 

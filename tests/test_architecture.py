@@ -87,7 +87,7 @@ def cluster_private_fields() -> set[str]:
 
 def test_no_private_cluster_fields_outside_cluster_package():
     private = cluster_private_fields()
-    assert {"_alloc", "_req", "_rows", "_podtab"} <= private
+    assert {"_alloc", "_req", "_rows", "_store"} <= private
     offenders = []
     for name, path in SOURCES.items():
         if name.startswith("fastsched.cluster"):

@@ -312,12 +312,14 @@ class ClusterMachine(RuleBasedStateMachine):
             assert c.nonzero_requested[row].tolist() == scoring
         assert set(c.pods) == set(self.bound)
         # the pod table holds exactly the bound pods, on their nodes
-        table = c._podtab
-        assert sorted(table.live().tolist()) == sorted(c._pod_slot.values())
-        for key, (pod, node) in self.bound.items():
-            slot = c._pod_slot[key]
-            assert table.node[slot] == c.row(node)
-            assert table.labels.decode(table.codes[slot]) == pod.labels
+        store = c.columns.store
+        assert store.count == len(self.bound) == len(store.live())
+        slots = [c.columns.slot(key) for key in self.bound]
+        assert sorted(store.live().tolist()) == sorted(slots)
+        for slot, (key, (pod, node)) in zip(slots, self.bound.items()):
+            assert store.node[slot] == c.row(node)
+            assert store.labels.decode(store.t_codes[store.tid[slot]]) == pod.labels
+            assert store.key(slot) == key and store.pod(slot) == pod
 
 
 TestClusterMachine = ClusterMachine.TestCase

@@ -530,7 +530,7 @@ def test_gang_all_or_nothing():
     assert failed[0].message.startswith("gang of 4 pods: only 3 can be placed together, 4 needed")
     assert "0/2 nodes are available" in failed[3].message
     assert c.snapshot() == before and len(c.pods) == 0
-    assert int(c._podtab.live().size) == 0
+    assert int(c.columns.store.live().size) == 0
     partial = s.schedule_gang([worker] * 4, min_member=3)
     assert partial.placed == 3 and len(c.pods) == 3
     ok = s.schedule_gang([Pod("x", requests={"cpu": 100}), Pod("y", requests={"cpu": 100})])

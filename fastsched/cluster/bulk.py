@@ -15,7 +15,7 @@ from typing import Any
 import numpy as np
 
 from ..errors import DoesNotFitError, DuplicateError, NodeNotFoundError, ValidationError
-from ..model.pod import Pod
+from ..model.pod import Pod, family
 from ..model.quantity import INT64_MAX
 from ..model.resources import CPU, MEMORY, PODS
 
@@ -61,35 +61,26 @@ def bind_many(cluster: Cluster, pods: Iterable[Pod], nodes: Iterable[str], *,
         cluster._column(resource)
     cluster._req[:n] += added
     cluster._nonzero[:n] += added_nz
-    table = cluster._podtab
-    codes_rows = [table.encode(p.labels) for p in groups]
-    codes = np.full((len(groups), table.codes.shape[1]), -1, np.int32)
-    for g, r in enumerate(codes_rows):
-        codes[g, : len(r)] = r
-    ns = np.array([table.namespace_code(p.namespace) for p in groups], np.int32)
-    prio = np.array([p.priority for p in groups], np.int32)
-    slots = table.add_many(codes[gid], ns[gid], rows.astype(np.int32), prio[gid], vectors[gid])
-    # Cluster._remember, with what a group shares (host ports, affinity) read once.
-    ported = [g.host_ports for g in groups]
-    affine = [g.pod_affinity is not None or g.pod_anti_affinity is not None for g in groups]
-    by_key, by_node, slot_of = cluster._pod_map, cluster._node_pods, cluster._pod_slot
-    for pod, key, node, g, slot in zip(pods, keys, nodes, gid.tolist(), slots.tolist()):
-        by_key[key] = (pod, node)
-        on_node = by_node.get(node)
-        if on_node is None:
-            on_node = by_node[node] = {}
-        on_node[key] = pod
-        slot_of[key] = slot
-        if ported[g]:
-            cluster._ported[key] = (node, ported[g])
-        if affine[g]:
-            cluster._affine[key] = (pod, node)
+    store = cluster._store
+    vectors = vectors[:, : len(cluster.resources)]
+    # Templates per family (the store keys them so); the group's vectors serve them all.
+    tids = np.empty(len(pods), np.int64)
+    made: dict[tuple, int] = {}
+    template = store.template
+    for t, (pod, g) in enumerate(zip(pods, gid.tolist())):
+        fam = (family(pod), g)
+        found = made.get(fam)
+        if found is None:
+            found = made[fam] = template(pod, None, vectors[g],
+                                         (int(scoring[g, 0]), int(scoring[g, 1])))
+        tids[t] = found
+    store.add(tids, rows.astype(np.int32), None, list(enumerate(pods)))
 
 
 def _validate(cluster: Cluster, pods: list[Any], nodes: list[Any]
               ) -> tuple[np.ndarray, list[Pod], np.ndarray, list[str]]:
     """Node rows, the distinct pod groups, each pod's group and key, or raise."""
-    bound = cluster.pods
+    lookup = cluster._store.lookup
     node_rows = cluster.columns.rows
     rows = np.empty(len(pods), np.int64)
     gid = np.empty(len(pods), np.int64)
@@ -104,7 +95,7 @@ def _validate(cluster: Cluster, pods: list[Any], nodes: list[Any]
         if row is None:
             raise NodeNotFoundError(f"no node named {node!r} (nodes[{t}])")
         key = pod.key
-        if key in bound or key in seen:
+        if key in seen or lookup(key) >= 0:
             raise DuplicateError(f"pod {key} is already bound, or given twice", f"pods[{t}]")
         seen.add(key)
         keys.append(key)

@@ -36,14 +36,15 @@ from ..errors import (
     PodNotFoundError,
     ValidationError,
 )
-from ..model.pod import Pod, replica_name
+from ..model.pod import Pod
 from ..model.quantity import INT64_MAX
 from ..model.resources import CPU, MEMORY, NATIVE_RESOURCES, PODS, resource_dict
 from ..model.taints import Taint
+from . import bound
 from .bulk import bind_many
 from .columns import ClusterColumns
 from .labeltable import LabelTable
-from .podtable import PodTable
+from .podstore import PodStore
 from .snapshot import ClusterSnapshot, NodeInfo
 
 __all__ = ["Cluster", "ClusterSnapshot", "NodeInfo", "HOSTNAME_LABEL", "DEFAULT_MAX_PODS"]
@@ -100,16 +101,8 @@ class Cluster:
         self._taints: list[Taint] = []
         self._taint_index: dict[Taint, int] = {}
         self._node_taints: list[tuple[Taint, ...]] = []
-        self._pod_map: dict[str, tuple[Pod, str]] = {}       # key -> (pod, node name)
-        self._node_pods: dict[str, dict[str, Pod]] = {}      # node -> {key: pod}
-        self._ported: dict[str, tuple[str, tuple]] = {}      # key -> (node, host ports)
-        self._affine: dict[str, tuple[Pod, str]] = {}        # pods with pod (anti-)affinity
-        # Placements recorded in bulk by the scheduler: their requests are already in
-        # the columns; the per-pod dicts are filled in when first read (see _flush).
-        self._bulk: list[tuple[Any, np.ndarray, int, frozenset[int], np.ndarray]] = []
-        # Bound pods' labels as columns (PodTopologySpread, InterPodAffinity).
-        self._podtab = PodTable()
-        self._pod_slot: dict[str, int] = {}
+        # Bound pods as columns (see podstore): no Python object per replica.
+        self._store = PodStore(len(self._resources))
         self._replica_seq = 0
         self._version = 0        # bumped whenever node columns other than requested change
         # Images are read when a pod spec is compiled, never in a kernel loop.
@@ -126,18 +119,6 @@ class Cluster:
 
     # -- reading -----------------------------------------------------------------
 
-    @property
-    def _pods(self) -> dict[str, tuple[Pod, str]]:
-        if self._bulk:
-            self._flush()
-        return self._pod_map
-
-    @property
-    def _pods_by_node(self) -> dict[str, dict[str, Pod]]:
-        if self._bulk:
-            self._flush()
-        return self._node_pods
-
     def __len__(self) -> int:
         return self._n
 
@@ -145,7 +126,7 @@ class Cluster:
         return name in self._rows
 
     def __repr__(self) -> str:
-        return (f"Cluster({self._n} nodes, {len(self._pods)} pods, "
+        return (f"Cluster({self._n} nodes, {self._store.count} pods, "
                 f"resources={list(self._resources)})")
 
     @property
@@ -224,21 +205,30 @@ class Cluster:
 
     def pods_on(self, node_name: str) -> tuple[Pod, ...]:
         """The pods bound to a node, in binding order."""
-        self.row(node_name)
-        return tuple(self._pods_by_node.get(node_name, {}).values())
+        store = self._store
+        return tuple(store.pods(store.on_node(self.row(node_name)).tolist()))
 
     def node_of(self, pod: Pod | str) -> str:
         """The node a bound pod runs on."""
-        return self._pods[self._pod_key(pod)][1]
+        return self._names[int(self._store.node[self._slot(pod)])]
 
     @property
     def pods(self) -> Mapping[str, Pod]:
-        """Every bound pod by ``namespace/name``."""
-        return FrozenMap((key, pod) for key, (pod, _) in self._pods.items())
+        """Every bound pod by ``namespace/name``: a live read-only view, in binding
+        order (``len`` and lookups cost no pass over the pods)."""
+        return bound.BoundPods(self._store)
+
+    @property
+    def pod_count(self) -> int:
+        """How many pods are bound."""
+        return self._store.count
 
     def bindings(self) -> Iterator[tuple[Pod, str]]:
         """``(pod, node name)`` for every bound pod, in binding order."""
-        return iter(list(self._pods.values()))
+        store, names = self._store, self._names
+        order = store.ordered()
+        return iter([(store.pod(s), names[r])
+                     for s, r in zip(order.tolist(), store.node[order].tolist())])
 
     # -- nodes ---------------------------------------------------------------------
 
@@ -310,14 +300,10 @@ class Cluster:
     def remove_node(self, name: str) -> tuple[Pod, ...]:
         """Remove a node; the pods bound to it are unbound and returned."""
         row = self.row(name)
-        evicted = tuple(self._pods_by_node.pop(name, {}).values())
+        store = self._store
+        evicted = tuple(store.pods(store.on_node(row).tolist()))
         self._set_images(name, FrozenMap())
-        for pod in evicted:
-            del self._pods[pod.key]
-            self._ported.pop(pod.key, None)
-            self._affine.pop(pod.key, None)
-            del self._pod_slot[pod.key]
-        self._podtab.remove_node(row)
+        store.remove_node(row)
         self._version += 1
         n = self._n
         for array in (self._alloc, self._req, self._nonzero, self._unsched, self._labels,
@@ -390,9 +376,9 @@ class Cluster:
         if not isinstance(pod, Pod):
             raise ValidationError(f"expected a Pod, got {type(pod).__name__}", "pod")
         row = self.row(node_name)
-        if pod.key in self._pods:
+        if self._store.lookup(pod.key) >= 0:
             raise DuplicateError(f"pod {pod.key} is already bound to node "
-                                 f"{self._pods[pod.key][1]!r}", "pod")
+                                 f"{self.node_of(pod.key)!r}", "pod")
         if pod.node_name and pod.node_name != node_name:
             raise ValidationError(f"pod {pod.key} names node {pod.node_name!r}, not "
                                   f"{node_name!r}", "nodeName")
@@ -418,11 +404,12 @@ class Cluster:
         # Everything is valid: from here on nothing raises.
         for resource in missing:
             self._column(resource)
-        self._req[row] += self.request_vector(pod)
+        vec = self.request_vector(pod)
+        self._req[row] += vec
         self._nonzero[row] += scoring
-        self._remember(pod, node_name)
-        self._pod_slot[pod.key] = self._podtab.add(pod.labels, pod.namespace, row, pod.priority,
-                                                   self.request_vector(pod))
+        store = self._store
+        t = store.template(pod, None, vec, (int(scoring[0]), int(scoring[1])))
+        store.add(np.array([t]), np.array([row], np.int32), None, [(0, pod)])
 
     def bind_many(self, pods: Iterable[Pod], nodes: Iterable[str], *, force: bool = False) -> None:
         """Bind ``pods[t]`` to ``nodes[t]``, all or nothing: the state ``bind`` pod by pod
@@ -431,16 +418,17 @@ class Cluster:
 
     def unbind(self, pod: Pod | str) -> Pod:
         """Unbind a pod (a ``Pod``, ``"namespace/name"`` or a name in ``default``)."""
-        key = self._pod_key(pod)
-        bound, node_name = self._pods.pop(key)
-        del self._pods_by_node[node_name][key]
-        self._ported.pop(key, None)
-        self._affine.pop(key, None)
-        self._podtab.remove(self._pod_slot.pop(key))
-        row = self._rows[node_name]
-        self._req[row] -= self.request_vector(bound)
-        self._nonzero[row] -= self.request_vector(bound, scoring=True)
-        return bound
+        slot = self._slot(pod)
+        gone = self._store.pod(slot)
+        bound.release(self, np.array([slot], np.int64))
+        return gone
+
+    def unbind_many(self, pods: Iterable[Pod | str]) -> int:
+        """Unbind every pod given (``Pod`` objects or keys, as for ``unbind``), all or
+        nothing: an unknown pod raises ``PodNotFoundError`` and one given twice
+        ``DuplicateError``, and then nothing changed. Returns how many were unbound;
+        the columns are updated with array operations, no Python object per pod."""
+        return bound.unbind_many(self, pods)
 
     # -- copies ----------------------------------------------------------------------
 
@@ -459,7 +447,7 @@ class Cluster:
             nonzero_requested=frozen(self._nonzero), unschedulable=frozen(self._unsched),
             labels=tuple(self.label_table.decode(self._labels[i]) for i in range(n)),
             taints=tuple(self._node_taints),
-            pods=FrozenMap((k, node) for k, (_, node) in self._pods.items()),
+            pods=FrozenMap(bound.pod_nodes(self)),
             images=tuple(self._node_images.get(name, FrozenMap()) for name in self._names),
         )
 
@@ -480,13 +468,7 @@ class Cluster:
         other._taints = list(self._taints)
         other._taint_index = dict(self._taint_index)
         other._node_taints = list(self._node_taints)
-        other._pod_map = dict(self._pods)
-        other._node_pods = {k: dict(v) for k, v in self._pods_by_node.items()}
-        other._ported = dict(self._ported)
-        other._affine = dict(self._affine)
-        other._bulk = []
-        other._podtab = self._podtab.copy()
-        other._pod_slot = dict(self._pod_slot)
+        other._store = self._store.copy()
         other._node_images = dict(self._node_images)
         other._image_nodes = {k: dict(v) for k, v in self._image_nodes.items()}
         return other
@@ -519,10 +501,16 @@ class Cluster:
         col = self._column(resource)        # may replace self._req with a wider copy
         self._req[row, col] += amount
 
-    def restore_start(self, pod: Pod, seq: int) -> None:
+    def restore_start(self, pod: Pod | str, seq: int) -> None:
         """Give a bound pod back the start order it had (a preemption trial unbinds
         and rebinds pods; their order decides later victim choices)."""
-        self._podtab.seq[self._pod_slot[pod.key]] = seq
+        self._store.seq[self._slot(pod)] = seq
+
+    def record_placements(self, pods: Any, rows: np.ndarray, templates: frozenset[int],
+                          ids: np.ndarray | None = None) -> tuple[int, dict[int, str]]:
+        """Note placements whose requests a kernel has already added to the columns
+        (the engine's commit path; see ``fastsched.cluster.bound``)."""
+        return bound.record_placements(self, pods, rows, templates, ids)
 
     # -- internals -------------------------------------------------------------------
 
@@ -536,6 +524,13 @@ class Cluster:
             self._small_key = key
         return self._small
 
+    def _name_array(self) -> np.ndarray:
+        names = self.node_names             # a new tuple whenever the nodes change
+        if getattr(self, "_name_key", None) is not names:
+            self._names_obj = np.array([*names, None], object)
+            self._name_key = names
+        return self._names_obj
+
     def _inverse_allocatable(self) -> np.ndarray:
         """``1 / allocatable`` (0 where it is 0), cached until the node columns change;
         kernels use it to divide without integer divisions."""
@@ -547,102 +542,12 @@ class Cluster:
             self._inv_key = key
         return self._inv
 
-    def _remember(self, pod: Pod, node_name: str) -> None:
-        key = pod.key
-        self._pod_map[key] = (pod, node_name)
-        self._node_pods.setdefault(node_name, {})[key] = pod
-        ports = pod.host_ports
-        if ports:
-            self._ported[key] = (node_name, ports)
-        if pod.pod_affinity is not None or pod.pod_anti_affinity is not None:
-            self._affine[key] = (pod, node_name)
-
-    def record_placements(self, pods: Any, rows: np.ndarray, templates: frozenset[int],
-                          ids: np.ndarray | None = None) -> int:
-        """Note placements whose requests a kernel has already added to the columns
-        (the engine's commit path: ``columns.req`` is written in place, then this).
-
-        ``rows[t]`` is pod t's node row (-1: not placed). A pod object in
-        ``templates`` (by id) stands for replicas: its placement at position t is
-        bound as ``<name>-<base + t>``, base being the returned sequence number.
-        ``ids`` (``id`` of every pod, if the caller has them) saves recomputing them.
-        """
-        base = self._replica_seq
-        self._replica_seq += len(rows)
-        placed = np.flatnonzero(rows >= 0)
-        slots = np.zeros(0, np.int64)
-        if len(placed):
-            # Label codes once per distinct pod object, then one vectorized append.
-            if ids is None:
-                ids = np.fromiter(map(id, pods), np.int64, len(rows))
-            _, first, inverse = np.unique(ids[placed], return_index=True, return_inverse=True)
-            table = self._podtab
-            # Distinct pod objects often share what the table stores (replicas share
-            # their label and request maps): encode each such group once.
-            group: dict[tuple, int] = {}
-            objects: list[Pod] = []
-            regroup = np.empty(len(first), np.int64)
-            for k, i in enumerate(first.tolist()):
-                pod = pods[int(placed[i])]
-                key = (id(pod.labels), pod.namespace, id(pod.requests), pod.priority)
-                found = group.get(key)
-                if found is None:
-                    found = group[key] = len(objects)
-                    objects.append(pod)
-                regroup[k] = found
-            inverse = regroup[inverse]
-            rows_codes = [table.encode(p.labels) for p in objects]
-            width = table.codes.shape[1]
-            codes = np.full((len(objects), width), -1, np.int32)
-            for i, r in enumerate(rows_codes):
-                codes[i, : len(r)] = r
-            ns = np.array([table.namespace_code(p.namespace) for p in objects], np.int32)
-            prio = np.array([p.priority for p in objects], np.int32)
-            vectors = np.stack([self.request_vector(p) for p in objects])
-            slots = table.add_many(codes[inverse], ns[inverse], rows[placed].astype(np.int32),
-                                   prio[inverse], vectors[inverse])
-        self._bulk.append((pods, rows, base, templates, slots))
-        return base
-
-    def _flush(self) -> None:
-        bulk, self._bulk = self._bulk, []
-        names = self._names
-        for pods, rows, base, templates, slots in bulk:
-            for t, slot in zip(np.flatnonzero(rows >= 0).tolist(), slots.tolist()):
-                pod = pods[t]
-                if templates and id(pod) in templates:
-                    suffix = f"-{base + t}"
-                    name = replica_name(pod.name, suffix)
-                    while f"{pod.namespace}/{name}" in self._pod_map:
-                        suffix += "-r"      # a user's pod took the generated name
-                        name = replica_name(pod.name, suffix)
-                    pod = pod.replica(name)
-                self._remember(pod, names[rows[t]])
-                self._pod_slot[pod.key] = slot
-
-    def _affine_pods(self) -> dict[str, tuple[Pod, str]]:
-        """Bound pods with pod affinity or anti-affinity terms: key -> (pod, node)."""
-        if self._bulk:
-            self._flush()
-        return self._affine
-
-    def _ported_pods(self) -> dict[str, tuple[str, tuple]]:
-        """Bound pods with host ports: key -> (node, ports)."""
-        if self._bulk:
-            self._flush()
-        return self._ported
-
-    def _pod_key(self, pod: Pod | str) -> str:
-        if isinstance(pod, Pod):
-            key = pod.key
-        elif isinstance(pod, str):
-            key = pod if "/" in pod else f"default/{pod}"
-        else:
-            raise ValidationError(f"expected a Pod or a pod name, got {type(pod).__name__}",
-                                  "pod")
-        if key not in self._pods:
+    def _slot(self, pod: Pod | str) -> int:
+        key = bound.pod_key(pod)
+        slot = self._store.lookup(key)
+        if slot < 0:
             raise PodNotFoundError(f"no bound pod {key!r}")
-        return key
+        return slot
 
     def _check_new_name(self, name: Any) -> str:
         name = check_str(name, "name", allow_empty=False)
@@ -703,8 +608,9 @@ class Cluster:
             pad = np.zeros((self._alloc.shape[0], 1), np.int64)
             self._alloc = np.ascontiguousarray(np.hstack([self._alloc, pad]))
             self._req = np.ascontiguousarray(np.hstack([self._req, pad]))
-            # Bound pods' request vectors span every column (preemption reads them).
-            self._podtab.widen(len(self._resources))
+            # Bound pods' request vectors span every column (unbind subtracts them).
+            self._store.widen(len(self._resources))
+            self._version += 1       # the arrays were replaced: cached views are stale
         return col
 
     def _grow_rows(self, need: int) -> None:

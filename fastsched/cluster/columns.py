@@ -16,7 +16,7 @@ from typing import Any
 import numpy as np
 
 from ..model.pod import Pod
-from .podtable import PodTable
+from .podstore import PodStore
 
 __all__ = ["ClusterColumns"]
 
@@ -62,6 +62,11 @@ class ClusterColumns:
     def version(self) -> int:
         return self._c._version
 
+    def name_array(self) -> np.ndarray:
+        """Node names as an object array with None appended (index -1: no node),
+        cached until nodes are added or removed."""
+        return self._c._name_array()
+
     def inverse_allocatable(self) -> np.ndarray:
         """``1 / allocatable`` as float64 (0 where it is 0), cached per version."""
         return self._c._inverse_allocatable()
@@ -74,33 +79,41 @@ class ClusterColumns:
     # -- bound pods ----------------------------------------------------------------
 
     @property
-    def pod_table(self) -> PodTable:
-        """Bound pods as columns (labels, namespace, node, priority, start, requests)."""
-        return self._c._podtab
+    def store(self) -> PodStore:
+        """Bound pods as columns (node, template, start order; per template labels,
+        namespace, priority, requests)."""
+        return self._c._store
 
-    @property
-    def bound(self) -> Mapping[str, tuple[Pod, str]]:
-        """Every bound pod: key → (pod, node name)."""
-        return self._c._pods
+    def slot(self, pod: Pod | str) -> int:
+        """The store slot of a bound pod (PodNotFoundError if it is not bound)."""
+        return self._c._slot(pod)
 
-    @property
-    def pods_by_node(self) -> Mapping[str, Mapping[str, Pod]]:
-        """Node name → {pod key: pod}."""
-        return self._c._pods_by_node
+    def is_bound(self, key: str) -> bool:
+        """Whether a pod ``namespace/name`` is bound."""
+        return self._c._store.lookup(key) >= 0
 
-    def slot(self, pod: Pod) -> int:
-        """The pod table row of a bound pod."""
-        self._c._pods        # placements recorded in bulk get their slots here
-        return self._c._pod_slot[pod.key]
-
-    def started(self, pod: Pod) -> int:
+    def started(self, pod: Pod | str) -> int:
         """A bound pod's start order (binding sequence number)."""
-        return int(self._c._podtab.seq[self.slot(pod)])
+        return int(self._c._store.seq[self.slot(pod)])
 
-    def ported_pods(self) -> Mapping[str, tuple[str, tuple]]:
-        """Bound pods with host ports: key → (node, ports)."""
-        return self._c._ported_pods()
+    def ported_pods(self) -> list[tuple[int, int, tuple]]:
+        """Bound pods with host ports: ``(slot, node row, ports)``."""
+        store = self._c._store
+        if not store.ported_live:
+            return []
+        live = store.live()
+        live = live[store.t_ported[store.tid[live]]]
+        ports = store.t_ports
+        return [(s, r, ports[t]) for s, r, t in
+                zip(live.tolist(), store.node[live].tolist(), store.tid[live].tolist())]
 
-    def affine_pods(self) -> Mapping[str, tuple[Pod, str]]:
-        """Bound pods with pod affinity or anti-affinity terms: key → (pod, node)."""
-        return self._c._affine_pods()
+    def affine_pods(self) -> list[tuple[Pod, int]]:
+        """Bound pods with pod affinity or anti-affinity terms: ``(pod, node row)``,
+        the pod being one of its family (the same terms, labels and namespace)."""
+        store = self._c._store
+        if not store.affine_live:
+            return []
+        live = store.live()
+        live = live[store.t_affine[store.tid[live]]]
+        tmpl = store.tmpl
+        return [(tmpl[t], r) for t, r in zip(store.tid[live].tolist(), store.node[live].tolist())]

@@ -52,7 +52,7 @@ from .taints import Toleration
 __all__ = ["Pod", "Container", "ContainerPort", "NodeAffinity", "PreferredSchedulingTerm",
            "PodAffinityTerm", "WeightedPodAffinityTerm", "PodAffinity",
            "TopologySpreadConstraint", "DEFAULT_CPU_REQUEST", "DEFAULT_MEMORY_REQUEST",
-           "pod_from_dict", "pod_from_k8s", "replica_name"]
+           "pod_from_dict", "pod_from_k8s", "replica_name", "family"]
 
 DEFAULT_CPU_REQUEST = 100            # millicores, spec §1.3
 DEFAULT_MEMORY_REQUEST = 200 << 20   # 200Mi
@@ -330,6 +330,16 @@ def replica_name(name: str, suffix: str) -> str:
     return name[: 253 - len(suffix)].rstrip("-.") + suffix
 
 
+def family(pod: "Pod") -> object:
+    """A token that a pod shares with its replicas (``Pod.replica`` with only a new
+    name): pods with the same token differ in their name alone, so a cluster stores
+    what they share once. Compared by identity; never equal across families."""
+    token = pod.__dict__.get("_family")
+    if token is None:
+        token = pod.__dict__["_family"] = object()
+    return token
+
+
 def _check_host_ports(containers: tuple[Container, ...], path: str) -> None:
     """A host port (protocol, host IP, port) appears once among a pod's containers,
     as the API server's AccumulateUniqueHostPorts requires."""
@@ -468,6 +478,7 @@ class Pod:
         """
         if changes:
             return dataclasses.replace(self, name=name, **changes)
+        family(self)            # the twin shares it: a cluster stores the pair once
         twin = object.__new__(Pod)
         twin.__dict__.update(self.__dict__)
         twin.__dict__["name"] = _check_object_name(check_str(name, "name", allow_empty=False),

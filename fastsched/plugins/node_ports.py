@@ -35,11 +35,9 @@ def configure(ctx: Any, b: Any) -> None:
                 and (ip == "0.0.0.0" or t[0] == "0.0.0.0" or t[0] == ip)]
 
     if T:
-        cols = ctx.cluster.columns
-        rows = cols.rows
-        for node, ports in cols.ported_pods().values():
+        for _, row, ports in ctx.cluster.columns.ported_pods():
             for port in ports:
-                b.occ[rows[node], clashing(port)] = 1
+                b.occ[row, clashing(port)] = 1
     chk_off: list[int] = [0]
     chk: list[int] = []
     set_off: list[int] = [0]

@@ -119,9 +119,7 @@ class TopologyCompiler:
     def carriers(self) -> list[tuple[Pod, int]]:
         """Bound pods with affinity terms, with their node rows."""
         if self._carriers is None:
-            rows = self.cluster.columns.rows
-            self._carriers = [(pod, rows[node])
-                              for pod, node in self.cluster.columns.affine_pods().values()]
+            self._carriers = self.cluster.columns.affine_pods()
         return self._carriers
 
     # -- per spec --------------------------------------------------------------------
@@ -300,10 +298,10 @@ class TopologyCompiler:
         counts = np.zeros(max(int(off[-1]), 1), np.int64)
         dmask = np.zeros(max(int(off[-1]), 1), np.uint8)
         inc = np.zeros((max(S, 1), max(C, 1)), np.uint8)
-        table = self.cluster.columns.pod_table
+        table = self.cluster.columns.store
         live = table.live()
         pod_nodes = table.node[live]
-        ns_codes = table.ns[live]
+        ns_codes = table.ns_of(live)
         for c, (kind, what, spaces, key, eligible) in enumerate(self.counter_defs):
             d = self._domains(key)
             e = np.ones(n, np.bool_) if eligible is None else eligible

@@ -106,9 +106,9 @@ def find(cluster: Any, pod: Pod, want: np.ndarray, codes: np.ndarray, bits: np.n
     view = cluster.columns
     alloc = view.alloc
     used = view.req
-    table = view.pod_table
+    table = view.store
     live = table.live()
-    lower = live[table.priority[live] < pod.priority]
+    lower = live[table.priority_of(live) < pod.priority]
     counts: dict[str, int] = {}
     # Which nodes preemption could help: resource shortfalls the pod alone does not
     # exceed, and host-port conflicts.
@@ -122,7 +122,7 @@ def find(cluster: Any, pod: Pod, want: np.ndarray, codes: np.ndarray, bits: np.n
     freeable = np.zeros_like(used)
     if len(lower):
         nodes = table.node[lower]
-        req = table.req[lower, : used.shape[1]]
+        req = table.req_of(lower)[:, : used.shape[1]]
         for col in range(used.shape[1]):
             # Float sums are exact below 2^53; clipped, huge forced binds cannot wrap.
             freeable[:, col] = np.minimum(np.bincount(nodes, weights=req[:, col], minlength=n)[:n],
@@ -148,7 +148,7 @@ def find(cluster: Any, pod: Pod, want: np.ndarray, codes: np.ndarray, bits: np.n
     best_key, best_row, best_victims = None, -1, []
     # Lower-priority pods grouped by node, most important first within a node
     # (higher priority, then earlier start), so victims are picked per node in order.
-    lower = lower[np.lexsort((table.seq[lower], -table.priority[lower].astype(np.int64),
+    lower = lower[np.lexsort((table.seq[lower], -table.priority_of(lower).astype(np.int64),
                               table.node[lower]))]
     by_node = table.node[lower]
     firsts = np.searchsorted(by_node, candidates, "left")
@@ -158,17 +158,17 @@ def find(cluster: Any, pod: Pod, want: np.ndarray, codes: np.ndarray, bits: np.n
     rows = candidates[:limit]
     if pod_ports or pdbs:
         # Budgets and host ports need the pods themselves: the plain Python path.
-        for row in rows.tolist():
-            on_node = [p for p in view.pods_by_node.get(names[row], {}).values()
-                       if p.priority < pod.priority]
-            choice = _victims(cluster, row, pod, want, on_node, pdbs, pod_ports)
+        for j, row in enumerate(rows.tolist()):
+            on_node = lower[firsts[j]:lasts[j]]
+            choice = _victims(cluster, row, want, on_node, pdbs, pod_ports)
             if choice is None:      # host ports still taken by pods it may not evict
                 counts[PORTS] = counts.get(PORTS, 0) + 1
                 continue
             victims, violations = choice
-            key = choice_key(cluster, row, victims, violations)
+            key = choice_key(row, [(int(table.t_prio[table.tid[v]]), int(table.seq[v]))
+                                   for v in victims], violations)
             if best_key is None or key < best_key:
-                best_key, best_row, best_victims = key, row, [view.slot(p) for p in victims]
+                best_key, best_row, best_victims = key, row, victims
     elif len(rows):
         # The candidates' lower-priority pods, segment by segment, in one kernel call.
         lo, hi = firsts[: len(rows)], lasts[: len(rows)]
@@ -178,10 +178,10 @@ def find(cluster: Any, pod: Pod, want: np.ndarray, codes: np.ndarray, bits: np.n
         picked = lower[np.repeat(lo - offsets[:-1], lengths) + np.arange(offsets[-1])]
         victim = np.zeros(len(picked), np.uint8)
         _reprieve(np.ascontiguousarray(alloc[rows][:, cols] - used[rows][:, cols]),
-                  np.ascontiguousarray(table.req[picked][:, cols]), offsets,
+                  np.ascontiguousarray(table.req_of(picked)[:, cols]), offsets,
                   np.ascontiguousarray(want[cols]), victim)
         is_victim = victim.astype(bool)
-        prio = table.priority[picked].astype(np.int64)
+        prio = table.priority_of(picked).astype(np.int64)
         starts = offsets[:-1]
         tops = np.maximum.reduceat(np.where(is_victim, prio, -INT32), starts)
         total = np.add.reduceat(np.where(is_victim, prio + INT32, 0), starts)
@@ -201,60 +201,55 @@ def find(cluster: Any, pod: Pod, want: np.ndarray, codes: np.ndarray, bits: np.n
     if best_key is None:
         return None, None, counts, topology_rows
     node = names[best_row]
-    chosen = set(best_victims)
-    evicted = sorted((p for p in view.pods_by_node[node].values() if view.slot(p) in chosen),
-                     key=lambda p: (-p.priority, view.started(p)))
-    return best_key, Preemption(pod, node, tuple(evicted)), counts, topology_rows
+    chosen = np.asarray(best_victims, np.int64)
+    chosen = chosen[np.lexsort((table.seq[chosen], -table.priority_of(chosen).astype(np.int64)))]
+    return best_key, Preemption(pod, node, tuple(table.pods(chosen.tolist()))), counts, \
+        topology_rows
 
 
-def choice_key(cluster: Any, row: int, victims: Sequence[Pod], violations: int) -> tuple:
-    """Upstream's order between candidate nodes (smaller is better)."""
-    top = max(p.priority for p in victims)
-    view = cluster.columns
-    earliest = min(view.started(p) for p in victims if p.priority == top)
-    return (violations, top, sum(p.priority + INT32 for p in victims), len(victims),
+def choice_key(row: int, victims: Sequence[tuple[int, int]], violations: int) -> tuple:
+    """Upstream's order between candidate nodes (smaller is better); ``victims`` are
+    ``(priority, start order)`` pairs."""
+    top = max(p for p, _ in victims)
+    earliest = min(s for p, s in victims if p == top)
+    return (violations, top, sum(p + INT32 for p, _ in victims), len(victims),
             -earliest, row)
 
 
-def _victims(cluster: Any, row: int, pod: Pod, want: np.ndarray, lower: list[Pod],
+def _victims(cluster: Any, row: int, want: np.ndarray, lower: np.ndarray,
              pdbs: Sequence[PodDisruptionBudget],
-             pod_ports: tuple) -> tuple[list[Pod], int] | None:
+             pod_ports: tuple) -> tuple[list[int], int] | None:
     """Upstream's SelectVictimsOnNode for resources and ports: evict all of
-    ``lower``, then re-admit, most important first (budget violators before the
-    others), every pod that still leaves room."""
+    ``lower`` (slots, most important first: higher priority, then earlier start),
+    then re-admit in that order (budget violators before the others) every pod that
+    still leaves room. Returns the victims' slots."""
     view = cluster.columns
-    free = view.alloc[row] - view.req[row]
-    for p in lower:
-        free = free + cluster.request_vector(p)
+    store = view.store
+    vectors = store.req_of(lower)[:, : view.req.shape[1]]
+    free = view.alloc[row] - view.req[row] + vectors.sum(axis=0)
     if ((want > free) & (want > 0)).any():
         return None
-    ports = _used_ports(cluster, row, exclude={p.key for p in lower})
+    exclude = set(lower.tolist())
+    ports = tuple(port for slot, where, held in view.ported_pods()
+                  if where == row and slot not in exclude for port in held)
     if _clash(pod_ports, ports):
         return None
-    # Most important first: higher priority, then earlier start (binding order).
-    ranked = sorted(lower, key=lambda p: (-p.priority, view.started(p)))
-    broken = violations(ranked, pdbs)
+    # A pod's family shares its labels and namespace, all a budget looks at.
+    broken = violations([store.template_of(s) for s in lower.tolist()], pdbs)
     victims, violated = [], 0
     for group in (True, False):
-        for p, violates in zip(ranked, broken):
+        for k, (slot, violates) in enumerate(zip(lower.tolist(), broken)):
             if violates != group:
                 continue
-            vec = cluster.request_vector(p)
-            after = free - vec
-            if not ((want > after) & (want > 0)).any() and not _clash(pod_ports,
-                                                                      ports + p.host_ports):
+            held = store.t_ports[store.tid[slot]]
+            after = free - vectors[k]
+            if not ((want > after) & (want > 0)).any() and not _clash(pod_ports, ports + held):
                 free = after                    # re-admitted: it stays
-                ports = ports + p.host_ports
+                ports = ports + held
             else:
-                victims.append(p)
+                victims.append(slot)
                 violated += violates
     return victims, violated
-
-
-def _used_ports(cluster: Any, row: int, exclude: set[str]) -> tuple:
-    node = cluster.node_names[row]
-    return tuple(port for key, (where, ports) in cluster.columns.ported_pods().items()
-                 if where == node and key not in exclude for port in ports)
 
 
 def _clash(mine: tuple, used: tuple) -> bool:

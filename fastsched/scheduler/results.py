@@ -3,19 +3,20 @@ messages, and the filter and score explanations of one pod."""
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any, overload
 
 import numpy as np
 
 from .._kernels.common import PASSES
-from ..model.pod import Pod
+from ..model.pod import Pod, replica_name
 from ..plugins import REASONS, RESOURCE0
 from ..plugins.noderesources_fit import reason as fit_reason
 from ..plugins.noderesources_fit import resource_reasons
 
 __all__ = ["Placement", "Unschedulable", "FilterResult", "ScoreResult", "ScheduleResult",
+           "Reasons", "BatchNames", "bucket_names",
            "fit_error_message", "hist_counts", "filter_counts", "NO_NODES",
            "AFFINITY_CONFLICT"]
 
@@ -94,22 +95,129 @@ class ScoreResult:
         return self.nodes[int(np.argmax(self.total))] if self.nodes else None
 
 
+class Reasons(Mapping[int, tuple[str, dict[str, int]]]):
+    """Why the unschedulable pods of a batch failed: the kernel's per-pod reason
+    histograms, turned into kube-scheduler's message only when one is read.
+
+    ``add(positions, hist, missing, conflict, nodes, resources)`` records one kernel
+    run; ``set(t, message, counts)`` a message made some other way.
+    """
+
+    def __init__(self) -> None:
+        self._runs: list[tuple[np.ndarray, np.ndarray, list, list, int, tuple]] = []
+        self._where: dict[int, tuple[int, int]] = {}
+        self._fixed: dict[int, tuple[str, dict[str, int]]] = {}
+        self._made: dict[int, tuple[str, dict[str, int]]] = {}
+
+    def add(self, positions: np.ndarray, hist: np.ndarray, missing: Sequence, conflict: Sequence,
+            nodes: int, resources: tuple[str, ...]) -> None:
+        run = len(self._runs)
+        self._runs.append((positions, hist, list(missing), list(conflict), nodes, resources))
+        self._where.update((t, (run, i)) for i, t in enumerate(positions.tolist()))
+
+    def set(self, t: int, message: str, counts: dict[str, int]) -> None:
+        self._fixed[t] = (message, counts)
+
+    def __getitem__(self, t: int) -> tuple[str, dict[str, int]]:
+        found = self._fixed.get(t) or self._made.get(t)
+        if found is not None:
+            return found
+        run, i = self._where[t]
+        positions, hist, missing, conflict, n, resources = self._runs[run]
+        if conflict[i]:
+            found = (f"0/{n} nodes are available: {AFFINITY_CONFLICT}.", {})
+        else:
+            counts = hist_counts(hist[i], resources, missing[i])
+            found = (fit_error_message(n, counts), counts)
+        self._made[t] = found
+        return found
+
+    def __contains__(self, t: object) -> bool:
+        return t in self._fixed or t in self._where
+
+    def __iter__(self) -> Iterator[int]:
+        return iter(sorted(set(self._fixed) | set(self._where)))
+
+    def __len__(self) -> int:
+        return len(set(self._fixed) | set(self._where))
+
+    def histograms(self, resources: tuple[str, ...]) -> tuple[np.ndarray, np.ndarray]:
+        """``(positions, int64[len, buckets])`` over every kernel run, buckets as in
+        ``bucket_names(resources)`` (runs with fewer resource columns padded)."""
+        width = RESOURCE0 + len(resources) + 1
+        pos = [r[0] for r in self._runs]
+        out = []
+        for positions, hist, _, _, _, res in self._runs:
+            wide = np.zeros((len(positions), width), np.int64)
+            wide[:, : RESOURCE0 + len(res)] = hist[:, : RESOURCE0 + len(res)]
+            wide[:, -1] = hist[:, -1]
+            out.append(wide)
+        if not out:
+            return np.zeros(0, np.int64), np.zeros((0, width), np.int64)
+        return np.concatenate(pos), np.concatenate(out)
+
+
+class BatchNames:
+    """The names a batch's pods are bound as: a pod object given once keeps its own;
+    one given many times stands for replicas ``<name>-<base + t>`` (``base`` per
+    chunk of ``step`` pods), ``renamed`` holding those whose generated name was
+    taken. Calling it gives pod t as bound."""
+
+    __slots__ = ("pods", "templates", "bases", "step", "renamed")
+
+    def __init__(self, pods: Sequence[Pod], templates: frozenset[int], bases: list[int],
+                 step: int, renamed: dict[int, str]) -> None:
+        self.pods, self.templates, self.bases = pods, templates, bases
+        self.step, self.renamed = step, renamed
+
+    def name(self, t: int) -> str:
+        pod = self.pods[t]
+        if id(pod) not in self.templates:
+            return pod.name
+        found = self.renamed.get(t)
+        if found is not None:
+            return found
+        base = self.bases[0] if len(self.bases) == 1 else self.bases[t // self.step]
+        return replica_name(pod.name, f"-{base + t}")
+
+    def key(self, t: int) -> str:
+        pod = self.pods[t]
+        return pod.key if id(pod) not in self.templates else f"{pod.namespace}/{self.name(t)}"
+
+    def __call__(self, t: int) -> Pod:
+        pod = self.pods[t]
+        return pod if id(pod) not in self.templates else pod.replica(self.name(t))
+
+
+def bucket_names(resources: Sequence[str]) -> list[str]:
+    """The reason of each histogram bucket: the filters' reasons, one
+    NodeResourcesFit reason per resource column, then resources no node offers."""
+    return [*REASONS[:RESOURCE0], *(fit_reason(r) for r in resources), "Insufficient (no column)"]
+
+
 class ScheduleResult(Sequence["Placement | Unschedulable"]):
     """The outcome of ``schedule_many``: arrays, with objects built on demand.
 
     ``rows[t]`` is pod t's node row (-1 unschedulable) and ``scores[t]`` its total
-    score; iterating (or indexing) gives ``Placement``/``Unschedulable`` values.
+    score; iterating (or indexing) gives ``Placement``/``Unschedulable`` values, made
+    when read. ``nodes``, ``keys()`` and ``to_arrays()`` read the arrays directly.
     """
 
     def __init__(self, pods: Sequence[Pod], rows: np.ndarray, scores: np.ndarray,
-                 node_names: tuple[str, ...], messages: dict[int, tuple[str, dict]],
-                 replica_names: Any) -> None:
+                 node_names: tuple[str, ...], messages: Mapping[int, tuple[str, dict]],
+                 replica_names: Any, name_array: np.ndarray | None = None,
+                 resources: tuple[str, ...] = ()) -> None:
         self.pods = pods
         self.rows = rows
         self.scores = scores
         self._names = node_names
         self._messages = messages
         self._replica_names = replica_names
+        self._name_array = name_array
+        self._resources = resources
+
+    def __repr__(self) -> str:
+        return f"ScheduleResult({len(self)} pods: {self.placed} placed, {self.unschedulable} unschedulable)"
 
     def __len__(self) -> int:
         return len(self.rows)
@@ -146,13 +254,31 @@ class ScheduleResult(Sequence["Placement | Unschedulable"]):
     @property
     def nodes(self) -> list[str | None]:
         """The node name per pod (None where unschedulable)."""
-        return [self._names[r] if r >= 0 else None for r in self.rows.tolist()]
+        if self._name_array is None:
+            self._name_array = np.array([*self._names, None], object)
+        return self._name_array[self.rows].tolist()      # row -1 is the None at the end
+
+    def keys(self) -> list[str | None]:
+        """The ``namespace/name`` each pod was bound as (replicas ``<name>-<k>``),
+        None where it is unschedulable."""
+        key = self._replica_names.key
+        return [key(t) if r >= 0 else None for t, r in enumerate(self.rows.tolist())]
+
+    def to_arrays(self) -> dict[str, Any]:
+        """The result as arrays: ``rows``, ``scores`` (per pod), ``unschedulable``
+        (positions) with ``reasons`` (``int64[len, buckets]``: per unschedulable pod,
+        how many nodes each reason rejected) and ``reason_names`` (the buckets)."""
+        resources = self._resources
+        positions, hist = self._messages.histograms(resources) \
+            if isinstance(self._messages, Reasons) else (np.zeros(0, np.int64), None)
+        return {"rows": self.rows, "scores": self.scores, "unschedulable": positions,
+                "reasons": hist, "reason_names": bucket_names(resources)}
 
     def reason_counts(self) -> dict[str, int]:
         """How many unschedulable pods each reason appeared for."""
         out: dict[str, int] = {}
-        for _, reasons in self._messages.values():
-            for reason in reasons:
+        for t in self._messages:
+            for reason in self._messages[t][1]:
                 out[reason] = out.get(reason, 0) + 1
         return out
 

@@ -20,7 +20,7 @@ from .._kernels.common import PASSES, ReasonCode, ScoreRow
 from .._validation import coerce_list
 from ..cluster import Cluster
 from ..errors import DuplicateError, ValidationError
-from ..model.pod import Pod, replica_name
+from ..model.pod import Pod
 from ..model.service import Service
 from ..plugins import REASONS, RESOURCE0, SCORE_ROWS
 from ..profile.profile import Profile
@@ -30,14 +30,15 @@ from .preemption import Preemption, budgets
 from .results import (
     AFFINITY_CONFLICT,
     NO_NODES,
+    BatchNames,
     FilterResult,
     Placement,
+    Reasons,
     ScheduleResult,
     ScoreResult,
     Unschedulable,
     filter_counts,
     fit_error_message,
-    hist_counts,
 )
 
 __all__ = ["Scheduler", "Placement", "Unschedulable", "FilterResult", "ScoreResult",
@@ -177,8 +178,9 @@ class Scheduler:
                 reason = REASONS[int(codes[row])]
                 counts[reason] = counts.get(reason, 0) + 1
                 continue
-            victims, violations = trial
-            trial_key = preemption.choice_key(self.cluster, row, victims, violations)
+            victims, violations, starts = trial
+            trial_key = preemption.choice_key(row, [(v.priority, starts[v.key]) for v in victims],
+                                              violations)
             if key is None or trial_key < key:
                 key = trial_key
                 choice = Preemption(pod, self.cluster.node_names[row], tuple(victims))
@@ -189,7 +191,7 @@ class Scheduler:
             return choice
         return Unschedulable(pod, preemption.message(n, counts), counts)
 
-    def _evict_to_fit(self, pod: Pod, row: int) -> tuple[list[Pod], int] | None:
+    def _evict_to_fit(self, pod: Pod, row: int) -> tuple[list[Pod], int, dict[str, int]] | None:
         """Upstream's victim choice on a node that fails a topology check: evict every
         lower-priority pod on it, see whether the pod then passes every filter there,
         and re-admit the most important ones (budget violators first) that keep it
@@ -222,10 +224,10 @@ class Scheduler:
                     cluster.unbind(victim)
                     victims.append(victim)
                     violations += violates
-            return victims, violations
+            return victims, violations, started
         finally:
             for victim in lower:
-                if victim.key not in cluster.columns.bound:
+                if not cluster.columns.is_bound(victim.key):
                     cluster.bind(victim, node, force=True)
                 cluster.restore_start(victim, started[victim.key])
 
@@ -238,9 +240,11 @@ class Scheduler:
         """
         pods = list(pods)       # the cluster reads it again when it records bindings
         count = len(pods)
+        cluster = self.cluster
         if count == 0:
             return ScheduleResult(pods, np.zeros(0, np.int64), np.zeros(0, np.int64),
-                                  self.cluster.node_names, {}, lambda t: pods[t])
+                                  cluster.node_names, Reasons(),
+                                  BatchNames(pods, frozenset(), [0], CHUNK_SPECS, {}))
         ids = np.fromiter(map(id, pods), np.int64, count)
         uniq, first, inverse, counts = np.unique(ids, return_index=True,
                                                  return_inverse=True, return_counts=True)
@@ -250,14 +254,16 @@ class Scheduler:
 
         rows = np.full(count, -1, np.int64)
         scores = np.zeros(count, np.int64)
-        messages: dict[int, tuple[str, dict]] = {}
+        reasons = Reasons()
         compiler = self._compiler()
         spec_of_object = np.array([compiler.spec(p) for p in objects], np.int64)
         pod_spec = spec_of_object[inverse]
         bases: list[int] = []     # replica sequence base of each chunk
+        renamed: dict[int, str] = {}
         if compiler.num_specs <= CHUNK_SPECS:
-            self._run(compiler, pod_spec, rows, scores, messages, 0)
-            bases.append(self.cluster.record_placements(pods, rows, templates, ids))
+            self._run(compiler, pod_spec, rows, scores, reasons, 0)
+            base, renamed = cluster.record_placements(pods, rows, templates, ids)
+            bases.append(base)
         else:
             # Many distinct specs: compile and run in chunks to bound memory. Each
             # chunk's placements are recorded before the next compiles, so its
@@ -268,18 +274,14 @@ class Scheduler:
                 spec_idx = np.array([part.spec(objects[o]) for o in
                                      inverse[lo:lo + step].tolist()], np.int64)
                 self._run(part, spec_idx, rows[lo:lo + step], scores[lo:lo + step],
-                          messages, lo)
-                bases.append(self.cluster.record_placements(
-                    pods[lo:lo + step], rows[lo:lo + step], templates, ids[lo:lo + step]) - lo)
-
-        def named(t: int) -> Pod:
-            pod = pods[t]
-            if id(pod) not in templates:
-                return pod
-            base = bases[0] if len(bases) == 1 else bases[t // CHUNK_SPECS]
-            return pod.replica(replica_name(pod.name, f"-{base + t}"))
-
-        return ScheduleResult(pods, rows, scores, self.cluster.node_names, messages, named)
+                          reasons, lo)
+                base, more = cluster.record_placements(
+                    pods[lo:lo + step], rows[lo:lo + step], templates, ids[lo:lo + step])
+                bases.append(base - lo)
+                renamed.update((lo + t, name) for t, name in more.items())
+        return ScheduleResult(pods, rows, scores, cluster.node_names, reasons,
+                              BatchNames(pods, templates, bases, CHUNK_SPECS, renamed),
+                              cluster.columns.name_array(), cluster.resources)
 
     def schedule_gang(self, pods: Iterable[Pod], min_member: int | None = None) -> ScheduleResult:
         """Place a gang: at least ``min_member`` of ``pods`` (default: all of them), in
@@ -299,10 +301,10 @@ class Scheduler:
         self._cursor[:], self._rng[:] = saved
         gang = (f"gang of {len(pods)} pods: only {result.placed} can be placed together, "
                 f"{want} needed")
-        messages = {}
+        messages = Reasons()
         for t in range(len(pods)):
             own = result._messages.get(t)
-            messages[t] = (f"{gang}; {own[0]}" if own else gang, dict(own[1]) if own else {})
+            messages.set(t, f"{gang}; {own[0]}" if own else gang, dict(own[1]) if own else {})
         return ScheduleResult(result.pods, np.full(len(pods), -1, np.int64),
                               np.zeros(len(pods), np.int64), result._names, messages,
                               result._replica_names)
@@ -373,7 +375,7 @@ class Scheduler:
                          self.namespace_labels)
 
     def _check_pods(self, objects: list[Any], counts: np.ndarray) -> None:
-        bound = self.cluster.columns.bound
+        lookup = self.cluster.columns.store.lookup
         seen: set[str] = set()
         for pod, many in zip(objects, counts.tolist()):
             if not isinstance(pod, Pod):
@@ -381,19 +383,19 @@ class Scheduler:
             if many > 1:
                 continue
             key = pod.key
-            if key in bound:
-                raise DuplicateError(f"pod {key} is already bound to node {bound[key][1]!r}",
-                                     "pods")
+            if lookup(key) >= 0:
+                raise DuplicateError(f"pod {key} is already bound to node "
+                                     f"{self.cluster.node_of(key)!r}", "pods")
             if key in seen:
                 raise DuplicateError(f"two different pods are named {key}", "pods")
             seen.add(key)
 
     def _run(self, compiler: Compiler, pod_spec: np.ndarray, rows: np.ndarray,
-             scores: np.ndarray, messages: dict, offset: int) -> None:
+             scores: np.ndarray, reasons: Reasons, offset: int) -> None:
         n = len(self.cluster)
         if n == 0:
             for t in range(len(pod_spec)):
-                messages[offset + t] = (NO_NODES, {})
+                reasons.set(offset + t, NO_NODES, {})
             return
         compiler.simd_worth_it = len(pod_spec) >= 4
         batch = compiler.batch()
@@ -420,10 +422,8 @@ class Scheduler:
         rows[:] = out_row
         scores[:] = out_score
         self._commit_extra(compiler, pod_spec, out_row)
-        resources = self.cluster.resources
-        for t in np.flatnonzero(out_row < 0).tolist():
-            counts = hist_counts(hist[t], resources, compiler.missing[int(pod_spec[t])])
-            if compiler.conflict[int(pod_spec[t])]:
-                messages[offset + t] = (f"0/{n} nodes are available: {AFFINITY_CONFLICT}.", {})
-            else:
-                messages[offset + t] = (fit_error_message(n, counts), counts)
+        failed = np.flatnonzero(out_row < 0)
+        if len(failed):
+            specs = pod_spec[failed].tolist()
+            reasons.add(failed + offset, hist[failed], [compiler.missing[s] for s in specs],
+                        [compiler.conflict[s] for s in specs], n, self.cluster.resources)

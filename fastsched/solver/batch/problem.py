@@ -322,8 +322,8 @@ def _port_limits(cluster: Cluster, reps: list[Pod]) -> list[_Limit]:
     if not wanted:
         return []
     held = {key: np.ones(len(cluster), np.int64) for key in wanted}
-    for node, ports in cluster.columns.ported_pods().values():
+    for _, row, ports in cluster.columns.ported_pods():
         for _, proto, port in ports:
             if (proto, port) in held:
-                held[(proto, port)][cluster.row(node)] = 0
+                held[(proto, port)][row] = 0
     return [_Limit(shapes, None, held[key]) for key, shapes in sorted(wanted.items())]
