@@ -102,9 +102,9 @@ def record_placements(cluster: Cluster, pods: Any, rows: np.ndarray,
 def unbind_many(cluster: Cluster, pods: Iterable[Any]) -> int:
     """Unbind every pod given (Pods or keys), all or nothing; returns how many."""
     store = cluster._store
-    keys = [pod_key(p, f"pods[{i}]") for i, p in enumerate(pods)]
-    lookup = store.lookup
-    slots = np.fromiter(map(lookup, keys), np.int64, len(keys))
+    keys = [p if type(p) is str and "/" in p else pod_key(p, f"pods[{i}]")
+            for i, p in enumerate(pods)]
+    slots = store.lookup_many(keys)
     if len(slots) and slots.min() < 0:
         t = int(np.flatnonzero(slots < 0)[0])
         raise PodNotFoundError(f"no bound pod {keys[t]!r} (pods[{t}])")
@@ -169,6 +169,6 @@ class BoundPods(Mapping[str, Pod]):
 def pod_nodes(cluster: Cluster) -> Mapping[str, str]:
     """``{key: node name}`` of every bound pod, in binding order."""
     store = cluster._store
-    names = cluster.node_names
+    names = cluster.columns.name_array()
     order = store.ordered()
-    return {store.key(s): names[r] for s, r in zip(order.tolist(), store.node[order].tolist())}
+    return dict(zip(store.keys_of(order), names[store.node[order]].tolist()))

@@ -53,6 +53,7 @@ class PodStore:
         # templates
         self.tmpl: list[Pod | None] = []
         self.t_base: list[str | None] = []          # replicas' name prefix (None: named)
+        self.t_prefix: list[str | None] = []        # "namespace/base" of replica templates
         self.t_ports: list[tuple] = []
         self.t_index: dict[tuple, int] = {}
         self.t_free: list[int] = []
@@ -92,7 +93,7 @@ class PodStore:
         other.labels = LabelTable(list(t.keys), dict(t.key_index), [list(v) for v in t.values],
                                   [dict(v) for v in t.value_index])
         other.namespaces = dict(self.namespaces)
-        for name in ("tmpl", "t_base", "t_ports", "t_free", "chunk_base", "chunk_live"):
+        for name in ("tmpl", "t_base", "t_prefix", "t_ports", "t_free", "chunk_base", "chunk_live"):
             setattr(other, name, list(getattr(self, name)))
         other.t_index = dict(self.t_index)
         for name in ("t_codes", "t_ns", "t_prio", "t_req", "t_nz", "t_live", "t_affine",
@@ -122,12 +123,14 @@ class PodStore:
         if self.t_free:
             t = self.t_free.pop()
             self.tmpl[t], self.t_base[t], self.t_ports[t] = pod, base, pod.host_ports
+            self.t_prefix[t] = None if base is None else f"{pod.namespace}/{base}"
         else:
             t = len(self.tmpl)
             if t >= len(self.t_ns):
                 self._grow_templates(t + 1)
             self.tmpl.append(pod)
             self.t_base.append(base)
+            self.t_prefix.append(None if base is None else f"{pod.namespace}/{base}")
             self.t_ports.append(pod.host_ports)
         self.t_index[key] = t
         self.t_codes[t] = -1
@@ -251,7 +254,7 @@ class PodStore:
         pod = self.tmpl[t]
         assert pod is not None
         del self.t_index[(family(pod), pod.namespace, self.t_base[t])]
-        self.tmpl[t] = None
+        self.tmpl[t] = self.t_prefix[t] = None
         self.t_ports[t] = ()
         self.t_affine[t] = self.t_ported[t] = False
         self.t_free.append(t)
@@ -329,6 +332,44 @@ class PodStore:
             return -1
         return slot
 
+    def lookup_many(self, keys: Sequence[str]) -> np.ndarray:
+        """``lookup`` for many keys at once (-1 where not bound): replicas' numbers are
+        parsed in one pass and found with array operations."""
+        get = self.keys.get
+        slots = np.fromiter((get(k, -1) for k in keys), np.int64, len(keys))
+        miss = np.flatnonzero(slots < 0)
+        if not len(miss) or not self.chunks:
+            return slots
+        parts = [keys[i].rpartition("-") for i in miss.tolist()]
+        numbers = np.fromiter((int(d) if d.isdigit() and len(d) < 19 and (d[0] != "0" or len(d) == 1)
+                               else -1 for _, _, d in parts), np.int64, len(parts))
+        found = self._replica_slots(numbers)
+        prefix = self.t_prefix
+        tids = self.tid[np.maximum(found, 0)].tolist()
+        good = np.fromiter((f >= 0 and prefix[t] == p for f, t, (p, _, _) in
+                            zip(found.tolist(), tids, parts)), np.bool_, len(parts))
+        slots[miss[good]] = found[good]
+        for i in miss[~good & (found >= 0)].tolist():
+            slots[i] = self.lookup(keys[i])      # a name cut short (see replica_name)
+        return slots
+
+    def _replica_slots(self, numbers: np.ndarray) -> np.ndarray:
+        """The slot of each replica number (-1: none or not a number)."""
+        out = np.full(len(numbers), -1, np.int64)
+        bases = np.asarray(self.chunk_base, np.int64)
+        which = np.searchsorted(bases, numbers, "right") - 1
+        which[numbers < 0] = -1
+        for c in np.unique(which[which >= 0]).tolist():
+            at = np.flatnonzero(which == c)
+            off = numbers[at] - bases[c]
+            chunk = self.chunks[c]
+            if isinstance(chunk, dict):
+                out[at] = [chunk.get(k, -1) for k in off.tolist()]
+            else:
+                inside = off < len(chunk)
+                out[at[inside]] = chunk[off[inside]]
+        return out
+
     def name(self, slot: int) -> str:
         pod = self.obj[slot]
         if pod is not None:
@@ -341,6 +382,19 @@ class PodStore:
             return pod.key
         template = self.tmpl[self.tid[slot]]
         return f"{template.namespace}/{self.name(slot)}"
+
+    def keys_of(self, slots: np.ndarray) -> list[str]:
+        """``key(slot)`` for many slots, replicas' keys made without a call each."""
+        prefix, obj, base = self.t_prefix, self.obj, self.t_base
+        tid, rep = self.tid[slots], self.rep[slots]
+        out = [f"{prefix[t]}-{k}" if k >= 0 else "" for t, k in zip(tid.tolist(), rep.tolist())]
+        for i in np.flatnonzero(rep < 0).tolist():
+            out[i] = obj[slots[i]].key
+        # Names long enough that replica_name may cut them: the slow path.
+        long = [t for t, b in enumerate(base) if b is not None and len(b) > 232]
+        for i in np.flatnonzero(np.isin(tid, long) & (rep >= 0)).tolist() if long else ():
+            out[i] = self.key(int(slots[i]))
+        return out
 
     def pod(self, slot: int) -> Pod:
         """The bound pod in ``slot`` (a replica's object is made now)."""

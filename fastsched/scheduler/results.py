@@ -184,6 +184,21 @@ class BatchNames:
         pod = self.pods[t]
         return pod.key if id(pod) not in self.templates else f"{pod.namespace}/{self.name(t)}"
 
+    def keys(self, rows: np.ndarray) -> list[str | None]:
+        """``key(t)`` where ``rows[t] >= 0``, else None."""
+        out: list[str | None] = [None] * len(rows)
+        pods, templates, renamed = self.pods, self.templates, self.renamed
+        single = self.bases[0] if len(self.bases) == 1 else None
+        for t in np.flatnonzero(rows >= 0).tolist():
+            pod = pods[t]
+            if id(pod) not in templates:
+                out[t] = pod.key
+            elif single is not None and t not in renamed and len(pod.name) <= 232:
+                out[t] = f"{pod.namespace}/{pod.name}-{single + t}"     # replica_name, not cut
+            else:
+                out[t] = self.key(t)
+        return out
+
     def __call__(self, t: int) -> Pod:
         pod = self.pods[t]
         return pod if id(pod) not in self.templates else pod.replica(self.name(t))
@@ -261,8 +276,7 @@ class ScheduleResult(Sequence["Placement | Unschedulable"]):
     def keys(self) -> list[str | None]:
         """The ``namespace/name`` each pod was bound as (replicas ``<name>-<k>``),
         None where it is unschedulable."""
-        key = self._replica_names.key
-        return [key(t) if r >= 0 else None for t, r in enumerate(self.rows.tolist())]
+        return self._replica_names.keys(self.rows)
 
     def to_arrays(self) -> dict[str, Any]:
         """The result as arrays: ``rows``, ``scores`` (per pod), ``unschedulable``
