@@ -27,6 +27,16 @@ def place(
     random: bool,
     to_find: int,
 ) -> int: ...
+def place_kept(
+    batch: Batch,
+    s: int,
+    tree: npt.NDArray[np.int64],
+    built: bool,
+    dirty: npt.NDArray[np.int64],
+    ports: bool,
+    fit: bool,
+    out: npt.NDArray[np.int64],
+) -> int: ...
 def explain(
     batch: Batch, s: int, out_code: npt.NDArray[np.uint8], out_bits: npt.NDArray[np.uint64]
 ) -> int: ...

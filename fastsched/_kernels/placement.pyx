@@ -139,6 +139,18 @@ cdef class Batch:
     cdef public object tchk_off, tchk, aff_self, tsoft_off, tsoft, taff_off, taff, gmin
     cdef public i64 w_pts, w_ipa
     cdef Plan plan
+    cdef bint bound_once
+
+    cdef Plan* kept(self) except NULL:
+        """The plan bound on first use and reused (``place_kept``): binding costs
+        about as much as placing one pod with a kept tree. Fields set after the
+        first call are not seen, so a kept batch is never changed."""
+        if not self.bound_once:
+            self.bind()
+            self.bound_once = True
+        self.plan.aff_free = False
+        self.plan.mark_gen = 0
+        return &self.plan
 
     cdef Plan* bind(self) except NULL:
         cdef i64[:, ::1] alloc = self.alloc
@@ -325,6 +337,54 @@ def place(Batch batch, const i64[::1] pod_spec, i64[::1] out_row, i64[::1] out_s
     rng[0] = sc.rng
     free(tr); free(views); free(cand); free(mark); free(tmask); free(extra); free(dtable)
     return placed
+
+
+def place_kept(Batch batch, Py_ssize_t s, i64[::1] tree, bint built, const i64[::1] dirty,
+               bint ports, bint fit, i64[::1] out):
+    """Place one pod of spec ``s`` with a tournament tree kept across calls.
+
+    ``tree`` holds ``2 * leaves`` keys and then the two normalizing maxima; with
+    ``built``, it was right except on node rows ``dirty`` (requests changed since),
+    which are brought up to date first. The pod is committed to the best node and
+    the tree updated for it. ``out`` gets the row (-1: no node fits, nothing
+    changed) and the total score; returns the row. Valid only with every node
+    scored and first-row ties, like ``place``'s trees."""
+    cdef Plan* p = batch.kept()
+    cdef View v
+    cdef Tree t
+    cdef Py_ssize_t leaves = (tree.shape[0] - 2) // 2, k, i, best = -1
+    cdef i64 root, total = 0
+    with nogil:
+        make_view(p, s, &v)
+        t.leaves = leaves
+        t.spec = s
+        t.key = &tree[0]
+        if built:
+            t.tt_top = tree[2 * leaves]
+            t.na_top = tree[2 * leaves + 1]
+            for k in range(dirty.shape[0]):
+                i = dirty[k]
+                if i < 0 or i >= p.n:
+                    continue
+                if feasible(p, s, i, ports, fit) and (
+                        (v.tt != NULL and v.tt[i] > t.tt_top)
+                        or (v.na != NULL and v.na[i] > t.na_top)):
+                    tree_build(p, &v, &t, ports, fit)   # a normalizing maximum grew
+                    break
+                tree_update(p, &v, &t, i, ports, fit)
+        else:
+            tree_build(p, &v, &t, ports, fit)
+        root = t.key[1]
+        if root >= 0:
+            best = LOW32 - (root & LOW32)
+            total = root >> 32
+            commit(p, s, best)
+            tree_update(p, &v, &t, best, ports, fit)
+        tree[2 * leaves] = t.tt_top
+        tree[2 * leaves + 1] = t.na_top
+    out[0] = best
+    out[1] = total
+    return best
 
 
 cdef void _histogram(Plan* p, Py_ssize_t s, i64* hist, Py_ssize_t width) noexcept nogil:

@@ -91,12 +91,26 @@ def record_placements(cluster: Cluster, pods: Any, rows: np.ndarray,
         if renamed:
             named.sort(key=lambda item: item[0])
     slots = store.add(tid[inverse], rows[placed].astype(np.int32), reps, named)
+    cluster._touch(rows[placed])
     if is_rep.any():
         chunk = np.full(len(rows), -1, np.int64)
         keep = reps >= 0
         chunk[placed[keep]] = slots[keep]
         store.add_chunk(base, chunk, int(keep.sum()))
     return base, renamed
+
+
+def record_one(cluster: Cluster, pod: Pod, row: int) -> None:
+    """``record_placements`` for one named pod the kernel placed on ``row``."""
+    store = cluster._store
+    cluster._replica_seq += 1
+    t = store.find(pod)
+    if t < 0:
+        scoring = pod.scoring_requests
+        t = store.template(pod, None, cluster.request_vector(pod),
+                           (scoring.get(CPU, 0), scoring.get(MEMORY, 0)))
+    store.add_one(t, row, pod)
+    cluster._touch(row)
 
 
 def unbind_many(cluster: Cluster, pods: Iterable[Any]) -> int:
@@ -130,7 +144,9 @@ def release(cluster: Cluster, slots: np.ndarray) -> None:
         row, t = int(rows[0]), int(tids[0])
         cluster._req[row] -= store.t_req[t, :width]
         cluster._nonzero[row] -= store.t_nz[t]
+        cluster._touch(row)
     else:
+        cluster._touch(rows.copy())
         np.subtract.at(cluster._req, rows, store.t_req[tids, :width])
         np.subtract.at(cluster._nonzero, rows, store.t_nz[tids])
     store.remove(slots)

@@ -75,6 +75,7 @@ def bind_many(cluster: Cluster, pods: Iterable[Pod], nodes: Iterable[str], *,
                                          (int(scoring[g, 0]), int(scoring[g, 1])))
         tids[t] = found
     store.add(tids, rows.astype(np.int32), None, list(enumerate(pods)))
+    cluster._touch(rows)
 
 
 def _validate(cluster: Cluster, pods: list[Any], nodes: list[Any]

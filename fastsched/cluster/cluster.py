@@ -104,6 +104,11 @@ class Cluster:
         # Bound pods as columns (see podstore): no Python object per replica.
         self._store = PodStore(len(self._resources))
         self._replica_seq = 0
+        # Rows whose requests changed, most recent last: caches of per-node scores
+        # (the scheduler's kept trees) catch up from here (see changed_since).
+        self._journal: list[Any] = []
+        self._epoch = 0              # entries ever appended
+        self._journal_floor = 0      # epochs before this one are forgotten
         self._version = 0        # bumped whenever node columns other than requested change
         # Images are read when a pod spec is compiled, never in a kernel loop.
         self._node_images: dict[str, FrozenMap] = {}        # node -> {image: bytes}
@@ -407,6 +412,7 @@ class Cluster:
         vec = self.request_vector(pod)
         self._req[row] += vec
         self._nonzero[row] += scoring
+        self._touch(row)
         store = self._store
         t = store.template(pod, None, vec, (int(scoring[0]), int(scoring[1])))
         store.add(np.array([t]), np.array([row], np.int32), None, [(0, pod)])
@@ -469,6 +475,7 @@ class Cluster:
         other._taint_index = dict(self._taint_index)
         other._node_taints = list(self._node_taints)
         other._store = self._store.copy()
+        other._journal = list(self._journal)
         other._node_images = dict(self._node_images)
         other._image_nodes = {k: dict(v) for k, v in self._image_nodes.items()}
         return other
@@ -500,6 +507,7 @@ class Cluster:
                                   f"[0, 2^63): {have} + {amount}", resource)
         col = self._column(resource)        # may replace self._req with a wider copy
         self._req[row, col] += amount
+        self._touch(row)
 
     def restore_start(self, pod: Pod | str, seq: int) -> None:
         """Give a bound pod back the start order it had (a preemption trial unbinds
@@ -541,6 +549,27 @@ class Cluster:
                 self._inv = np.where(alloc > 0, 1.0 / np.where(alloc > 0, alloc, 1.0), 0.0)
             self._inv_key = key
         return self._inv
+
+    _JOURNAL = 64          # entries kept; a cache further behind rebuilds
+
+    def _touch(self, rows: Any) -> None:
+        """Note that the requests of node ``rows`` (a row or an array) changed."""
+        self._journal.append(rows)
+        self._epoch += 1
+        if len(self._journal) > self._JOURNAL:
+            del self._journal[: len(self._journal) // 2]
+            self._journal_floor = self._epoch - len(self._journal)
+
+    def _changed_since(self, epoch: int) -> np.ndarray | None:
+        """Rows whose requests changed after ``epoch`` (repeats possible), or None
+        when that is too long ago to say."""
+        if epoch < self._journal_floor:
+            return None
+        back = self._epoch - epoch
+        if not back:
+            return np.zeros(0, np.int64)
+        return np.concatenate([np.atleast_1d(np.asarray(r, np.int64))
+                               for r in self._journal[len(self._journal) - back:]])
 
     def _slot(self, pod: Pod | str) -> int:
         key = bound.pod_key(pod)

@@ -62,6 +62,16 @@ class ClusterColumns:
     def version(self) -> int:
         return self._c._version
 
+    @property
+    def epoch(self) -> int:
+        """A counter of changes to the requested columns (see ``changed_since``)."""
+        return self._c._epoch
+
+    def changed_since(self, epoch: int) -> np.ndarray | None:
+        """Node rows whose requests changed after ``epoch`` (``int64``, repeats
+        possible), or None when that is too far back to say."""
+        return self._c._changed_since(epoch)
+
     def name_array(self) -> np.ndarray:
         """Node names as an object array with None appended (index -1: no node),
         cached until nodes are added or removed."""

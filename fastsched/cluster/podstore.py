@@ -83,6 +83,7 @@ class PodStore:
         self.chunk_live: list[int] = []
         self.ported_live = 0            # live pods whose template has host ports
         self.affine_live = 0            # ... pod (anti-)affinity terms
+        self.terms_epoch = 0            # bumped whenever either set changes
 
     # -- copies --------------------------------------------------------------------
 
@@ -105,6 +106,10 @@ class PodStore:
         return other
 
     # -- templates -----------------------------------------------------------------
+
+    def find(self, pod: Pod, base: str | None = None) -> int:
+        """The template of ``pod``'s family, -1 if it has none yet."""
+        return self.t_index.get((family(pod), pod.namespace, base), -1)
 
     def template(self, pod: Pod, base: str | None, req: np.ndarray, nz: tuple[int, int]) -> int:
         """The template of ``pod``'s family (``base``: the replicas' name prefix, None
@@ -203,6 +208,34 @@ class PodStore:
                 suffixed[sk] = suffixed.get(sk, 0) + 1
         return slots
 
+    def add_one(self, t: int, row: int, pod: Pod) -> int:
+        """``add`` for one named pod, with scalar writes (the single-pod path)."""
+        if self.nfree:
+            self.nfree -= 1
+            slot = int(self.free[self.nfree])
+        else:
+            if self.size >= len(self.node):
+                self._grow(self.size + 1)
+            slot = self.size
+            self.size += 1
+        self.node[slot] = row
+        self.tid[slot] = t
+        self.seq[slot] = self.next_seq
+        self.next_seq += 1
+        self.rep[slot] = -1
+        self.obj[slot] = pod
+        self.keys[pod.key] = slot
+        sk = suffix_key(pod.namespace, pod.name)
+        if sk is not None:
+            self.suffixed[sk] = self.suffixed.get(sk, 0) + 1
+        self.count += 1
+        self.t_live[t] += 1
+        if self.t_affine[t] or self.t_ported[t]:
+            self.affine_live += int(self.t_affine[t])
+            self.ported_live += int(self.t_ported[t])
+            self.terms_epoch += 1
+        return slot
+
     def add_chunk(self, base: int, slots: np.ndarray, live: int) -> None:
         """Register replicas numbered ``base + i`` at ``slots[i]`` (-1: none)."""
         if live:
@@ -247,8 +280,12 @@ class PodStore:
 
     def _count_flags(self, per_template: np.ndarray, sign: int) -> None:
         width = len(per_template)
-        self.affine_live += sign * int(per_template[self.t_affine[:width]].sum())
-        self.ported_live += sign * int(per_template[self.t_ported[:width]].sum())
+        affine = int(per_template[self.t_affine[:width]].sum())
+        ported = int(per_template[self.t_ported[:width]].sum())
+        if affine or ported:
+            self.affine_live += sign * affine
+            self.ported_live += sign * ported
+            self.terms_epoch += 1
 
     def _drop_template(self, t: int) -> None:
         pod = self.tmpl[t]

@@ -26,6 +26,7 @@ from ..plugins import REASONS, RESOURCE0, SCORE_ROWS
 from ..profile.profile import Profile
 from . import preemption
 from .compiler import Compiler
+from .kept import KeptPlan
 from .preemption import Preemption, budgets
 from .results import (
     AFFINITY_CONFLICT,
@@ -117,6 +118,7 @@ class Scheduler:
         self._cache_key: Any = None
         self._cursor = np.zeros(1, np.int64)
         self._rng = np.array([np.uint64(seed & (2**64 - 1))], np.uint64)
+        self._kept = KeptPlan(self)
 
     # -- public API ----------------------------------------------------------------
 
@@ -128,6 +130,10 @@ class Scheduler:
         (see ``preempt``): the victims are unbound and the pod bound in one step,
         and the result is a ``Preemption``.
         """
+        if isinstance(pod, Pod):
+            hit = self._kept.place(pod)         # a repeated shape: the kept plan
+            if hit is not None:
+                return Placement(pod, self.cluster.node_names[hit[0]], hit[1])
         result = self.schedule_many([pod])[0]
         if not preempt or not isinstance(result, Unschedulable):
             return result
@@ -345,6 +351,13 @@ class Scheduler:
         return ScoreResult(tuple(names[i] for i in rows.tolist()), plugins, total)
 
     # -- internals -------------------------------------------------------------------
+
+    def _kept_trees_valid(self) -> bool:
+        """Whether tournament trees give this scheduler's choice: every node scored,
+        first-row ties, incremental on."""
+        n = len(self.cluster)
+        return (self.incremental and self.tie_break == "first" and bool(self.profile.scores)
+                and num_nodes_to_find(n, self.percentage) >= n)
 
     def _commit_extra(self, compiler: Compiler, pod_spec: np.ndarray,
                       rows: np.ndarray) -> None:
