@@ -48,7 +48,13 @@ def endpoints(service: Service, cluster: Cluster) -> tuple[Endpoint, ...]:
         raise ValidationError(f"expected a Service, got {type(service).__name__}", "service")
     if not isinstance(cluster, Cluster):
         raise ValidationError(f"expected a Cluster, got {type(cluster).__name__}", "cluster")
-    found = [Endpoint(pod.key, node) for pod, node in cluster.bindings() if service.matches(pod)]
+    # Matched once per family of pods (they share labels and namespace), not per pod.
+    cols = cluster.columns
+    store = cols.store
+    live = store.live()
+    chosen = [t for t, pod in enumerate(store.tmpl) if pod is not None and service.matches(pod)]
+    live = live[np.isin(store.tid[live], chosen)]
+    found = map(Endpoint, store.keys_of(live), cols.name_array()[store.node[live]].tolist())
     return tuple(sorted(found))
 
 

@@ -228,6 +228,11 @@ class Cluster:
         """How many pods are bound."""
         return self._store.count
 
+    def pod_nodes(self) -> dict[str, str]:
+        """``{pod key: node name}`` of every bound pod, in binding order (no ``Pod``
+        object is made)."""
+        return dict(bound.pod_nodes(self))
+
     def bindings(self) -> Iterator[tuple[Pod, str]]:
         """``(pod, node name)`` for every bound pod, in binding order."""
         store, names = self._store, self._names

@@ -420,17 +420,20 @@ class PodStore:
         template = self.tmpl[self.tid[slot]]
         return f"{template.namespace}/{self.name(slot)}"
 
-    def keys_of(self, slots: np.ndarray) -> list[str]:
-        """``key(slot)`` for many slots, replicas' keys made without a call each."""
-        prefix, obj, base = self.t_prefix, self.obj, self.t_base
+    def keys_of(self, slots: np.ndarray, *, names: bool = False) -> list[str]:
+        """``key(slot)`` (with ``names``: ``name(slot)``) for many slots, replicas'
+        made without a call each."""
+        prefix, obj = (self.t_base, self.obj) if names else (self.t_prefix, self.obj)
+        base = self.t_base
         tid, rep = self.tid[slots], self.rep[slots]
         out = [f"{prefix[t]}-{k}" if k >= 0 else "" for t, k in zip(tid.tolist(), rep.tolist())]
         for i in np.flatnonzero(rep < 0).tolist():
-            out[i] = obj[slots[i]].key
+            pod = obj[slots[i]]
+            out[i] = pod.name if names else pod.key
         # Names long enough that replica_name may cut them: the slow path.
         long = [t for t, b in enumerate(base) if b is not None and len(b) > 232]
         for i in np.flatnonzero(np.isin(tid, long) & (rep >= 0)).tolist() if long else ():
-            out[i] = self.key(int(slots[i]))
+            out[i] = self.name(int(slots[i])) if names else self.key(int(slots[i]))
         return out
 
     def pod(self, slot: int) -> Pod:

@@ -176,18 +176,21 @@ class SchedulerMachine:
         in binding order: replicas of one pod share every field but their name, so
         a snapshot costs one encoding per distinct pod, not one per pod."""
         cluster = self.cluster
+        cols = cluster.columns
+        store = cols.store
         templates: list[Any] = []
-        index: dict[tuple[int, ...], int] = {}
+        index: dict[int, int] = {}
         placed: list[list[Any]] = []
-        for pod, node in cluster.bindings():
-            # Replicas (Pod.replica) share their field objects: identity is a cheap
-            # key, and pods equal but not shared merely get templates of their own.
-            key = tuple(id(v) for k, v in pod.__dict__.items() if k != "name")
-            t = index.get(key)
-            if t is None:
-                t = index[key] = len(templates)
-                templates.append(pod_to_json(pod))
-            placed.append([t, pod.name, node])
+        # The store keeps one template per family (pods that differ only in their
+        # name): each is encoded once, and no Pod object is made per pod.
+        order = store.ordered()
+        for t, name, node in zip(store.tid[order].tolist(), store.keys_of(order, names=True),
+                                 cols.name_array()[store.node[order]].tolist()):
+            j = index.get(t)
+            if j is None:
+                j = index[t] = len(templates)
+                templates.append(pod_to_json(store.tmpl[t]))
+            placed.append([j, name, node])
         return {
             "resources": list(cluster.resources),
             "nodes": [node_to_json(cluster.node(name)) for name in cluster.node_names],

@@ -212,7 +212,7 @@ def state_summary(machine: SchedulerMachine, replica: Replica | None = None) -> 
     the canonical cluster state) and, with the replica, ``slots`` applied and its
     ``role``."""
     cluster = machine.cluster
-    bindings = {pod.key: node for pod, node in cluster.bindings()}
+    bindings = cluster.pod_nodes()
     nodes = sorted(cluster.node_names)
     digest = hashlib.sha256(canonical_json([nodes, sorted(bindings.items())]).encode())
     out: dict[str, Any] = {"bindings": bindings, "nodes": nodes, "commands": machine.applied,

@@ -99,7 +99,7 @@ def _final_pods(cluster: Cluster, pods: list[Pod], objects: list[Pod],
                 of: list[int]) -> list[Pod]:
     repeats: np.ndarray | list[int] = \
         np.bincount(np.asarray(of, np.int64), minlength=len(objects)) if of else []
-    taken = set(cluster.pods)
+    taken = _Taken(cluster)
     for o, pod in enumerate(objects):
         if repeats[o] == 1:
             if pod.key in taken:
@@ -118,6 +118,21 @@ def _final_pods(cluster: Cluster, pods: list[Pod], objects: list[Pod],
         taken.add(f"{pod.namespace}/{name}")
         out.append(pod.replica(name))
     return out
+
+
+class _Taken:
+    """Keys bound in the cluster (looked up there: no set of every bound key) or
+    taken by the batch so far."""
+
+    def __init__(self, cluster: Cluster) -> None:
+        self.bound = cluster.pods
+        self.batch: set[str] = set()
+
+    def __contains__(self, key: str) -> bool:
+        return key in self.batch or key in self.bound
+
+    def add(self, key: str) -> None:
+        self.batch.add(key)
 
 
 def _resolve(members: Any, objects: list[Pod], by_key: dict[str, list[int]],
@@ -140,12 +155,16 @@ def _running_counts(cluster: Cluster, selectors: list[LabelSelector]) -> list[np
     counts = [np.zeros(len(cluster), np.int64) for _ in selectors]
     if not selectors:
         return counts
-    for pod, node in cluster.bindings():
-        row = None
-        for c, selector in zip(counts, selectors):
-            if selector.matches(pod.labels):
-                row = cluster.row(node) if row is None else row
-                c[row] += 1
+    # Matched once per family of bound pods (they share their labels), counted
+    # per node with bincount.
+    store = cluster.columns.store
+    live = store.live()
+    tids, nodes = store.tid[live], store.node[live]
+    for c, selector in zip(counts, selectors):
+        chosen = [t for t, pod in enumerate(store.tmpl)
+                  if pod is not None and selector.matches(pod.labels)]
+        if chosen:
+            c += np.bincount(nodes[np.isin(tids, chosen)], minlength=len(cluster))[: len(cluster)]
     return counts
 
 
