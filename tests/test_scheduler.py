@@ -537,3 +537,24 @@ def test_gang_all_or_nothing():
     assert ok.placed == 2
     with pytest.raises(ValidationError, match="min_member"):
         s.schedule_gang([worker], min_member=2)
+
+
+def test_repeated_failures_share_reasons_but_see_placements_in_between():
+    # Pods of one spec that fail with nothing placed in between share one reason
+    # histogram; a placement in between (here of a smaller pod) is seen.
+    c = Cluster()
+    c.add_node("n0", {"cpu": "1", "memory": "1Gi", "pods": 3})
+    c.add_node("n1", {"cpu": "2", "memory": "1Gi", "pods": 3})
+    big = Pod("big", requests={"cpu": "1500m"})
+    small = Pod("small", requests={"cpu": "100m"})
+    result = Scheduler(c).schedule_many([big, big, big, small, small, small, small, big])
+    assert result.nodes == ["n1", None, None, "n0", "n0", "n0", "n1", None]
+    first = "0/2 nodes are available: 2 Insufficient cpu."
+    last = Scheduler(c).filter(big).message          # the state the last pod met
+    assert last == "0/2 nodes are available: 1 Too many pods, 2 Insufficient cpu."
+    assert [result[t].message for t in (1, 2, 7)] == [first, first, last]
+    arrays = result.to_arrays()
+    assert arrays["unschedulable"].tolist() == [1, 2, 7]
+    assert arrays["reasons"][0].tolist() == arrays["reasons"][1].tolist()
+    assert arrays["reasons"][2].tolist() != arrays["reasons"][0].tolist()
+    assert result.scores[[1, 2, 7]].tolist() == [0, 0, 0]

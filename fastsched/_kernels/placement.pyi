@@ -17,7 +17,7 @@ def place(
     pod_spec: npt.NDArray[np.int64],
     out_row: npt.NDArray[np.int64],
     out_score: npt.NDArray[np.int64],
-    out_hist: npt.NDArray[np.int64],
+    hist_width: int,
     tree_slot: npt.NDArray[np.int64],
     trees: npt.NDArray[np.int64],
     cursor: npt.NDArray[np.int64],
@@ -26,7 +26,7 @@ def place(
     fit: bool,
     random: bool,
     to_find: int,
-) -> int: ...
+) -> tuple[int, npt.NDArray[np.int64]]: ...
 def place_kept(
     batch: Batch,
     s: int,

@@ -15,10 +15,12 @@ checks. Every code the Python side shares with this kernel is in common.pxd.
 The loop is split into includes per concern (place_*.pxi), compiled as one unit.
 """
 
+import numpy as np
+
 from libc.math cimport INFINITY, fabs, log, round, sqrt
 from libc.stdint cimport INT64_MAX, INT64_MIN
-from libc.stdlib cimport free, malloc
-from libc.string cimport memset
+from libc.stdlib cimport free, malloc, realloc
+from libc.string cimport memcpy, memset
 
 from fastsched._kernels.common cimport *     # the typedefs and the shared codes
 from fastsched._kernels.resources cimport exceeds, lacks
@@ -259,17 +261,26 @@ include "place_tree.pxi"
 # -- entry points --------------------------------------------------------------------
 
 def place(Batch batch, const i64[::1] pod_spec, i64[::1] out_row, i64[::1] out_score,
-          i64[:, ::1] out_hist, const i64[::1] tree_slot, i64[:, ::1] trees,
+          Py_ssize_t hist_width, const i64[::1] tree_slot, i64[:, ::1] trees,
           i64[::1] cursor, u64[::1] rng, bint ports, bint fit, bint random,
           Py_ssize_t to_find):
     """Place the pods in order. ``pod_spec[t]`` is pod t's spec; results go to
-    ``out_row`` (-1 unschedulable) and ``out_score``; an unschedulable pod's reason
-    counts go to ``out_hist[t]``. Specs with ``tree_slot[s] >= 0`` use the tournament
-    tree ``trees[slot]`` (only valid with full scoring and first-row ties).
-    ``cursor[0]`` is the round-robin start index (in/out). Returns pods placed."""
+    ``out_row`` (-1 unschedulable) and ``out_score``. For an unschedulable pod,
+    ``out_score[t]`` is instead the row of its reason counts (``hist_width`` each)
+    in the returned histogram array: pods of one spec failing with nothing placed
+    in between share a row (nothing changed, so neither did the answer), and are
+    not scanned again. Specs with ``tree_slot[s] >= 0`` use the tournament tree
+    ``trees[slot]`` (only valid with full scoring and first-row ties).
+    ``cursor[0]`` is the round-robin start index (in/out). Returns
+    ``(pods placed, histograms)``."""
     cdef Plan* p = batch.bind()
     cdef Py_ssize_t n = p.n, P = pod_spec.shape[0], S = tree_slot.shape[0]
-    cdef Py_ssize_t t, s, u, best, placed = 0
+    cdef Py_ssize_t t, s, u, best, placed = 0, W = hist_width, nh = 0, hcap = 0
+    cdef i64* hbuf = NULL
+    cdef i64* grown
+    cdef i64* fail_at = <i64*>malloc(max(S, 1) * sizeof(i64))
+    cdef i64* fail_row = <i64*>malloc(max(S, 1) * sizeof(i64))
+    cdef bint oom = False
     cdef Py_ssize_t nslots = trees.shape[0], leaves = trees.shape[1] // 2
     cdef i64 total = 0, root
     cdef Scan sc
@@ -283,9 +294,12 @@ def place(Batch batch, const i64[::1] pod_spec, i64[::1] out_row, i64[::1] out_s
     cdef i64 marks = p.ctr_off[p.C] if p.C else 0
     cdef i64* mark = <i64*>malloc(max(marks, 1) * sizeof(i64))
     if (tr == NULL or views == NULL or cand == NULL or mark == NULL or tmask == NULL
-            or extra == NULL or dtable == NULL):
+            or extra == NULL or dtable == NULL or fail_at == NULL or fail_row == NULL):
         free(tr); free(views); free(cand); free(mark); free(tmask); free(extra); free(dtable)
+        free(fail_at); free(fail_row)
         raise MemoryError()
+    for s in range(S):
+        fail_at[s] = -1
     for t in range(marks):
         mark[t] = -1
     sc.ports, sc.fit, sc.random = ports, fit, random
@@ -319,12 +333,25 @@ def place(Batch batch, const i64[::1] pod_spec, i64[::1] out_row, i64[::1] out_s
                 else:
                     best = LOW32 - (root & LOW32)
                     total = root >> 32
+            elif fail_at[s] == placed:
+                best = -1           # failed before with nothing placed since: fails again
             else:
                 best = scan(p, &views[s], &sc, s, &total)
             if best < 0:
                 out_row[t] = -1
-                out_score[t] = 0
-                _histogram(p, s, &out_hist[t, 0], out_hist.shape[1])
+                if fail_at[s] != placed:
+                    if nh == hcap:
+                        hcap = max(2 * hcap, 16)
+                        grown = <i64*>realloc(hbuf, hcap * max(W, 1) * sizeof(i64))
+                        if grown == NULL:
+                            oom = True
+                            break
+                        hbuf = grown
+                    _histogram(p, s, hbuf + nh * W, W)
+                    fail_at[s] = placed
+                    fail_row[s] = nh
+                    nh += 1
+                out_score[t] = fail_row[s]
                 continue
             commit(p, s, best)
             placed += 1
@@ -336,7 +363,15 @@ def place(Batch batch, const i64[::1] pod_spec, i64[::1] out_row, i64[::1] out_s
     cursor[0] = sc.start
     rng[0] = sc.rng
     free(tr); free(views); free(cand); free(mark); free(tmask); free(extra); free(dtable)
-    return placed
+    free(fail_at); free(fail_row)
+    hist = np.zeros((nh, W), np.int64)
+    cdef i64[:, ::1] hview = hist
+    if nh and W:
+        memcpy(&hview[0, 0], hbuf, nh * W * sizeof(i64))
+    free(hbuf)
+    if oom:
+        raise MemoryError()
+    return placed, hist
 
 
 def place_kept(Batch batch, Py_ssize_t s, i64[::1] tree, bint built, const i64[::1] dirty,

@@ -211,7 +211,10 @@ class HashRing:
         """
         if isinstance(load_factor, (bool, np.bool_)) or not isinstance(load_factor, numbers.Real):
             raise ValidationError(f"expected a number >= 1, got {load_factor!r}", "load_factor")
-        factor = float(load_factor)
+        try:
+            factor = float(load_factor)
+        except OverflowError:           # an int beyond any double: read as infinite
+            factor = math.inf
         if not math.isfinite(factor) or factor < 1:
             raise ValidationError(f"must be a finite number >= 1, got {load_factor!r}",
                                   "load_factor")

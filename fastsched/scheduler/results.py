@@ -96,23 +96,28 @@ class ScoreResult:
 
 
 class Reasons(Mapping[int, tuple[str, dict[str, int]]]):
-    """Why the unschedulable pods of a batch failed: the kernel's per-pod reason
-    histograms, turned into kube-scheduler's message only when one is read.
+    """Why the unschedulable pods of a batch failed: the kernel's reason
+    histograms (pods that failed alike share one), turned into kube-scheduler's
+    message only when one is read.
 
-    ``add(positions, hist, missing, conflict, nodes, resources)`` records one kernel
-    run; ``set(t, message, counts)`` a message made some other way.
+    ``add`` records one kernel run; ``set(t, message, counts)`` a message made
+    some other way.
     """
 
     def __init__(self) -> None:
-        self._runs: list[tuple[np.ndarray, np.ndarray, list, list, int, tuple]] = []
+        self._runs: list[tuple] = []
         self._where: dict[int, tuple[int, int]] = {}
         self._fixed: dict[int, tuple[str, dict[str, int]]] = {}
         self._made: dict[int, tuple[str, dict[str, int]]] = {}
 
-    def add(self, positions: np.ndarray, hist: np.ndarray, missing: Sequence, conflict: Sequence,
-            nodes: int, resources: tuple[str, ...]) -> None:
+    def add(self, positions: np.ndarray, hist: np.ndarray, which: np.ndarray, specs: np.ndarray,
+            missing: Sequence, conflict: Sequence, nodes: int,
+            resources: tuple[str, ...]) -> None:
+        """Pods at ``positions`` failed with reason counts ``hist[which]``; ``specs``
+        are their specs, whose ``missing`` resources and ``conflict`` flags are given
+        per spec."""
         run = len(self._runs)
-        self._runs.append((positions, hist, list(missing), list(conflict), nodes, resources))
+        self._runs.append((positions, hist, which, specs, missing, conflict, nodes, resources))
         self._where.update((t, (run, i)) for i, t in enumerate(positions.tolist()))
 
     def set(self, t: int, message: str, counts: dict[str, int]) -> None:
@@ -123,11 +128,12 @@ class Reasons(Mapping[int, tuple[str, dict[str, int]]]):
         if found is not None:
             return found
         run, i = self._where[t]
-        positions, hist, missing, conflict, n, resources = self._runs[run]
-        if conflict[i]:
+        _, hist, which, specs, missing, conflict, n, resources = self._runs[run]
+        s = int(specs[i])
+        if conflict[s]:
             found = (f"0/{n} nodes are available: {AFFINITY_CONFLICT}.", {})
         else:
-            counts = hist_counts(hist[i], resources, missing[i])
+            counts = hist_counts(hist[int(which[i])], resources, missing[s])
             found = (fit_error_message(n, counts), counts)
         self._made[t] = found
         return found
@@ -145,12 +151,13 @@ class Reasons(Mapping[int, tuple[str, dict[str, int]]]):
         """``(positions, int64[len, buckets])`` over every kernel run, buckets as in
         ``bucket_names(resources)`` (runs with fewer resource columns padded)."""
         width = RESOURCE0 + len(resources) + 1
-        pos = [r[0] for r in self._runs]
-        out = []
-        for positions, hist, _, _, _, res in self._runs:
+        pos, out = [], []
+        for positions, hist, which, _, _, _, _, res in self._runs:
             wide = np.zeros((len(positions), width), np.int64)
-            wide[:, : RESOURCE0 + len(res)] = hist[:, : RESOURCE0 + len(res)]
-            wide[:, -1] = hist[:, -1]
+            rows = hist[which]
+            wide[:, : RESOURCE0 + len(res)] = rows[:, : RESOURCE0 + len(res)]
+            wide[:, -1] = rows[:, -1]
+            pos.append(positions)
             out.append(wide)
         if not out:
             return np.zeros(0, np.int64), np.zeros((0, width), np.int64)

@@ -416,7 +416,6 @@ class Scheduler:
         has_scores = bool(profile.scores)
         to_find = num_nodes_to_find(n, self.percentage) if has_scores else min(n, 1)
         full = to_find >= n
-        hist = np.zeros((len(pod_spec), RESOURCE0 + len(self.cluster.resources) + 1), np.int64)
         slots = np.full(compiler.num_specs, -1, np.int64)
         leaves = 1 << max(n - 1, 0).bit_length()
         if self.incremental and full and self.tie_break == "first" and n > 1:
@@ -427,16 +426,14 @@ class Scheduler:
             eligible = eligible[: max(TREE_BYTES // (16 * leaves), 1)]
             slots[eligible] = np.arange(len(eligible))
         trees = np.empty((max(int((slots >= 0).sum()), 0), 2 * leaves), np.int64)
-        out_row = np.empty(len(pod_spec), np.int64)
-        out_score = np.empty(len(pod_spec), np.int64)
-        _k.place(batch, np.ascontiguousarray(pod_spec, np.int64), out_row, out_score, hist,
-                 slots, trees, self._cursor, self._rng, compiler.ports_on,
-                 compiler.fit_on, self.tie_break == "random", to_find)
-        rows[:] = out_row
-        scores[:] = out_score
-        self._commit_extra(compiler, pod_spec, out_row)
-        failed = np.flatnonzero(out_row < 0)
+        width = RESOURCE0 + len(self.cluster.resources) + 1
+        _, hist = _k.place(batch, np.ascontiguousarray(pod_spec, np.int64), rows, scores, width,
+                           slots, trees, self._cursor, self._rng, compiler.ports_on,
+                           compiler.fit_on, self.tie_break == "random", to_find)
+        self._commit_extra(compiler, pod_spec, rows)
+        failed = np.flatnonzero(rows < 0)
         if len(failed):
-            specs = pod_spec[failed].tolist()
-            reasons.add(failed + offset, hist[failed], [compiler.missing[s] for s in specs],
-                        [compiler.conflict[s] for s in specs], n, self.cluster.resources)
+            # An unschedulable pod's score slot holds the row of its reason counts.
+            reasons.add(failed + offset, hist, scores[failed], pod_spec[failed],
+                        compiler.missing, compiler.conflict, n, self.cluster.resources)
+            scores[failed] = 0
