@@ -48,7 +48,7 @@ from fastsched.model.taints import UNSCHEDULABLE_TAINT, tolerated
 from fastsched.plugins.image_locality import image_locality
 from fastsched.profile.profile import Profile
 
-__all__ = ["numpy_schedule_many"]
+__all__ = ["numpy_schedule_many", "NumpyScheduler"]
 
 EXACT_LIMIT = 1 << 46                # float64 floor((a - q) * 100 / a) is exact below
 W_TT, W_NA = 3, 2                    # default weights; the three others are 1
@@ -291,6 +291,73 @@ class _Resources:
         self.state[:, row] += s.delta[:, 0]
 
 
+class NumpyScheduler:
+    """The baseline with its working state kept from call to call, for sustained
+    runs (bench/bench_sustained.py): ``schedule_many`` places like
+    ``numpy_schedule_many`` and keeps its placements, ``unbind_many`` takes pods
+    off again. The state is built from the cluster once; the cluster is never
+    changed, so fastsched can run the same calls on it (or a copy) side by side.
+    """
+
+    def __init__(self, cluster: Cluster) -> None:
+        self.n = len(cluster)
+        self.node_names = cluster.node_names
+        self._res = _Resources(cluster) if self.n else None
+        self._compiler = _Compiler(cluster)
+        self._ok, self._total = np.empty(self.n, np.bool_), np.empty(self.n)
+
+    def _plan(self, pods: Sequence[Pod]) -> list[_Spec]:
+        # By object within one call (the list keeps them alive), by content across calls.
+        by_object: dict[int, _Spec] = {}
+        plan = []
+        for pod in pods:
+            spec = by_object.get(id(pod))
+            if spec is None:
+                spec = by_object[id(pod)] = self._compiler.spec(pod)
+            plan.append(spec)
+        return plan
+
+    def schedule_many(self, pods: Sequence[Pod], *, return_scores: bool = False) -> Any:
+        """Node row per pod (-1 unschedulable), each placement kept for later calls;
+        with ``return_scores``, ``(rows, totals)`` as ``numpy_schedule_many``."""
+        pods = list(pods)
+        rows = np.full(len(pods), -1, np.int64)
+        totals = np.zeros(len(pods), np.int64)
+        res = self._res
+        if res is None or not pods:
+            return (rows, totals) if return_scores else rows
+        ok, total = self._ok, self._total
+        for t, s in enumerate(self._plan(pods)):
+            res.fit(s, ok)
+            res.score(s, ok, total)
+            # Select: infeasible nodes total 0, feasible ones at least 1; argmax takes
+            # the lowest row among equals.
+            np.multiply(total, ok, out=total)
+            row = int(np.argmax(total))
+            best = total[row]
+            if best == 0:
+                continue
+            rows[t] = row
+            totals[t] = int(best) - 1
+            res.commit(s, row)
+        return (rows, totals) if return_scores else rows
+
+    def unbind_many(self, pods: Sequence[Pod], rows: np.ndarray) -> None:
+        """Take ``pods[t]``, placed on node ``rows[t]``, off again: one unbuffered
+        array update per distinct spec (a node may lose several pods at once)."""
+        res = self._res
+        if res is None or not len(pods):
+            return
+        rows = np.asarray(rows, np.int64)
+        groups: dict[int, tuple[_Spec, list[int]]] = {}
+        for t, s in enumerate(self._plan(pods)):
+            groups.setdefault(id(s), (s, []))[1].append(t)
+        for s, where in groups.values():
+            at = rows[where]
+            np.add.at(res.free.T, at, s.vec)
+            np.subtract.at(res.state.T, at, s.delta[:, 0])
+
+
 def numpy_schedule_many(cluster: Cluster, pods: Sequence[Pod],
                         profile: Profile | None = None, *,
                         return_scores: bool = False) -> Any:
@@ -303,36 +370,4 @@ def numpy_schedule_many(cluster: Cluster, pods: Sequence[Pod],
     """
     if profile is not None and profile != Profile.default():
         raise ValueError("the NumPy baseline implements the default profile only")
-    pods = list(pods)
-    rows = np.full(len(pods), -1, np.int64)
-    totals = np.zeros(len(pods), np.int64)
-    n = len(cluster)
-    if n == 0 or not pods:
-        return (rows, totals) if return_scores else rows
-    res = _Resources(cluster)
-
-    # -- compile the pod specs -------------------------------------------------------
-    compiler = _Compiler(cluster)
-    by_object: dict[int, _Spec] = {}
-    plan = []
-    for pod in pods:
-        spec = by_object.get(id(pod))
-        if spec is None:
-            spec = by_object[id(pod)] = compiler.spec(pod)
-        plan.append(spec)
-
-    ok, total = np.empty(n, np.bool_), np.empty(n)
-    for t, s in enumerate(plan):
-        res.fit(s, ok)
-        res.score(s, ok, total)
-        # Select: infeasible nodes total 0, feasible ones at least 1; argmax takes
-        # the lowest row among equals.
-        np.multiply(total, ok, out=total)
-        row = int(np.argmax(total))
-        best = total[row]
-        if best == 0:
-            continue
-        rows[t] = row
-        totals[t] = int(best) - 1
-        res.commit(s, row)
-    return (rows, totals) if return_scores else rows
+    return NumpyScheduler(cluster).schedule_many(pods, return_scores=return_scores)

@@ -15,7 +15,7 @@ import random
 import _reference as ref
 import numpy as np
 import pytest
-from _numpy_baseline import numpy_schedule_many
+from _numpy_baseline import NumpyScheduler, numpy_schedule_many
 
 from fastsched import Cluster, Pod, Profile, Scheduler, Taint
 from fastsched.datasets import synthetic
@@ -55,6 +55,32 @@ def test_basic_workload_until_the_cluster_is_full():
                                         synthetic.basic_pods(1000))
     assert (rows >= 0).sum() == 800 - 30
 
+
+
+def test_stateful_baseline_follows_binds_and_unbinds():
+    # bench_sustained's baseline keeps its placements from call to call and takes
+    # unbound pods off again: it must go on placing like a Scheduler whose cluster
+    # is bound and unbound the same way, down to a full cluster.
+    cluster = synthetic.mixed_cluster(40, 0)
+    session = NumpyScheduler(cluster)
+    scheduler = Scheduler(cluster)
+    rng = random.Random(3)
+    bound: list[tuple[str, Pod, int]] = []      # key, template, node row
+    unschedulable = 0
+    for call in range(5):
+        pods = synthetic.mixed_pods(200, seed=call)
+        result = scheduler.schedule_many(pods)
+        rows = session.schedule_many(pods)
+        assert np.array_equal(rows, result.rows), f"call {call}"
+        unschedulable += int((rows < 0).sum())
+        bound += [(placement.pod.key, pods[t], int(rows[t]))
+                  for t, placement in enumerate(result) if rows[t] >= 0]
+        gone = set(rng.sample(range(len(bound)), len(bound) // 4))
+        for i in gone:
+            cluster.unbind(bound[i][0])
+        session.unbind_many([bound[i][1] for i in gone], [bound[i][2] for i in gone])
+        bound = [b for i, b in enumerate(bound) if i not in gone]
+    assert unschedulable > 0
 
 # -- small random clusters -------------------------------------------------------
 
