@@ -120,3 +120,23 @@ def test_unschedulable_on_the_kept_path_has_the_full_message():
     assert isinstance(result, Unschedulable)
     assert result.message == "0/2 nodes are available: 2 Insufficient cpu."
     assert np.array_equal(cluster.requested[:, 0], [600, 600])
+
+
+@settings(max_examples=80, deadline=None)
+@given(st.integers(0, 2**32 - 1))
+def test_trees_follow_moving_maxima(seed):
+    """Many nodes share the top preferred-affinity and taint counts; as they fill up
+    one by one the maxima drop only when the last of them goes (the trees count
+    them). Trees (repeated templates) against a plain scan of every pod."""
+    rng = np.random.default_rng(seed)
+    c = Cluster()
+    for i in range(int(rng.integers(3, 16))):
+        c.add_node(f"n{i}", {"cpu": str(int(rng.integers(1, 4))), "memory": "4Gi",
+                             "pods": int(rng.integers(1, 6))},
+                   labels={"disk": str(rng.choice(["ssd", "hdd"]))},
+                   taints=[SOFT] if rng.random() < 0.5 else [])
+    batch = [SHAPES[int(k)] for k in rng.integers(0, len(SHAPES), 60)]
+    plain = Scheduler(c.copy(), incremental=False).schedule_many(batch)
+    trees = Scheduler(c).schedule_many(batch)
+    assert trees.nodes == plain.nodes
+    assert np.array_equal(trees.scores, plain.scores)

@@ -7,7 +7,8 @@ cdef struct Tree:
     Py_ssize_t leaves
     Py_ssize_t spec          # -1 until built
     i64* key                 # 2 * leaves; key = total << 32 | (2^32 - 1 - row), -1 infeasible
-    i64 tt_top, na_top
+    i64 tt_top, na_top       # the normalizing maxima over the feasible nodes,
+    i64 tt_cnt, na_cnt       # and how many feasible nodes have them
 
 
 cdef inline i64 leaf_key(Plan* p, View* v, Tree* t, Py_ssize_t i, bint ports, bint fit) noexcept nogil:
@@ -19,15 +20,20 @@ cdef inline i64 leaf_key(Plan* p, View* v, Tree* t, Py_ssize_t i, bint ports, bi
 cdef void tree_build(Plan* p, View* v, Tree* t, bint ports, bint fit) noexcept nogil:
     cdef Py_ssize_t i, j, n = p.n
     cdef i64 a, b
-    t.tt_top = 0
-    t.na_top = 0
+    t.tt_top = t.na_top = t.tt_cnt = t.na_cnt = 0
     if v.tt != NULL or v.na != NULL:
         for i in range(n):
             if feasible(p, t.spec, i, ports, fit):
-                if v.tt != NULL and v.tt[i] > t.tt_top:
-                    t.tt_top = v.tt[i]
-                if v.na != NULL and v.na[i] > t.na_top:
-                    t.na_top = v.na[i]
+                if v.tt != NULL:
+                    if v.tt[i] > t.tt_top:
+                        t.tt_top, t.tt_cnt = v.tt[i], 1
+                    elif v.tt[i] == t.tt_top:
+                        t.tt_cnt += 1
+                if v.na != NULL:
+                    if v.na[i] > t.na_top:
+                        t.na_top, t.na_cnt = v.na[i], 1
+                    elif v.na[i] == t.na_top:
+                        t.na_cnt += 1
     for i in range(t.leaves):
         t.key[t.leaves + i] = leaf_key(p, v, t, i, ports, fit) if i < n else -1
     for j in range(t.leaves - 1, 0, -1):
@@ -39,11 +45,28 @@ cdef void tree_build(Plan* p, View* v, Tree* t, bint ports, bint fit) noexcept n
 cdef void tree_update(Plan* p, View* v, Tree* t, Py_ssize_t i, bint ports, bint fit) noexcept nogil:
     cdef i64 old = t.key[t.leaves + i], new, a, b
     cdef Py_ssize_t j
+    cdef bint drop = False
     new = leaf_key(p, v, t, i, ports, fit)
-    if new < 0 and old >= 0 and (
-            (v.tt != NULL and t.tt_top > 0 and v.tt[i] == t.tt_top)
-            or (v.na != NULL and t.na_top > 0 and v.na[i] == t.na_top)):
-        tree_build(p, v, t, ports, fit)     # a normalizing maximum may have dropped
+    if new < 0 and old >= 0:
+        # The node left the feasible set: a normalizing maximum drops when it was
+        # the last feasible node holding it (every score then changes).
+        if v.tt != NULL and v.tt[i] == t.tt_top:
+            t.tt_cnt -= 1
+            drop = t.tt_top > 0 and t.tt_cnt == 0
+        if v.na != NULL and v.na[i] == t.na_top:
+            t.na_cnt -= 1
+            drop = drop or (t.na_top > 0 and t.na_cnt == 0)
+    elif new >= 0 and old < 0:
+        # It joined (requests were freed): a maximum may grow.
+        if (v.tt != NULL and v.tt[i] > t.tt_top) or (v.na != NULL and v.na[i] > t.na_top):
+            drop = True
+        else:
+            if v.tt != NULL and v.tt[i] == t.tt_top:
+                t.tt_cnt += 1
+            if v.na != NULL and v.na[i] == t.na_top:
+                t.na_cnt += 1
+    if drop:
+        tree_build(p, v, t, ports, fit)
         return
     t.key[t.leaves + i] = new
     j = (t.leaves + i) >> 1

@@ -378,35 +378,29 @@ def place_kept(Batch batch, Py_ssize_t s, i64[::1] tree, bint built, const i64[:
                bint ports, bint fit, i64[::1] out):
     """Place one pod of spec ``s`` with a tournament tree kept across calls.
 
-    ``tree`` holds ``2 * leaves`` keys and then the two normalizing maxima; with
-    ``built``, it was right except on node rows ``dirty`` (requests changed since),
-    which are brought up to date first. The pod is committed to the best node and
-    the tree updated for it. ``out`` gets the row (-1: no node fits, nothing
-    changed) and the total score; returns the row. Valid only with every node
-    scored and first-row ties, like ``place``'s trees."""
+    ``tree`` holds ``2 * leaves`` keys and then the two normalizing maxima and
+    their counts; with ``built``, it was right except on node rows ``dirty``
+    (requests changed since), which are brought up to date first. The pod is
+    committed to the best node and the tree updated for it. ``out`` gets the row
+    (-1: no node fits, nothing changed) and the total score; returns the row.
+    Valid only with every node scored and first-row ties, like ``place``'s trees."""
     cdef Plan* p = batch.kept()
     cdef View v
     cdef Tree t
-    cdef Py_ssize_t leaves = (tree.shape[0] - 2) // 2, k, i, best = -1
+    cdef Py_ssize_t leaves = (tree.shape[0] - 4) // 2, k, i, best = -1
     cdef i64 root, total = 0
+    cdef i64* extra = &tree[2 * leaves]
     with nogil:
         make_view(p, s, &v)
         t.leaves = leaves
         t.spec = s
         t.key = &tree[0]
         if built:
-            t.tt_top = tree[2 * leaves]
-            t.na_top = tree[2 * leaves + 1]
+            t.tt_top, t.na_top, t.tt_cnt, t.na_cnt = extra[0], extra[1], extra[2], extra[3]
             for k in range(dirty.shape[0]):
                 i = dirty[k]
-                if i < 0 or i >= p.n:
-                    continue
-                if feasible(p, s, i, ports, fit) and (
-                        (v.tt != NULL and v.tt[i] > t.tt_top)
-                        or (v.na != NULL and v.na[i] > t.na_top)):
-                    tree_build(p, &v, &t, ports, fit)   # a normalizing maximum grew
-                    break
-                tree_update(p, &v, &t, i, ports, fit)
+                if 0 <= i < p.n:
+                    tree_update(p, &v, &t, i, ports, fit)
         else:
             tree_build(p, &v, &t, ports, fit)
         root = t.key[1]
@@ -415,8 +409,7 @@ def place_kept(Batch batch, Py_ssize_t s, i64[::1] tree, bint built, const i64[:
             total = root >> 32
             commit(p, s, best)
             tree_update(p, &v, &t, best, ports, fit)
-        tree[2 * leaves] = t.tt_top
-        tree[2 * leaves + 1] = t.na_top
+        extra[0], extra[1], extra[2], extra[3] = t.tt_top, t.na_top, t.tt_cnt, t.na_cnt
     out[0] = best
     out[1] = total
     return best

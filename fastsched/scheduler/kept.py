@@ -73,7 +73,7 @@ class KeptPlan:
             if len(self.trees) >= KEPT_SPECS:
                 self.trees.clear()
                 self.epochs.clear()
-            tree = self.trees[s] = np.empty(2 * self.leaves + 2, np.int64)
+            tree = self.trees[s] = np.empty(2 * self.leaves + 4, np.int64)
         else:
             dirty = cols.changed_since(self.epochs[s])
         compiler = self.compiler
