@@ -174,3 +174,14 @@ def test_result_arrays_hold_the_reasons():
     assert isinstance(last, Unschedulable)
     assert last.message == "0/2 nodes are available: 2 Insufficient cpu."
     assert result.nodes == ["n0", "n1", "n0", "n1", None, None]
+
+
+def test_unbind_many_refuses_numbers_written_otherwise():
+    c = cluster()
+    Scheduler(c).schedule_many([WEB] * 6)
+    for odd in ("default/web-+5", "default/web- 5", "default/web-5_0", "default/web-٥",
+                "default/web-99999999999999999999999", "default/web--5"):
+        with pytest.raises(PodNotFoundError):
+            c.unbind_many(["default/web-1", odd])
+    assert c.unbind_many(["default/web-1", "default/web-5"]) == 2
+    assert sorted(c.pods) == [f"default/web-{k}" for k in (0, 2, 3, 4)]

@@ -349,7 +349,7 @@ class PodStore:
             return slot
         ns, _, name = key.partition("/")
         digits = name[name.rfind("-") + 1:]
-        if not digits.isdigit() or not self.chunks or digits[0] == "0" and len(digits) > 1:
+        if not digits.isdecimal() or not self.chunks or digits[0] == "0" and len(digits) > 1:
             return -1
         k = int(digits)
         c = bisect_right(self.chunk_base, k) - 1
@@ -371,20 +371,29 @@ class PodStore:
 
     def lookup_many(self, keys: Sequence[str]) -> np.ndarray:
         """``lookup`` for many keys at once (-1 where not bound): replicas' numbers are
-        parsed in one pass and found with array operations."""
-        get = self.keys.get
-        slots = np.fromiter((get(k, -1) for k in keys), np.int64, len(keys))
+        parsed in one pass, found with array operations, and each key checked
+        against the name its slot would give."""
+        n = len(keys)
+        if self.keys:
+            get = self.keys.get
+            slots = np.fromiter((get(k, -1) for k in keys), np.int64, n)
+        else:
+            slots = np.full(n, -1, np.int64)
         miss = np.flatnonzero(slots < 0)
         if not len(miss) or not self.chunks:
             return slots
-        parts = [keys[i].rpartition("-") for i in miss.tolist()]
-        numbers = np.fromiter((int(d) if d.isdigit() and len(d) < 19 and (d[0] != "0" or len(d) == 1)
-                               else -1 for _, _, d in parts), np.int64, len(parts))
+        asked = keys if len(miss) == n else [keys[i] for i in miss.tolist()]
+        digits = [k[k.rfind("-") + 1:] for k in asked]
+        try:        # int() also takes "+5" or "5_0": the name check below refuses those
+            numbers = np.fromiter(map(int, digits), np.int64, len(asked))
+        except (ValueError, OverflowError):
+            numbers = np.fromiter((int(d) if d.isdecimal() and len(d) < 19 else -1
+                                   for d in digits), np.int64, len(asked))
         found = self._replica_slots(numbers)
         prefix = self.t_prefix
-        tids = self.tid[np.maximum(found, 0)].tolist()
-        good = np.fromiter((f >= 0 and prefix[t] == p for f, t, (p, _, _) in
-                            zip(found.tolist(), tids, parts)), np.bool_, len(parts))
+        expect = [f"{prefix[t]}-{k}" if f >= 0 else "" for f, t, k in
+                  zip(found.tolist(), self.tid[np.maximum(found, 0)].tolist(), numbers.tolist())]
+        good = np.fromiter(map(str.__eq__, asked, expect), np.bool_, len(asked))
         slots[miss[good]] = found[good]
         for i in miss[~good & (found >= 0)].tolist():
             slots[i] = self.lookup(keys[i])      # a name cut short (see replica_name)
