@@ -146,6 +146,17 @@ class ClusterMachine(RuleBasedStateMachine):
     def unbind(self, pod) -> None:
         self.attempt(self.cluster.unbind, pod)
 
+    @rule(picks=st.lists(st.integers(0, 20), max_size=4),
+          extra=st.sampled_from([None, "p1", "team-a/p2", "default/nope", 5, "dup"]))
+    def unbind_many(self, picks, extra) -> None:
+        bound = list(self.cluster.pods)
+        keys: list = [bound[i % len(bound)] for i in picks] if bound else []
+        if extra == "dup" and keys:
+            keys.append(keys[0])
+        elif extra is not None and extra != "dup":
+            keys.append(extra)
+        self.attempt(self.cluster.unbind_many, keys)
+
     @rule(pod=pods(), preempt=st.booleans())
     def schedule(self, pod, preempt) -> None:
         self.attempt(self.scheduler.schedule, pod, preempt=preempt)
