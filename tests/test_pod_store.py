@@ -22,7 +22,6 @@ from collections.abc import Iterable
 from typing import Any
 
 import numpy as np
-import pytest
 from hypothesis import HealthCheck, event, settings
 from hypothesis import strategies as st
 from hypothesis.stateful import RuleBasedStateMachine, initialize, invariant, precondition, rule
@@ -39,16 +38,6 @@ from fastsched.errors import (
 MI, GI = 1 << 20, 1 << 30
 HOST, ZONE = "kubernetes.io/hostname", "topology.kubernetes.io/zone"
 FINAL_EVERY = 10            # steps between two "same placements" checks (each: 2 copies)
-# KNOWN BUGS of the store, each shown by an xfail(strict) test at the end of this file;
-# flip a flag when its test starts to pass (strict: it then fails, as a reminder).
-# preempt()'s trials unbind and rebind pods, which moves them to the end of the
-# binding order (pods_on, bindings, remove_node's evictions): with False, the
-# reference takes the cluster's order after every call that may run a trial.
-PREEMPTION_KEEPS_ORDER = False
-# A replica whose generated name a user's pod holds is bound as <name>-<k>-r, but
-# the ScheduleResult reports <name>-<k> (and a failed gang then unbinds the user's
-# pod): with False, named pods never take names a replica may get.
-REPLICA_NAME_CLASH_REPORTED = False
 
 
 def _anti(app: str) -> dict:
@@ -87,8 +76,7 @@ SIMPLE = ["web", "batch", "tiny", "urgent"]         # no ports, affinity or spre
 NODE_NAMES = ["n0", "n1", "n2", "n3", "n4", "n5"]
 POD_NAMES = ["p0", "p1", "p2", "p3", "p4", "p5", "p6", "p7"]
 UNKNOWN_KEYS = ["default/ghost", "team-a/p0-gone", "nobody"]
-CLASHING = ["web-1", "web-2", "db-3", "tiny-0", "spread-4"]     # names replicas may get
-REPLICA = re.compile(r"(.+)-(\d+)")
+REPLICA = re.compile(r"(.+)-(\d+)(?:-r)*")      # -r: the generated name was taken
 
 node_specs = st.fixed_dictionaries({
     "allocatable": st.fixed_dictionaries({
@@ -162,6 +150,9 @@ class PodStoreMachine(RuleBasedStateMachine):
         # key -> (pod as the API reported it, the spec it came from, node), binding order.
         self.ref: dict[str, tuple[Pod, Pod, str]] = {}
         self.steps = 0
+        # A guess at the next replica number (for names that clash with it): replica
+        # t of a call is numbered base + t, and a call of n pods moves base by n.
+        self.seq = 0
 
     # -- the reference -------------------------------------------------------------
 
@@ -180,6 +171,8 @@ class PodStoreMachine(RuleBasedStateMachine):
     def record(self, pod: Pod, origin: Pod, node: str) -> None:
         """A binding the API reported: ``pod`` as bound, made from ``origin``."""
         assert pod.key not in self.ref, f"{pod.key} reported bound twice"
+        if pod is not origin and pod.name.endswith("-r"):
+            event("replica renamed: its name was taken")
         assert node in self.nodes, f"{pod.key} reported on unknown node {node!r}"
         self.check_pod(pod, origin)
         self.ref[pod.key] = (pod, origin, node)
@@ -211,25 +204,6 @@ class PodStoreMachine(RuleBasedStateMachine):
             raise AssertionError(f"{call.__name__} did not raise {error.__name__}")
         assert self.state() == before, f"{call.__name__} raised but changed the cluster"
 
-    def after_trials(self) -> None:
-        """Where preemption trials may have reordered the bindings (see
-        PREEMPTION_KEEPS_ORDER): check the same pods are bound, then take the
-        cluster's order."""
-        if PREEMPTION_KEEPS_ORDER:
-            return
-        order = [p.key for p, _ in self.cluster.bindings()]
-        assert sorted(order) == sorted(self.ref)
-        if order != list(self.ref):
-            event("preemption trials reordered the bindings")
-            self.ref = {key: self.ref[key] for key in order}
-
-    def unchanged(self, before: tuple) -> bool:
-        """Whether the cluster is as ``before`` (order aside where trials ran)."""
-        after = self.state()
-        if PREEMPTION_KEEPS_ORDER:
-            return after == before
-        return after[0] == before[0] and sorted(after[1]) == sorted(before[1])
-
     def pick(self, index: int) -> str:
         keys = list(self.ref)
         return keys[index % len(keys)]
@@ -240,7 +214,11 @@ class PodStoreMachine(RuleBasedStateMachine):
         for pod in batch:
             counts[id(pod)] = counts.get(id(pod), 0) + 1
         keys = []
-        for pod, outcome in zip(batch, result):
+        for t, (pod, outcome) in enumerate(zip(batch, result)):
+            if counts[id(pod)] > 1:
+                match = REPLICA.fullmatch(outcome.pod.name)
+                assert match, outcome.pod.name
+                self.seq = int(match.group(2)) - t + len(batch)
             if isinstance(outcome, Placement):
                 if counts[id(pod)] == 1:
                     assert outcome.pod is pod
@@ -350,14 +328,21 @@ class PodStoreMachine(RuleBasedStateMachine):
         assert self.cluster.unbind(arg) == bound
         del self.ref[key]
 
-    @precondition(lambda self: REPLICA_NAME_CLASH_REPORTED)
-    @rule(name=st.sampled_from(CLASHING), node=st.sampled_from(NODE_NAMES))
-    def bind_replica_name(self, name, node) -> None:
-        """A user's pod under a name a replica may be given later."""
-        pod = Pod(name, **SPECS["tiny"])
+    @rule(spec=st.sampled_from([s for s in SPECS if "namespace" not in SPECS[s]]),
+          ahead=st.integers(0, 6), node=st.sampled_from(NODE_NAMES), gang=st.booleans())
+    def bind_replica_name(self, spec, ahead, node, gang) -> None:
+        """A user's pod under a name a replica is likely to be given next, then
+        replicas of that template: the one whose name is taken must get another name,
+        be reported under it, and a failed gang must unbind it, not the user's pod."""
+        pod = Pod(f"{spec}-{self.seq + ahead}", **SPECS["tiny"])
         if node in self.nodes and pod.key not in self.ref:
             self.cluster.bind(pod, node, force=True)
             self.record(pod, pod, node)
+            batch = [TEMPLATES[spec]] * (ahead + 2)
+            if gang:
+                self.run_gang(batch)
+            else:
+                self.run_many(batch)
 
     @rule(key=st.sampled_from(UNKNOWN_KEYS))
     def unbind_unknown(self, key) -> None:
@@ -376,6 +361,7 @@ class PodStoreMachine(RuleBasedStateMachine):
             self.expect_error(DuplicateError, self.cluster.unbind_many, args + [keys[0]])
         else:
             assert self.cluster.unbind_many(iter(args)) == len(keys)
+            event(f"unbind_many: {'none' if not keys else 'some'}")
             for key in keys:
                 del self.ref[key]
 
@@ -388,13 +374,11 @@ class PodStoreMachine(RuleBasedStateMachine):
         outcome = self.scheduler.schedule(pod, preempt=preempt)
         event(f"schedule: {type(outcome).__name__}")
         if isinstance(outcome, Unschedulable):
-            assert self.unchanged(before), "an unschedulable pod changed the cluster"
+            assert self.state() == before, "an unschedulable pod changed the cluster"
         elif isinstance(outcome, Preemption):
             self.preempted(pod, outcome)
         else:
             self.record(outcome.pod, pod, outcome.node)
-        if preempt and not isinstance(outcome, Placement):
-            self.after_trials()
 
     @rule(priority=st.sampled_from([100, 3000]), spec=st.sampled_from(["urgent", "db", "batch"]),
           name=st.sampled_from(["hi0", "hi1", "hi2"]))
@@ -411,9 +395,7 @@ class PodStoreMachine(RuleBasedStateMachine):
         elif isinstance(outcome, Placement):
             self.record(outcome.pod, pod, outcome.node)
         else:
-            assert self.unchanged(before), "an unschedulable pod changed the cluster"
-        if not isinstance(outcome, Placement):
-            self.after_trials()
+            assert self.state() == before, "an unschedulable pod changed the cluster"
 
     def preempted(self, pod: Pod, outcome: Preemption) -> None:
         assert outcome.pod == pod and outcome.victims
@@ -428,6 +410,9 @@ class PodStoreMachine(RuleBasedStateMachine):
 
     @rule(batch=batches())
     def schedule_many(self, batch) -> None:
+        self.run_many(batch)
+
+    def run_many(self, batch: list[Pod]) -> None:
         if self.duplicate_in(batch):
             self.expect_error(DuplicateError, self.scheduler.schedule_many, batch)
             return
@@ -436,7 +421,9 @@ class PodStoreMachine(RuleBasedStateMachine):
     @rule(batch=batches(max_groups=2), extra=st.integers(0, 3))
     def schedule_gang(self, batch, extra) -> None:
         """A gang, usually too big to place whole: then nothing may stay bound."""
-        batch = batch + [TEMPLATES["urgent"]] * extra
+        self.run_gang(batch + [TEMPLATES["urgent"]] * extra)
+
+    def run_gang(self, batch: list[Pod]) -> None:
         if self.duplicate_in(batch):
             return
         before = self.state()
@@ -457,9 +444,13 @@ class PodStoreMachine(RuleBasedStateMachine):
         assert list(cluster.node_names) == list(self.nodes)
         assert dict(cluster.snapshot().pods) == {k: node for k, (_, _, node) in self.ref.items()}
         assert len(cluster.pods) == len(self.ref) and set(cluster.pods) == set(self.ref)
-        assert [p.key for p, _ in cluster.bindings()] == list(self.ref), "binding order"
+        bindings = list(cluster.bindings())
+        assert [p.key for p, _ in bindings] == list(self.ref), "binding order"
+        assert bindings == [(pod, node) for pod, _, node in self.ref.values()]
         for node in self.nodes:
-            assert [p.key for p in cluster.pods_on(node)] == self.ref_on(node), node
+            on = cluster.pods_on(node)
+            assert [p.key for p in on] == self.ref_on(node), node
+            assert list(on) == [self.ref[key][0] for key in self.ref_on(node)]
         for key in list(self.ref)[:: max(len(self.ref) // 4, 1)]:
             pod, origin, node = self.ref[key]
             assert cluster.node_of(key) == node
@@ -526,15 +517,13 @@ TestPodStore.settings = settings(max_examples=int(os.environ.get("FASTSCHED_FUZZ
                                  suppress_health_check=[HealthCheck.too_slow])
 
 
-# -- the known bugs the flags above work around --------------------------------------
+# -- regressions: bugs of the dict-of-pods store (before issue 13) -----------------------
 
 
 def _node(cluster: Cluster, name: str) -> None:
     cluster.add_node(name, {"cpu": 4000, "memory": 8 * GI})
 
 
-@pytest.mark.xfail(PREEMPTION_KEEPS_ORDER is False, strict=True,
-                   reason="preempt() trials rebind pods at the end of the binding order")
 def test_preempt_changes_no_binding_order():
     cluster = Cluster()
     _node(cluster, "n1")
@@ -553,20 +542,17 @@ def test_preempt_changes_no_binding_order():
         "default/x", "default/h", "default/y", "default/z"]
 
 
-@pytest.mark.xfail(REPLICA_NAME_CLASH_REPORTED is False, strict=True,
-                   reason="a replica renamed <name>-<k>-r is reported as <name>-<k>")
 def test_a_replica_whose_name_is_taken_is_reported_as_bound():
     cluster = Cluster()
     _node(cluster, "n1")
     cluster.bind(Pod("web-1", requests={"cpu": "100m"}), "n1")
     result = Scheduler(cluster).schedule_many([TEMPLATES["web"]] * 3)
     reported = [o.pod.key for o in result]
+    assert result.keys() == reported
     assert len(set(reported)) == 3 and "default/web-1" not in reported
     assert set(cluster.pods) == {"default/web-1", *reported}
 
 
-@pytest.mark.xfail(REPLICA_NAME_CLASH_REPORTED is False, strict=True,
-                   reason="a failed gang unbinds the user's pod that holds a replica's name")
 def test_a_failed_gang_unbinds_only_its_own_pods():
     cluster = Cluster()
     _node(cluster, "n1")
