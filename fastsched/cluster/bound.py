@@ -122,7 +122,7 @@ def unbind_many(cluster: Cluster, pods: Iterable[Any]) -> int:
     if len(slots) and slots.min() < 0:
         t = int(np.flatnonzero(slots < 0)[0])
         raise PodNotFoundError(f"no bound pod {keys[t]!r} (pods[{t}])")
-    if len(np.unique(slots)) != len(slots):
+    if len(slots) > 1 and np.bincount(slots).max() > 1:
         seen: set[int] = set()
         for t, s in enumerate(slots.tolist()):
             if s in seen:
@@ -146,9 +146,15 @@ def release(cluster: Cluster, slots: np.ndarray) -> None:
         cluster._nonzero[row] -= store.t_nz[t]
         cluster._touch(row)
     else:
-        cluster._touch(rows.copy())
-        np.subtract.at(cluster._req, rows, store.t_req[tids, :width])
-        np.subtract.at(cluster._nonzero, rows, store.t_nz[tids])
+        # Summed per node (sorted, then reduceat) and subtracted once per node.
+        order = np.argsort(rows, kind="stable")
+        rows_sorted = rows[order]
+        starts = np.flatnonzero(np.r_[True, rows_sorted[1:] != rows_sorted[:-1]])
+        nodes = rows_sorted[starts]
+        cluster._touch(nodes)
+        tids = tids[order]
+        cluster._req[nodes] -= np.add.reduceat(store.t_req[tids, :width], starts)
+        cluster._nonzero[nodes] -= np.add.reduceat(store.t_nz[tids], starts)
     store.remove(slots)
 
 

@@ -170,12 +170,12 @@ class BatchNames:
     chunk of ``step`` pods), ``renamed`` holding those whose generated name was
     taken. Calling it gives pod t as bound."""
 
-    __slots__ = ("pods", "templates", "bases", "step", "renamed")
+    __slots__ = ("pods", "templates", "bases", "step", "renamed", "ids")
 
     def __init__(self, pods: Sequence[Pod], templates: frozenset[int], bases: list[int],
-                 step: int, renamed: dict[int, str]) -> None:
+                 step: int, renamed: dict[int, str], ids: np.ndarray | None = None) -> None:
         self.pods, self.templates, self.bases = pods, templates, bases
-        self.step, self.renamed = step, renamed
+        self.step, self.renamed, self.ids = step, renamed, ids
 
     def name(self, t: int) -> str:
         pod = self.pods[t]
@@ -194,16 +194,27 @@ class BatchNames:
     def keys(self, rows: np.ndarray) -> list[str | None]:
         """``key(t)`` where ``rows[t] >= 0``, else None."""
         out: list[str | None] = [None] * len(rows)
-        pods, templates, renamed = self.pods, self.templates, self.renamed
-        single = self.bases[0] if len(self.bases) == 1 else None
-        for t in np.flatnonzero(rows >= 0).tolist():
+        pods, templates = self.pods, self.templates
+        placed = rows >= 0
+        fast = np.zeros(len(rows), np.bool_)
+        if templates and self.ids is not None and len(self.bases) == 1:
+            # Per template, its replicas' keys from one prefix (replica_name, not cut).
+            base = self.bases[0]
+            for tid in templates:
+                at = np.flatnonzero((self.ids == tid) & placed)
+                if not len(at) or len(pods[int(at[0])].name) > 232:
+                    continue
+                pod = pods[int(at[0])]
+                prefix = f"{pod.namespace}/{pod.name}-"
+                for t, k in zip(at.tolist(), (at + base).tolist()):
+                    out[t] = prefix + str(k)
+                fast[at] = True
+            for t in self.renamed:
+                if placed[t]:
+                    out[t] = self.key(t)
+        for t in np.flatnonzero(placed & ~fast).tolist():
             pod = pods[t]
-            if id(pod) not in templates:
-                out[t] = pod.key
-            elif single is not None and t not in renamed and len(pod.name) <= 232:
-                out[t] = f"{pod.namespace}/{pod.name}-{single + t}"     # replica_name, not cut
-            else:
-                out[t] = self.key(t)
+            out[t] = pod.key if id(pod) not in templates else self.key(t)
         return out
 
     def __call__(self, t: int) -> Pod:

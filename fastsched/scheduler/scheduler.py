@@ -286,7 +286,7 @@ class Scheduler:
                 bases.append(base - lo)
                 renamed.update((lo + t, name) for t, name in more.items())
         return ScheduleResult(pods, rows, scores, cluster.node_names, reasons,
-                              BatchNames(pods, templates, bases, CHUNK_SPECS, renamed),
+                              BatchNames(pods, templates, bases, CHUNK_SPECS, renamed, ids),
                               cluster.columns.name_array(), cluster.resources)
 
     def schedule_gang(self, pods: Iterable[Pod], min_member: int | None = None) -> ScheduleResult:
