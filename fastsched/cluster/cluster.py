@@ -420,7 +420,7 @@ class Cluster:
         self._touch(row)
         store = self._store
         t = store.template(pod, None, vec, (int(scoring[0]), int(scoring[1])))
-        store.add(np.array([t]), np.array([row], np.int32), None, [(0, pod)])
+        store.add_one(t, row, pod)
 
     def bind_many(self, pods: Iterable[Pod], nodes: Iterable[str], *, force: bool = False) -> None:
         """Bind ``pods[t]`` to ``nodes[t]``, all or nothing: the state ``bind`` pod by pod
@@ -430,8 +430,13 @@ class Cluster:
     def unbind(self, pod: Pod | str) -> Pod:
         """Unbind a pod (a ``Pod``, ``"namespace/name"`` or a name in ``default``)."""
         slot = self._slot(pod)
-        gone = self._store.pod(slot)
-        bound.release(self, np.array([slot], np.int64))
+        store = self._store
+        gone = store.pod(slot)
+        row, t = int(store.node[slot]), int(store.tid[slot])
+        self._req[row] -= store.t_req[t, : self._req.shape[1]]
+        self._nonzero[row] -= store.t_nz[t]
+        self._touch(row)
+        store.remove_one(slot)
         return gone
 
     def unbind_many(self, pods: Iterable[Pod | str]) -> int:

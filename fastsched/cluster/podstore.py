@@ -29,7 +29,7 @@ from typing import Any
 
 import numpy as np
 
-from ..model.pod import Pod, family, replica_name
+from ..model.pod import Pod, family, renamed, replica_name
 from .labeltable import LabelTable, requirement_mask
 
 __all__ = ["PodStore", "suffix_key"]
@@ -235,6 +235,45 @@ class PodStore:
             self.ported_live += int(self.t_ported[t])
             self.terms_epoch += 1
         return slot
+
+    def remove_one(self, slot: int) -> None:
+        """``remove`` for one slot, with scalar writes (``Cluster.unbind``)."""
+        t = int(self.tid[slot])
+        self.t_live[t] -= 1
+        if self.t_affine[t] or self.t_ported[t]:
+            self.affine_live -= int(self.t_affine[t])
+            self.ported_live -= int(self.t_ported[t])
+            self.terms_epoch += 1
+        k = int(self.rep[slot])
+        if k >= 0:
+            c = bisect_right(self.chunk_base, k) - 1
+            chunk = self.chunks[c]
+            if isinstance(chunk, dict):
+                del chunk[k - self.chunk_base[c]]
+            else:
+                chunk[k - self.chunk_base[c]] = -1
+            self.chunk_live[c] -= 1
+            if not self.chunk_live[c]:
+                del self.chunk_base[c], self.chunks[c], self.chunk_live[c]
+        else:
+            pod = self.obj[slot]
+            del self.keys[pod.key]
+            self.obj[slot] = None
+            sk = suffix_key(pod.namespace, pod.name)
+            if sk is not None:
+                self.suffixed[sk] -= 1
+                if not self.suffixed[sk]:
+                    del self.suffixed[sk]
+        if self.t_live[t] == 0:
+            self._drop_template(t)
+        self.node[slot] = -1
+        if self.nfree >= len(self.free):
+            free = np.zeros(max(16, 2 * len(self.free)), np.int64)
+            free[: self.nfree] = self.free[: self.nfree]
+            self.free = free
+        self.free[self.nfree] = slot
+        self.nfree += 1
+        self.count -= 1
 
     def add_chunk(self, base: int, slots: np.ndarray, live: int) -> None:
         """Register replicas numbered ``base + i`` at ``slots[i]`` (-1: none)."""
@@ -452,7 +491,7 @@ class PodStore:
             return pod
         template = self.tmpl[self.tid[slot]]
         assert template is not None
-        return template.replica(self.name(slot))
+        return renamed(template, self.name(slot))
 
     def pods(self, slots: Iterable[int]) -> list[Pod]:
         return [self.pod(s) for s in slots]

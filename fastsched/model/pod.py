@@ -52,7 +52,7 @@ from .taints import Toleration
 __all__ = ["Pod", "Container", "ContainerPort", "NodeAffinity", "PreferredSchedulingTerm",
            "PodAffinityTerm", "WeightedPodAffinityTerm", "PodAffinity",
            "TopologySpreadConstraint", "DEFAULT_CPU_REQUEST", "DEFAULT_MEMORY_REQUEST",
-           "pod_from_dict", "pod_from_k8s", "replica_name", "family"]
+           "pod_from_dict", "pod_from_k8s", "replica_name", "family", "renamed"]
 
 DEFAULT_CPU_REQUEST = 100            # millicores, spec §1.3
 DEFAULT_MEMORY_REQUEST = 200 << 20   # 200Mi
@@ -328,6 +328,16 @@ def replica_name(name: str, suffix: str) -> str:
     if len(name) + len(suffix) <= 253:
         return name + suffix
     return name[: 253 - len(suffix)].rstrip("-.") + suffix
+
+
+def renamed(pod: "Pod", name: str) -> "Pod":
+    """``pod.replica(name)`` for a name known to be valid (one ``replica_name``
+    made from a valid name): the name is not checked again."""
+    family(pod)
+    twin = object.__new__(Pod)
+    twin.__dict__.update(pod.__dict__)
+    twin.__dict__["name"] = name
+    return twin
 
 
 def family(pod: "Pod") -> object:
