@@ -12,12 +12,13 @@ from __future__ import annotations
 import dataclasses
 import json
 from collections.abc import Mapping
+from datetime import datetime, timezone
 from typing import Any
 
 from .._validation import camel
 from ..cluster.cluster import Cluster, NodeInfo
 from ..errors import ValidationError
-from ..model.pod import Container, Pod, pod_from_dict
+from ..model.pod import DEFAULT_SCHEDULER, Container, Pod, pod_from_dict
 from ..model.quantity import format_quantity
 
 __all__ = ["pod_to_json", "pod_from_json", "node_to_json", "add_node_from_json"]
@@ -60,6 +61,11 @@ def _container(c: Container) -> dict[str, Any]:
     return out
 
 
+def _rfc3339(seconds: float) -> str:
+    # Microseconds keep every float read from an API timestamp exactly.
+    return datetime.fromtimestamp(seconds, timezone.utc).isoformat().replace("+00:00", "Z")
+
+
 def pod_to_json(pod: Pod) -> dict[str, Any]:
     """``{"manifest": <v1 Pod dict>}`` plus ``ownerSelector`` when the pod has one."""
     if not isinstance(pod, Pod):
@@ -87,8 +93,21 @@ def pod_to_json(pod: Pod) -> dict[str, Any]:
         spec["topologySpreadConstraints"] = _plain(pod.topology_spread_constraints)
     if pod.priority:
         spec["priority"] = pod.priority
-    out: dict[str, Any] = {"manifest": {"apiVersion": "v1", "kind": "Pod", "metadata": meta,
-                                        "spec": spec}}
+    for key, value, default in (("schedulerName", pod.scheduler_name, DEFAULT_SCHEDULER),
+                                ("priorityClassName", pod.priority_class_name, ""),
+                                ("preemptionPolicy", pod.preemption_policy,
+                                 "PreemptLowerPriority")):
+        if value != default:
+            spec[key] = value
+    if pod.creation_timestamp is not None:
+        meta["creationTimestamp"] = _rfc3339(pod.creation_timestamp)
+    if pod.terminating:
+        meta["deletionTimestamp"] = _rfc3339(pod.creation_timestamp or 0.0)
+    manifest: dict[str, Any] = {"apiVersion": "v1", "kind": "Pod", "metadata": meta,
+                                "spec": spec}
+    if pod.nominated_node_name:
+        manifest["status"] = {"nominatedNodeName": pod.nominated_node_name}
+    out: dict[str, Any] = {"manifest": manifest}
     if pod.owner_selector is not None:
         out["ownerSelector"] = _plain(pod.owner_selector)
     return out

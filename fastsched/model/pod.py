@@ -14,9 +14,11 @@ A pod's effective request (spec §1.2) is computed once, at construction, into
 from __future__ import annotations
 
 import dataclasses
+import math
 import re
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
+from datetime import datetime, timezone
 from typing import Any
 
 from .._validation import (
@@ -52,7 +54,11 @@ from .taints import Toleration
 __all__ = ["Pod", "Container", "ContainerPort", "NodeAffinity", "PreferredSchedulingTerm",
            "PodAffinityTerm", "WeightedPodAffinityTerm", "PodAffinity",
            "TopologySpreadConstraint", "DEFAULT_CPU_REQUEST", "DEFAULT_MEMORY_REQUEST",
-           "pod_from_dict", "pod_from_k8s", "replica_name", "family", "renamed"]
+           "pod_from_dict", "pod_from_k8s", "replica_name", "family", "renamed",
+           "timestamp", "DEFAULT_SCHEDULER", "PREEMPTION_POLICIES"]
+
+DEFAULT_SCHEDULER = "default-scheduler"
+PREEMPTION_POLICIES = ("PreemptLowerPriority", "Never")
 
 DEFAULT_CPU_REQUEST = 100            # millicores, spec §1.3
 DEFAULT_MEMORY_REQUEST = 200 << 20   # 200Mi
@@ -394,6 +400,12 @@ class Pod:
     topology_spread_constraints: tuple[TopologySpreadConstraint, ...] = ()
     priority: int = 0
     owner_selector: LabelSelector | None = None
+    scheduler_name: str = DEFAULT_SCHEDULER
+    priority_class_name: str = ""
+    preemption_policy: str = "PreemptLowerPriority"
+    creation_timestamp: float | None = None     # seconds since the epoch (the queue's order)
+    terminating: bool = False                   # metadata.deletionTimestamp is set
+    nominated_node_name: str = ""
     scoring_requests: Mapping[str, int] = field(init=False, compare=False, repr=False)
 
     def __post_init__(self) -> None:
@@ -447,6 +459,24 @@ class Pod:
         if self.owner_selector is not None:
             set_field(self, "owner_selector",
                       coerce(LabelSelector, self.owner_selector, "ownerSelector"))
+        set_field(self, "scheduler_name", check_str(self.scheduler_name or DEFAULT_SCHEDULER,
+                                                    "schedulerName"))
+        set_field(self, "priority_class_name", check_str(self.priority_class_name,
+                                                         "priorityClassName"))
+        if self.preemption_policy not in PREEMPTION_POLICIES:
+            raise ValidationError(f"must be one of {', '.join(PREEMPTION_POLICIES)}, got "
+                                  f"{self.preemption_policy!r}", "preemptionPolicy")
+        stamp = self.creation_timestamp
+        if stamp is not None:
+            if isinstance(stamp, bool) or not isinstance(stamp, (int, float)) \
+                    or not math.isfinite(stamp):
+                raise ValidationError(f"expected seconds since the epoch, got {stamp!r}",
+                                      "creationTimestamp")
+            set_field(self, "creation_timestamp", float(stamp))
+        if not isinstance(self.terminating, bool):
+            raise ValidationError(f"expected a bool, got {self.terminating!r}", "terminating")
+        set_field(self, "nominated_node_name", check_str(self.nominated_node_name,
+                                                         "nominatedNodeName"))
 
     def __repr__(self) -> str:
         # Only what differs from the defaults: pods carry many empty fields.
@@ -515,6 +545,10 @@ _POD_FIELDS = {
     "podAffinity": "spec.affinity.podAffinity",
     "podAntiAffinity": "spec.affinity.podAntiAffinity", "tolerations": "spec.tolerations",
     "topologySpreadConstraints": "spec.topologySpreadConstraints", "priority": "spec.priority",
+    "schedulerName": "spec.schedulerName", "priorityClassName": "spec.priorityClassName",
+    "preemptionPolicy": "spec.preemptionPolicy",
+    "creationTimestamp": "metadata.creationTimestamp",
+    "nominatedNodeName": "status.nominatedNodeName",
 }
 _POD_AFFINITY_TERMS = re.compile(r"(spec\.affinity\.pod(?:Anti)?Affinity)\.(required|preferred)"
                                  r"(?=$|[.\[])")
@@ -553,10 +587,33 @@ def pod_from_k8s(data: Any, *, name: str | None = None, namespace: str | None = 
             tolerations=_list_at(spec, "tolerations", ""),
             topology_spread_constraints=_list_at(spec, "topologySpreadConstraints", ""),
             priority=0 if priority is None else priority,
+            scheduler_name=spec.get("schedulerName") or DEFAULT_SCHEDULER,
+            priority_class_name=spec.get("priorityClassName") or "",
+            preemption_policy=spec.get("preemptionPolicy") or "PreemptLowerPriority",
+            creation_timestamp=timestamp(meta.get("creationTimestamp"), "creationTimestamp"),
+            terminating=meta.get("deletionTimestamp") is not None,
+            nominated_node_name=_mapping_at(data, "status").get("nominatedNodeName") or "",
         )
         return Pod(**fields)
     except ValidationError as err:
         raise _moved(err, _pod_field(err.field, affinity)) from None
+
+
+def timestamp(value: Any, field: str) -> float | None:
+    """An RFC 3339 time (as the API writes it, or a ``datetime`` as YAML reads it) in
+    seconds since the epoch; None stays None."""
+    if value is None:
+        return None
+    if isinstance(value, str):
+        try:
+            value = datetime.fromisoformat(value.replace("Z", "+00:00").replace("z", "+00:00"))
+        except ValueError:
+            raise ValidationError(f"expected an RFC 3339 time, got {value!r}", field) from None
+    if not isinstance(value, datetime):
+        raise ValidationError(f"expected an RFC 3339 time, got {value!r}", field)
+    if value.tzinfo is None:
+        value = value.replace(tzinfo=timezone.utc)
+    return value.timestamp()
 
 
 def _pod_field(field: str, affinity: Mapping[str, Any]) -> str:
