@@ -44,6 +44,7 @@ from .model.taints import Taint, Toleration
 from .profile.profile import FitArgs, Profile
 from .routing import Endpoint, Rebalance, Routes, rebalance_report
 from .scheduler.preemption import PodDisruptionBudget, Preemption
+from .scheduler.queue import QueueResult
 from .scheduler.scheduler import (
                      FilterResult,
                      Placement,
@@ -73,7 +74,7 @@ __all__ = [
     "LabelSelector", "LabelSelectorRequirement", "NodeSelectorRequirement", "NodeSelectorTerm",
     "Taint", "Toleration",
     "Scheduler", "Placement", "Unschedulable", "ScheduleResult", "FilterResult", "ScoreResult",
-    "Preemption", "PodDisruptionBudget",
+    "Preemption", "PodDisruptionBudget", "QueueResult",
     "solve_batch", "BatchResult", "BatchOptions", "Gang", "AntiAffinity", "Spread",
     "binpack", "binpack_vector", "PackResult",
     "HashRing", "Rendezvous", "Maglev", "BoundedLoads", "jump_hash", "fast_hash",

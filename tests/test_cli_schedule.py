@@ -122,7 +122,14 @@ def test_profile_from_config_file(capsys, tmp_path):
         "        args:\n"
         "          scoringStrategy:\n"
         "            type: MostAllocated\n")
+    # The pods name default-scheduler, which this configuration has no profile for.
     code, out, err = run(capsys, "schedule", NODES, APP, "--profile", str(config))
+    assert code == 0 and err == ""
+    assert re.search(r"^  not ours +3$", out, re.M) and "Placements" not in out
+    assert "  default/my-deployment-0: schedulerName default-scheduler" in out
+    # --scheduler-name: every pod by that profile, whatever it names.
+    code, out, err = run(capsys, "schedule", NODES, APP, "--profile", str(config),
+                         "--scheduler-name", "packer")
     assert code == 0 and err == ""
     assert "with profile packer" in out
     assert "Placements: 3 pods on 1 node " in out       # packed, not spread
@@ -134,7 +141,7 @@ def test_profile_picked_by_scheduler_name(capsys):
                        "--scheduler-name", "binpack")
     assert code == 0 and "with profile binpack" in out and "3 pods on 1 node " in out
     code, out, _ = run(capsys, "schedule", NODES, APP, "--profile", config)
-    assert code == 0 and "with profile default-scheduler" in out
+    assert code == 0 and "with profiles default-scheduler, binpack" in out
 
 
 def test_options_reach_the_scheduler(capsys):

@@ -5,9 +5,13 @@ kube-scheduler would, and Bindings written for them.
 
     fastsched schedule FILES... [--profile CONFIG] [-o bindings.yaml] [--tie-break random]
 
-Unschedulable pods are an outcome, not an error: they are listed with their
-reasons and the status stays 0. ``add_schedule_parser(commands)`` declares the
-command and sets ``run=cmd_schedule``; errors propagate to ``fastsched.cli.main``.
+Pods are taken in the scheduling queue's order (priority, then creation time), each
+by the profile of CONFIG its ``schedulerName`` names; pods for other schedulers are
+left alone and listed. A pod that fits nowhere may preempt lower-priority pods: the
+victims are listed. Unschedulable pods are an outcome, not an error: they are
+listed with their reasons and the status stays 0. ``add_schedule_parser(commands)``
+declares the command and sets ``run=cmd_schedule``; errors propagate to
+``fastsched.cli.main``.
 """
 
 from __future__ import annotations
@@ -25,6 +29,8 @@ from ..cluster.cluster import Cluster
 from ..errors import FastschedError
 from ..plot import INSTANCE_TYPE_LABELS, ZONE_LABELS
 from ..profile.profile import Profile
+from ..scheduler.preemption import Preemption
+from ..scheduler.queue import QueueResult
 from ..scheduler.scheduler import Placement, Scheduler, Unschedulable
 from ._common import integer_arg, read_manifests, write_bindings
 from ._text import column_share, duration, first_label, plural, pod_rate, table_lines
@@ -41,10 +47,13 @@ def add_schedule_parser(commands: Any) -> None:
         "schedule", help="schedule the pending pods of manifests and write Bindings",
         description="Load Kubernetes manifests and schedule their pending pods (Pods "
                     "without spec.nodeName and the pods of Deployments, ReplicaSets, "
-                    "StatefulSets and Jobs), in document order, with kube-scheduler's "
-                    "filters and scores. Prints how many were placed, the busiest nodes "
-                    f"and the unschedulable pods with their reasons (the first "
-                    f"{MAX_UNSCHEDULABLE}); -o writes the new placements as v1 Bindings.",
+                    "StatefulSets and Jobs) as kube-scheduler would: in its queue's order "
+                    "(priority, then creationTimestamp), each by the profile its "
+                    "schedulerName names, preempting lower-priority pods when a pod fits "
+                    "nowhere. Prints how many were placed, the busiest nodes, the evicted "
+                    "pods, the pods left to other schedulers and the unschedulable pods "
+                    f"with their reasons (the first {MAX_UNSCHEDULABLE}); -o writes the "
+                    "new placements as v1 Bindings.",
         epilog="Exit status: 0 when the pods were scheduled, also if some of them are "
                "unschedulable (as for kube-scheduler that is an outcome, not an error); "
                "2 on bad input.")
@@ -55,8 +64,12 @@ def add_schedule_parser(commands: Any) -> None:
                              "(kubescheduler.config.k8s.io/v1); default: kube-scheduler's "
                              "default profile")
     parser.add_argument("--scheduler-name", metavar="NAME",
-                        help="the profile of CONFIG to use, by schedulerName "
-                             "(default: the first)")
+                        help="schedule every pending pod with this profile of CONFIG, "
+                             "whatever schedulerName the pod names (a what-if; default: "
+                             "each pod by its own schedulerName)")
+    parser.add_argument("--no-preemption", dest="preempt", action="store_false",
+                        help="never evict pods to make room (default: preempt as "
+                             "kube-scheduler's DefaultPreemption does)")
     parser.add_argument("-o", "--output", metavar="FILE",
                         help="write a v1 Binding for each newly placed pod: a JSON v1 List "
                              "if FILE ends in .json, else multi-document YAML")
@@ -76,69 +89,110 @@ def add_schedule_parser(commands: Any) -> None:
 def cmd_schedule(args: argparse.Namespace, out: TextIO | None = None) -> int:
     """``fastsched schedule``: place the pending pods, report, write Bindings."""
     out = out or sys.stdout
-    # data: the profile first (a bad one fails before the manifests are read)
-    profile = _profile(args)
+    # data: the profiles first (a bad one fails before the manifests are read)
+    profiles = _profiles(args)
     manifests = read_manifests(args.files)
     cluster, pending = manifests.cluster, list(manifests.pending)
 
-    # solve: one call, each placement visible to the next pod
+    # solve: the queue, one pod at a time, each placement visible to the next pod.
     # Services give PodTopologySpread's default constraints their selectors.
-    scheduler = Scheduler(cluster, profile, tie_break=args.tie_break, seed=args.seed,
-                          services=manifests.services)
+    options = dict(tie_break=args.tie_break, seed=args.seed, services=manifests.services)
+    scheduler = Scheduler.for_profiles(cluster, profiles, **options)
     start = time.perf_counter()
-    result = scheduler.schedule_many(pending)
+    result = scheduler.schedule_queue(pending, preempt=args.preempt,
+                                      any_scheduler=args.scheduler_name is not None)
     elapsed = time.perf_counter() - start
-    outcomes = list(result)
-    placements = [o for o in outcomes if isinstance(o, Placement)]
-    failures = [o for o in outcomes if isinstance(o, Unschedulable)]
+    bound = result.placed
+    failures = result.unschedulable
 
     # bindings before the report: if the file cannot be written, that error is final
     if args.output:
-        write_bindings(args.output, ((p.pod, p.node) for p in placements))
+        write_bindings(args.output, result.bindings())
 
     # report
     if not pending:
         print("Nothing to schedule: the manifests have no pending pods.", file=out)
     else:
-        sections = [_outcome_lines(cluster, profile, len(pending), len(placements), elapsed),
-                    _placement_lines(cluster, placements),
+        names = [p.name for p in profiles]
+        sections = [_outcome_lines(cluster, names, result, elapsed),
+                    _placement_lines(cluster, bound),
+                    _preempted_lines(result),
+                    _not_ours_lines(result, names),
                     _unschedulable_lines(failures)]
         print("\n\n".join("\n".join(lines) for lines in sections if lines), file=out)
     if args.output:
-        print(f"\nBindings: {len(placements)} written to {args.output}", file=out)
+        print(f"\nBindings: {len(bound)} written to {args.output}", file=out)
     return 0
 
 
-def _profile(args: argparse.Namespace) -> Profile:
-    """The profile of --profile/--scheduler-name, with --percentage applied."""
+def _profiles(args: argparse.Namespace) -> list[Profile]:
+    """The profiles of --profile (only --scheduler-name's, if given), with --percentage
+    applied."""
     if args.profile is None:
         if args.scheduler_name is not None:
             raise FastschedError("--scheduler-name needs --profile CONFIG")
-        profile = Profile.default()
+        profiles = [Profile.default()]
     else:
         path = Path(args.profile)
         if not path.is_file():
             raise FastschedError(f"{path}: no such configuration file")
         try:
-            profile = Profile.from_config(path, profile=args.scheduler_name)
+            if args.scheduler_name is not None:
+                profiles = [Profile.from_config(path, profile=args.scheduler_name)]
+            else:
+                profiles = list(Profile.all_from_config(path).values())
         except FastschedError as err:
             raise FastschedError(f"{path}: {err}") from None
     if args.percentage is not None:
-        profile = replace(profile, percentage_of_nodes_to_score=args.percentage)
-    return profile
+        profiles = [replace(p, percentage_of_nodes_to_score=args.percentage) for p in profiles]
+    return profiles
 
 
-def _outcome_lines(cluster: Cluster, profile: Profile, pending: int, placed: int,
+def _outcome_lines(cluster: Cluster, names: list[str], result: QueueResult,
                    elapsed: float) -> list[str]:
-    width = len(f"{pending:,}")
-    return [f"Scheduled {plural(pending, 'pending pod')} onto "
-            f"{plural(len(cluster), 'node')} with profile "
-            f"{profile.name} in {duration(elapsed)} ({pod_rate(pending, elapsed)})",
-            f"  placed         {placed:>{width},}",
-            f"  unschedulable  {pending - placed:>{width},}"]
+    ours = len(result)
+    rows = [("placed", len(result.placed)), ("unschedulable", len(result.unschedulable))]
+    preemptions = sum(isinstance(o, Preemption) for o in result)
+    if preemptions:
+        rows.append(("by preemption", preemptions))
+    if result.not_ours:
+        rows.append(("not ours", len(result.not_ours)))
+    width = max(len(f"{v:,}") for _, v in rows)
+    which = "profile" if len(names) == 1 else "profiles"
+    return [f"Scheduled {plural(ours, 'pending pod')} onto "
+            f"{plural(len(cluster), 'node')} with {which} "
+            f"{', '.join(names)} in {duration(elapsed)} ({pod_rate(ours, elapsed)})"] + \
+        [f"  {label:<15}{value:>{width},}" for label, value in rows]
 
 
-def _placement_lines(cluster: Cluster, placements: Sequence[Placement]) -> list[str]:
+def _preempted_lines(result: QueueResult) -> list[str]:
+    """The pods evicted to make room, by the pod they made room for."""
+    shown = [o for o in result if isinstance(o, Preemption)]
+    if not shown:
+        return []
+    lines = [f"Preempted: {plural(len(result.preempted), 'pod')} evicted for "
+             f"{plural(len(shown), 'pod')}"]
+    for o in shown[:MAX_UNSCHEDULABLE]:
+        victims = ", ".join(f"{v.key} (priority {v.priority})" for v in o.victims)
+        lines.append(f"  {o.pod.key} (priority {o.pod.priority}) on {o.node}: {victims}")
+    if len(shown) > MAX_UNSCHEDULABLE:
+        lines.append(f"  ... and {len(shown) - MAX_UNSCHEDULABLE:,} more")
+    return lines
+
+
+def _not_ours_lines(result: QueueResult, names: list[str]) -> list[str]:
+    if not result.not_ours:
+        return []
+    lines = [f"Not ours: {plural(len(result.not_ours), 'pod')} name a scheduler no profile "
+             f"is ({', '.join(names)}); left pending"]
+    lines += [f"  {p.key}: schedulerName {p.scheduler_name}"
+              for p in result.not_ours[:MAX_UNSCHEDULABLE]]
+    if len(result.not_ours) > MAX_UNSCHEDULABLE:
+        lines.append(f"  ... and {len(result.not_ours) - MAX_UNSCHEDULABLE:,} more")
+    return lines
+
+
+def _placement_lines(cluster: Cluster, placements: Sequence[Placement | Preemption]) -> list[str]:
     """The nodes that received the most pods, with their utilization afterwards."""
     if not placements:
         return []

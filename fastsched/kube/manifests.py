@@ -12,7 +12,15 @@ fresh :class:`~fastsched.Cluster`, the pods still to be scheduled and the Servic
   ``v1 ReplicationController``: ``spec.replicas`` pending pods from ``spec.template``;
   ``batch/v1 Job``: ``spec.parallelism`` of them (fewer if ``spec.completions`` is
   smaller);
-* ``v1 Service``: a :class:`Service` with its selector and ports.
+* ``v1 Service``: a :class:`Service` with its selector and ports;
+* ``scheduling.k8s.io/v1 PriorityClass``: resolves ``priorityClassName`` (and the
+  global default) for pods without ``spec.priority``, as admission does
+  (``fastsched.kube.priority``).
+
+A pod whose controller reference (``ownerReferences``, ``controller: true``) names a
+ReplicaSet, StatefulSet or ReplicationController of the manifests gets that
+controller's selector as ``owner_selector``, which PodTopologySpread's default
+constraints spread by (with the Services that select the pod).
 
 Other kinds are skipped with a :class:`ManifestWarning`. A document that cannot be
 read raises :class:`~fastsched.errors.ManifestError` naming the source, the
@@ -56,6 +64,7 @@ from ..model._objects import (
 from ..model.labels import LabelSelector
 from ..model.pod import Pod, pod_from_k8s
 from ..model.service import Service
+from .priority import PriorityClass, priority_class_from_k8s, resolve_priority
 
 __all__ = ["Manifests", "Workload", "ManifestWarning", "load_manifests", "MAX_REPLICAS",
            "MAX_PODS"]
@@ -74,7 +83,7 @@ _EXTENSIONS = (".yaml", ".yml", ".json")
 # Kinds fastsched reads, with the API group that serves them ("" is the core group).
 _GROUPS = {"Node": ("",), "Pod": ("",), "Service": ("",), "ReplicationController": ("",),
            "Deployment": ("apps", "extensions"), "ReplicaSet": ("apps", "extensions"),
-           "StatefulSet": ("apps",), "Job": ("batch",)}
+           "StatefulSet": ("apps",), "Job": ("batch",), "PriorityClass": ("scheduling.k8s.io",)}
 _WORKLOADS = ("Deployment", "ReplicaSet", "StatefulSet", "ReplicationController", "Job")
 
 
@@ -330,6 +339,17 @@ def _load(sources: tuple[Any, ...]) -> tuple[Manifests, list[str]]:
         if doc.kind == "Node":
             _add_node(cluster, doc, node_origin)
 
+    classes: dict[str, PriorityClass] = {}
+    for doc in objects:
+        if doc.kind == "PriorityClass":
+            try:
+                pc = priority_class_from_k8s(doc.data)
+            except ValidationError as err:
+                raise doc.wrap(err) from None
+            if pc.name in classes:
+                raise doc.error(f"PriorityClass {pc.name!r} is defined twice", "metadata.name")
+            classes[pc.name] = pc
+    controllers = _controller_selectors(objects)
     owned = _owners(objects)
     pod_origin: dict[str, str] = {}
     pending: list[Pod] = []
@@ -346,15 +366,17 @@ def _load(sources: tuple[Any, ...]) -> tuple[Manifests, list[str]]:
                                 "one load creates")
             try:
                 pod = pod_from_k8s(doc.data)
+                pod = resolve_priority(pod, _mapping_at(doc.data, "spec"), classes)
             except ValidationError as err:
                 raise doc.wrap(err) from None
+            pod = _with_owner(doc, pod, controllers)
             _place(cluster, doc, pod, "spec.nodeName", pod_origin, pending)
         elif doc.kind in _WORKLOADS:
             namespace = _namespace_of(doc)
             if (doc.kind, namespace, doc.name) in owned or _uid(doc) in owned:
                 skipped.append((position, doc.obj))
                 continue
-            pods = _expand(doc, namespace, MAX_PODS - made)
+            pods = _expand(doc, namespace, MAX_PODS - made, classes)
             made += len(pods)
             for i, pod in enumerate(pods):
                 _place(cluster, doc, pod, "spec.template.spec.nodeName", pod_origin, pending,
@@ -467,7 +489,54 @@ def _owners(objects: list[_Doc]) -> set[Any]:
     return owned
 
 
-def _expand(doc: _Doc, namespace: str, room: int) -> tuple[Pod, ...]:
+def _controller_selectors(objects: list[_Doc]) -> dict[Any, LabelSelector]:
+    """The selectors of the ReplicaSets, StatefulSets and ReplicationControllers in the
+    manifests, by ``(kind, namespace, name)`` and ``("uid", uid)``: default spreading
+    takes a pod's selector from its controller (upstream's helper.DefaultSelector)."""
+    out: dict[Any, LabelSelector] = {}
+    for doc in objects:
+        if doc.kind not in ("ReplicaSet", "StatefulSet", "ReplicationController"):
+            continue
+        spec = doc.data.get("spec")
+        selector = spec.get("selector") if isinstance(spec, Mapping) else None
+        if selector is None:
+            continue
+        try:
+            if doc.kind == "ReplicationController":
+                selector = LabelSelector(match_labels=label_map(selector, "spec.selector"))
+            else:
+                selector = coerce(LabelSelector, selector, "spec.selector")
+        except ValidationError as err:
+            raise doc.wrap(err) from None
+        out[(doc.kind, _namespace_of(doc), doc.name)] = selector
+        uid = _uid(doc)
+        if uid is not None:
+            out[uid] = selector
+    return out
+
+
+def _with_owner(doc: _Doc, pod: Pod, controllers: Mapping[Any, LabelSelector]) -> Pod:
+    """``pod`` with its controller's selector as ``owner_selector``, when the pod's
+    controller reference (``ownerReferences`` with ``controller: true``) names a
+    ReplicaSet, StatefulSet or ReplicationController of the manifests."""
+    meta = doc.data.get("metadata")
+    refs = meta.get("ownerReferences") if isinstance(meta, Mapping) else None
+    if pod.owner_selector is not None or not isinstance(refs, list):
+        return pod
+    for ref in refs:
+        if not isinstance(ref, Mapping) or ref.get("controller") is not True:
+            continue
+        uid = ref.get("uid")
+        found = controllers.get(("uid", uid)) if isinstance(uid, str) else None
+        if found is None:
+            found = controllers.get((ref.get("kind"), pod.namespace, ref.get("name")))
+        if found is not None:
+            return pod.replica(pod.name, owner_selector=found)
+    return pod
+
+
+def _expand(doc: _Doc, namespace: str, room: int,
+            classes: Mapping[str, PriorityClass]) -> tuple[Pod, ...]:
     """The pods of a Deployment, ReplicaSet, StatefulSet, ReplicationController or Job
     (at most ``room`` of them: the rest of MAX_PODS)."""
     try:
@@ -494,6 +563,8 @@ def _expand(doc: _Doc, namespace: str, room: int) -> tuple[Pod, ...]:
             raise ValidationError("missing: a workload needs a pod template", "spec.template")
         try:
             template_pod = pod_from_k8s(template, name=name, namespace=namespace)
+            template_pod = resolve_priority(template_pod, _mapping_at(template, "spec"),
+                                            classes)
         except ValidationError as err:
             raise err.prefixed("spec.template") from None
         owner = _check_selector(doc.kind, spec.get("selector"), template_pod)

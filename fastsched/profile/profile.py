@@ -87,13 +87,19 @@ class Profile:
         as upstream validation does (e.g. ``profiles[0].pluginConfig[0].args
         .scoringStrategy.resources[0].weight``).
         """
+        return choose(cls.all_from_config(config), profile)
+
+    @classmethod
+    def all_from_config(cls, config: str | PathLike | Mapping[str, Any]) -> dict[str, "Profile"]:
+        """Every profile of a ``KubeSchedulerConfiguration``, by ``schedulerName``, in
+        document order (see ``from_config``)."""
         built = {}
         for name, (path, kwargs) in profile_arguments(config).items():
             try:
                 built[name] = cls(**kwargs)
             except ValidationError as err:  # the reader checked everything: a safety net
                 raise err.prefixed(path) from None
-        return choose(built, profile)
+        return built
 
     def weight(self, plugin: str) -> int:
         """The weight of a score plugin (0 when it is not enabled)."""

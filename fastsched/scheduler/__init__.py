@@ -2,6 +2,7 @@
 the kernels' placements turned into results; preemption and gangs."""
 
 from .preemption import PodDisruptionBudget, Preemption
+from .queue import QueueResult
 from .scheduler import (
                         FilterResult,
                         Placement,
@@ -13,4 +14,5 @@ from .scheduler import (
 )
 
 __all__ = ["Scheduler", "Placement", "Unschedulable", "FilterResult", "ScoreResult",
-           "ScheduleResult", "Preemption", "PodDisruptionBudget", "num_nodes_to_find"]
+           "ScheduleResult", "Preemption", "PodDisruptionBudget", "QueueResult",
+           "num_nodes_to_find"]

@@ -28,6 +28,7 @@ from . import preemption
 from .compiler import Compiler
 from .kept import KeptPlan
 from .preemption import Preemption, budgets
+from .queue import QueueResult, run_queue
 from .results import (
     AFFINITY_CONFLICT,
     NO_NODES,
@@ -43,7 +44,7 @@ from .results import (
 )
 
 __all__ = ["Scheduler", "Placement", "Unschedulable", "FilterResult", "ScoreResult",
-           "ScheduleResult", "Preemption", "num_nodes_to_find"]
+           "ScheduleResult", "Preemption", "QueueResult", "num_nodes_to_find"]
 
 # Topology failures evicting pods from the node may resolve (upstream: Unschedulable).
 TOPOLOGY_RESOLVABLE = (ReasonCode.R_SPREAD, ReasonCode.R_POD_ANTI, ReasonCode.R_EXISTING_ANTI)
@@ -51,6 +52,16 @@ TOPOLOGY_CANDIDATES = 16         # nodes tried that way per preemption (each: a 
 TREE_MIN_PODS = 3                 # a spec needs this many pods in a call to get a tree
 TREE_BYTES = 64 << 20             # memory for tournament trees in one call
 CHUNK_SPECS = 256                 # beyond this many distinct specs, run in chunks
+
+
+class _Any:
+    """A ``schedulerName`` → Scheduler map that answers one scheduler for every name."""
+
+    def __init__(self, scheduler: "Scheduler") -> None:
+        self.scheduler = scheduler
+
+    def get(self, name: str) -> "Scheduler":
+        return self.scheduler
 
 
 def num_nodes_to_find(n: int, percentage: int) -> int:
@@ -119,6 +130,42 @@ class Scheduler:
         self._cursor = np.zeros(1, np.int64)
         self._rng = np.array([np.uint64(seed & (2**64 - 1))], np.uint64)
         self._kept = KeptPlan(self)
+        self._by_name: dict[str, Scheduler] = {profile.name: self}   # see from_config
+
+    @classmethod
+    def from_config(cls, cluster: Cluster, config: Any, **options: Any) -> "Scheduler":
+        """A scheduler for every profile of a ``KubeSchedulerConfiguration`` (a path,
+        YAML text or a dict), over one cluster: ``schedule_queue`` gives each pod to
+        the profile its ``schedulerName`` names. The first profile is this
+        scheduler's own (``schedule``, ``schedule_many``); ``options`` are the
+        keyword arguments of ``Scheduler``, shared by all."""
+        return cls.for_profiles(cluster, Profile.all_from_config(config).values(), **options)
+
+    @classmethod
+    def for_profiles(cls, cluster: Cluster, profiles: Iterable[Profile],
+                     **options: Any) -> "Scheduler":
+        """A scheduler for each profile (distinct names), over one cluster, as
+        ``from_config`` makes them."""
+        profiles = list(profiles)
+        if not profiles:
+            raise ValidationError("expected at least one profile", "profiles")
+        scheduler = cls(cluster, profiles[0], **options)
+        for i, profile in enumerate(profiles[1:], 1):
+            if not isinstance(profile, Profile):
+                raise ValidationError(f"expected a Profile, got {type(profile).__name__}",
+                                      f"profiles[{i}]")
+            if profile.name in scheduler._by_name:
+                raise ValidationError(f"two profiles are named {profile.name!r}",
+                                      f"profiles[{i}]")
+            other = cls(cluster, profile, **options)
+            other._by_name = scheduler._by_name
+            scheduler._by_name[profile.name] = other
+        return scheduler
+
+    @property
+    def profiles(self) -> dict[str, Profile]:
+        """The profiles this scheduler serves, by ``schedulerName``."""
+        return {name: s.profile for name, s in self._by_name.items()}
 
     # -- public API ----------------------------------------------------------------
 
@@ -288,6 +335,23 @@ class Scheduler:
         return ScheduleResult(pods, rows, scores, cluster.node_names, reasons,
                               BatchNames(pods, templates, bases, CHUNK_SPECS, renamed, ids),
                               cluster.columns.name_array(), cluster.resources)
+
+    def schedule_queue(self, pods: Iterable[Pod], *, preempt: bool = True,
+                       any_scheduler: bool = False) -> QueueResult:
+        """Schedule pending pods as kube-scheduler's queue would: highest priority
+        first, then earliest ``creation_timestamp``, one at a time, each by the
+        profile named by its ``schedulerName`` (see ``from_config``); a pod that fits
+        nowhere may preempt lower-priority pods (unless ``preempt=False`` or its
+        ``preemption_policy`` is Never), the victims leaving the cluster. Pods for
+        another scheduler are left alone (``QueueResult.not_ours``); with
+        ``any_scheduler``, this scheduler's profile takes every pod (a what-if). Use
+        ``schedule_many`` to keep the given order."""
+        pods = list(pods)
+        for i, pod in enumerate(pods):
+            if not isinstance(pod, Pod):
+                raise ValidationError(f"expected a Pod, got {type(pod).__name__}",
+                                      f"pods[{i}]")
+        return run_queue(_Any(self) if any_scheduler else self._by_name, pods, preempt)
 
     def schedule_gang(self, pods: Iterable[Pod], min_member: int | None = None) -> ScheduleResult:
         """Place a gang: at least ``min_member`` of ``pods`` (default: all of them), in
