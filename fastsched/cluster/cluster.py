@@ -578,8 +578,10 @@ class Cluster:
         back = self._epoch - epoch
         if not back:
             return np.zeros(0, np.int64)
-        return np.concatenate([np.atleast_1d(np.asarray(r, np.int64))
-                               for r in self._journal[len(self._journal) - back:]])
+        part = self._journal[len(self._journal) - back:]
+        if all(type(r) is int for r in part):       # single binds: the common case
+            return np.array(part, np.int64)
+        return np.concatenate([np.atleast_1d(np.asarray(r, np.int64)) for r in part])
 
     def _slot(self, pod: Pod | str) -> int:
         key = bound.pod_key(pod)

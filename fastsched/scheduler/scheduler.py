@@ -347,10 +347,18 @@ class Scheduler:
         ``any_scheduler``, this scheduler's profile takes every pod (a what-if). Use
         ``schedule_many`` to keep the given order."""
         pods = list(pods)
-        for i, pod in enumerate(pods):
+        lookup = self.cluster.columns.store.lookup
+        seen: set[str] = set()
+        for i, pod in enumerate(pods):       # checked before anything is bound
             if not isinstance(pod, Pod):
                 raise ValidationError(f"expected a Pod, got {type(pod).__name__}",
                                       f"pods[{i}]")
+            key = pod.key
+            if key in seen or lookup(key) >= 0:
+                raise DuplicateError(f"pod {key} is already bound, or given twice (the "
+                                     "queue takes named pods; Pod.replica names copies)",
+                                     f"pods[{i}]")
+            seen.add(key)
         return run_queue(_Any(self) if any_scheduler else self._by_name, pods, preempt)
 
     def schedule_gang(self, pods: Iterable[Pod], min_member: int | None = None) -> ScheduleResult:
