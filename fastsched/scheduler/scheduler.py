@@ -75,7 +75,8 @@ class Scheduler:
     (``fastsched.Service`` values or ``v1 Service`` dicts) give PodTopologySpread's
     default constraints their selectors; ``namespace_labels`` (namespace → labels)
     serves pod affinity terms' namespaceSelector; ``pdbs`` (``PodDisruptionBudget``
-    values) guide preemption. ``seed`` is any int (used modulo 2**64). A bad argument
+    values) guide preemption; ``feature_gates`` (name → bool) override the profile's.
+    ``seed`` is any int (used modulo 2**64). A bad argument
     raises ValidationError naming it.
     """
 
@@ -83,7 +84,7 @@ class Scheduler:
                  tie_break: str = "first", seed: int = 0,
                  percentage_of_nodes_to_score: int = 100, incremental: bool = True,
                  services: Iterable[Any] = (), namespace_labels: Any = None,
-                 pdbs: Iterable[Any] = ()) -> None:
+                 pdbs: Iterable[Any] = (), feature_gates: Any = None) -> None:
         if not isinstance(cluster, Cluster):
             raise ValidationError(f"expected a Cluster, got {type(cluster).__name__}",
                                   "cluster")
@@ -91,6 +92,7 @@ class Scheduler:
         if not isinstance(profile, Profile):
             raise ValidationError(f"expected a Profile, got {type(profile).__name__}",
                                   "profile")
+        profile = profile.with_gates(feature_gates)     # gates over the profile's own
         if tie_break not in ("first", "random"):
             raise ValidationError(f"must be 'first' or 'random', got {tie_break!r}",
                                   "tie_break")
