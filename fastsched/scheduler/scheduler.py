@@ -161,6 +161,8 @@ class Scheduler:
         ``Preemption``, or an ``Unschedulable`` whose message is the
         ``preemption: 0/N nodes are available: …`` text (also when the pod already
         fits somewhere: then no preemption is needed)."""
+        if (why := preemption.ineligible(pod)) is not None:     # preemptionPolicy: Never
+            return Unschedulable(pod, why, {})
         compiler, s = self._single(pod)
         n = len(self.cluster)
         if n == 0:
