@@ -336,7 +336,8 @@ class Scheduler:
         return FilterResult(
             feasible=codes == PASSES, counts=counts, message=message,
             _names=self.cluster.node_names, _rows=self.cluster.row, _codes=codes,
-            _bits=bits, _resources=self.cluster.resources, _missing=compiler.missing[s])
+            _bits=bits, _resources=self.cluster.resources, _missing=compiler.missing[s],
+            _conflict=compiler.conflict[s])
 
     def score(self, pod: Pod) -> ScoreResult:
         """Scores of every feasible node (all of them: no sampling); nothing is committed."""
