@@ -540,11 +540,13 @@ def count_matching(pods: Iterable[Any], selector: Selector, namespace: str) -> i
 
     An empty selector (no requirements) counts nothing, as upstream's
     countPodsMatchSelector returns 0 for ``selector.Empty()`` — although the same
-    selector matches every pod, so the incoming pod's selfMatch is 1.
+    selector matches every pod, so the incoming pod's selfMatch is 1. Terminating
+    pods (deletionTimestamp set) are skipped, as there.
     """
     if not selector:
         return 0
-    return sum(1 for p in pods if p.namespace == namespace and selector_matches(selector, p.labels))
+    return sum(1 for p in pods if p.namespace == namespace and not p.terminating
+               and selector_matches(selector, p.labels))
 
 
 class SpreadFilterState(NamedTuple):

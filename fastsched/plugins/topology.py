@@ -1,8 +1,10 @@
 """The compile step PodTopologySpread and InterPodAffinity share: topology counters.
 
 A *counter* counts pods per topology domain (the values of one node label): either
-the pods that match a label selector in a set of namespaces ("match"), or the pods
-that carry a given affinity term ("carry", for existing pods' terms). Only pods on
+the pods that match a label selector in a set of namespaces ("match"; "spread" for
+PodTopologySpread, which skips terminating pods as upstream's
+countPodsMatchSelector does), or the pods that carry a given affinity term
+("carry", for existing pods' terms). Only pods on
 the counter's *eligible* nodes count. Each pod spec then reads counters through
 checks (spread skew, required affinity and anti-affinity) and score terms; the
 kernel adds to the counters as it places pods, so no pass over all pods is needed
@@ -149,7 +151,7 @@ class TopologyCompiler:
             for c in hard:
                 selector = self._spread_selector(c, pod)
                 eligible, ekey = self._eligible(c, pod, has_keys, keys, node_match, taint_ok)
-                counter = self._counter("match", _counted(selector), frozenset((pod.namespace,)),
+                counter = self._counter("spread", _counted(selector), frozenset((pod.namespace,)),
                                         c.topology_key, eligible, ekey)
                 self_match = int(selector is not None and selector.matches(pod.labels))
                 checks.append((T_SPREAD, counter, c.max_skew, c.min_domains or 0, self_match))
@@ -169,7 +171,7 @@ class TopologyCompiler:
                     eligible_soft, ekey = self._eligible(c, pod, has_keys,
                                                          ("soft", system, keys),
                                                          node_match, taint_ok)
-                counter = self._counter("match", _counted(selector), frozenset((pod.namespace,)),
+                counter = self._counter("spread", _counted(selector), frozenset((pod.namespace,)),
                                         c.topology_key, eligible_soft, ekey)
                 soft.append((counter, c.max_skew, int(not system),
                              int(c.topology_key == HOSTNAME)))
@@ -310,7 +312,8 @@ class TopologyCompiler:
             lo = int(off[c])
             valid = (d >= 0) & e
             dmask[lo + d[valid]] = 1
-            if kind == "match":
+            if kind in ("match", "spread"):
+                spread = kind == "spread"
                 if what is None or n == 0 or not len(live):
                     matched = np.zeros(0, np.int64)
                 else:
@@ -318,11 +321,13 @@ class TopologyCompiler:
                     if spaces is not ALL:
                         codes = [table.namespaces[s] for s in spaces if s in table.namespaces]
                         mask &= np.isin(ns_codes, codes)
+                    if spread:
+                        mask &= ~table.terminating_of(live)
                     matched = pod_nodes[mask]
                 rows = matched[valid[matched]] if len(matched) else matched
                 np.add.at(counts, lo + d[rows], 1)
                 for s, pod in enumerate(spec_pods):
-                    inc[s, c] = _matches(what, spaces, pod)
+                    inc[s, c] = _matches(what, spaces, pod) and not (spread and pod.terminating)
             else:
                 held = (what[0], what[1], what[2] if len(what) > 2 else 0)
                 for carrier, row in self.carriers():
