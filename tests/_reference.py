@@ -184,12 +184,25 @@ def terms_match(terms: Iterable[Any], labels: Mapping[str, str], node_name: str)
     return any(term_matches(t, labels, node_name) for t in terms)
 
 
-def tolerates(toleration: Any, key: str, value: str, effect: str) -> bool:
+def canonical_int64(text: str) -> int | None:
+    """A Gt/Lt toleration or taint value: a decimal integer written the one way
+    Go's strconv.Itoa would write it (no '+', no leading zeros, no '-0'), in int64."""
+    try:
+        number = int(text)
+    except ValueError:
+        return None
+    if str(number) != text or not -(1 << 63) <= number < (1 << 63):
+        return None
+    return number
+
+
+def tolerates(toleration: Any, key: str, value: str, effect: str,
+              comparison: bool = False) -> bool:
     """Whether a toleration tolerates the taint ``key=value:effect`` (§3.4).
 
-    Gt/Lt are honoured (fastsched accepts them, as with the feature gate on).
-    An unparsable taint value is simply not tolerated; upstream's Filter would
-    then report the parse error instead of the usual reason (TT-FILTER-14).
+    Gt/Lt need the TaintTolerationComparisonOperators gate (``comparison``, off by
+    default in v1.35); with it, both values must be canonical int64 decimals, and
+    a value that is not tolerates nothing (v1.35 logs the parse error only).
     """
     if toleration.effect and toleration.effect != effect:
         return False
@@ -201,16 +214,22 @@ def tolerates(toleration: Any, key: str, value: str, effect: str) -> bool:
         return True
     if op in ("Equal", ""):
         return toleration.value == value
-    if op in ("Gt", "Lt"):
-        have, bound = parse_int64(value), parse_int64(toleration.value)
+    if op in ("Gt", "Lt") and comparison:
+        have, bound = canonical_int64(value), canonical_int64(toleration.value)
         if have is None or bound is None:
             return False
         return have > bound if op == "Gt" else have < bound
     return False
 
 
-def tolerated(taint: Any, tolerations: Iterable[Any]) -> bool:
-    return any(tolerates(t, taint.key, taint.value, taint.effect) for t in tolerations)
+def tolerated(taint: Any, tolerations: Iterable[Any], comparison: bool = False) -> bool:
+    return any(tolerates(t, taint.key, taint.value, taint.effect, comparison)
+               for t in tolerations)
+
+
+def comparison_gate(profile: Any) -> bool:
+    """The profile's TaintTolerationComparisonOperators gate."""
+    return dict(profile.feature_gates)["TaintTolerationComparisonOperators"]
 
 
 # -- filter plugins (§3.2–3.7) -------------------------------------------------------------
@@ -235,7 +254,8 @@ def _node_name(cluster: Any, pod: Any, node: Any, profile: Any) -> Status | None
 
 def _taint_toleration(cluster: Any, pod: Any, node: Any, profile: Any) -> Status | None:
     for taint in node.taints:
-        if taint.effect in HARD_EFFECTS and not tolerated(taint, pod.tolerations):
+        if taint.effect in HARD_EFFECTS and not tolerated(taint, pod.tolerations,
+                                                          comparison_gate(profile)):
             return UNRESOLVABLE, (REASON_TAINT,)
     return None
 
@@ -520,11 +540,13 @@ def count_matching(pods: Iterable[Any], selector: Selector, namespace: str) -> i
 
     An empty selector (no requirements) counts nothing, as upstream's
     countPodsMatchSelector returns 0 for ``selector.Empty()`` — although the same
-    selector matches every pod, so the incoming pod's selfMatch is 1.
+    selector matches every pod, so the incoming pod's selfMatch is 1. Terminating
+    pods (deletionTimestamp set) are skipped, as there.
     """
     if not selector:
         return 0
-    return sum(1 for p in pods if p.namespace == namespace and selector_matches(selector, p.labels))
+    return sum(1 for p in pods if p.namespace == namespace and not p.terminating
+               and selector_matches(selector, p.labels))
 
 
 class SpreadFilterState(NamedTuple):
@@ -941,12 +963,12 @@ def default_normalize(scores: Sequence[int], reverse: bool = False,
 
 # -- TaintToleration and NodeAffinity scores (§5.2, §5.3) ---------------------------------
 
-def taint_toleration_raw(cluster: Any, pod: Any, node_name: str) -> int:
+def taint_toleration_raw(cluster: Any, pod: Any, node_name: str, comparison: bool = False) -> int:
     """PreferNoSchedule taints not tolerated by the pod's tolerations whose effect
-    is empty or PreferNoSchedule."""
+    is empty or PreferNoSchedule (``comparison``: the Gt/Lt gate)."""
     soft = [t for t in pod.tolerations if t.effect in ("", "PreferNoSchedule")]
     return sum(1 for taint in cluster.node(node_name).taints
-               if taint.effect == "PreferNoSchedule" and not tolerated(taint, soft))
+               if taint.effect == "PreferNoSchedule" and not tolerated(taint, soft, comparison))
 
 
 def node_affinity_raw(cluster: Any, pod: Any, node_name: str, profile: Any) -> int:
@@ -1133,7 +1155,7 @@ def score_plugins(cluster: Any, pod: Any, profile: Any, nodes: Sequence[str], *,
     out: dict[str, list[int]] = {}
     for plugin, _ in profile.scores:
         if plugin == "TaintToleration":
-            raw = [taint_toleration_raw(cluster, pod, n) for n in nodes]
+            raw = [taint_toleration_raw(cluster, pod, n, comparison_gate(profile)) for n in nodes]
             scores = default_normalize(raw, reverse=True)
         elif plugin == "NodeAffinity":
             raw = [node_affinity_raw(cluster, pod, n, profile) for n in nodes]

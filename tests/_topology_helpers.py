@@ -37,7 +37,8 @@ def profile(filters=(), scores=(), **args):
                 balanced_resources=(("cpu", 1), ("memory", 1)), added_affinity=None,
                 percentage_of_nodes_to_score=None, hard_pod_affinity_weight=1,
                 ignore_preferred_terms_of_existing_pods=False, spread_defaulting="System",
-                default_spread_constraints=())
+                default_spread_constraints=(),
+                feature_gates=(("TaintTolerationComparisonOperators", False),))
     base.update(args)
     return SimpleNamespace(**base)
 

@@ -97,9 +97,12 @@ def test_toleration_rule(toleration, expected):
 
 @pytest.mark.parametrize("op,bound,taint_value,expected", [
     ("Gt", "5", "7", True), ("Gt", "7", "7", False), ("Lt", "5", "3", True),
-    ("Lt", "5", "5", False), ("Gt", "1", "abc", False)])
+    ("Lt", "5", "5", False), ("Gt", "1", "abc", False), ("Gt", "1", "07", False)])
 def test_numeric_tolerations(op, bound, taint_value, expected):
-    assert Toleration("level", op, bound).tolerates(Taint("level", taint_value)) is expected
+    # With TaintTolerationComparisonOperators on; off (v1.35's default) nothing matches.
+    toleration = Toleration("level", op, bound)
+    assert toleration.tolerates(Taint("level", taint_value), comparison=True) is expected
+    assert toleration.tolerates(Taint("level", taint_value)) is False
 
 
 def test_taint_validation():

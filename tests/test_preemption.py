@@ -156,3 +156,32 @@ def test_preemption_for_anti_affinity():
 def test_bad_budget():
     with pytest.raises(ValueError, match="disruptionsAllowed"):
         PodDisruptionBudget("x", {}, -1)
+
+
+# Upstream pkg/scheduler/framework/plugins/defaultpreemption/default_preemption_test.go,
+# TestPreempt "no preempting in pod" and "PreemptionPolicy is nil" (and
+# TestPodEligibleToPreemptOthers "Pod with 'PreemptNever' preemption policy"): nodes of
+# 500m/500; node1 runs p1.1, p1.2 (100m, low), node2 p2.1 (300m, high), node3 p3.1
+# (200m, mid); the 500m high-priority pod preempts on node1 unless its policy is Never.
+@pytest.mark.parametrize("policy, node, victims", [
+    ("Never", None, None), ("PreemptLowerPriority", "node1", ["p1.1", "p1.2"])])
+def test_preemption_policy_never_does_not_preempt(policy, node, victims):
+    low, mid, high = 0, 100, 1000
+    c = Cluster()
+    for name in ("node1", "node2", "node3"):
+        c.add_node(name, {"cpu": "500m", "memory": "500"})
+    for name, cpu, prio, where in [("p1.1", "100m", low, "node1"), ("p1.2", "100m", low, "node1"),
+                                   ("p2.1", "300m", high, "node2"), ("p3.1", "200m", mid, "node3")]:
+        c.bind(Pod(name, requests={"cpu": cpu, "memory": cpu[:-1]}, priority=prio), where)
+    pod = Pod("p", requests={"cpu": "500m", "memory": "500"}, priority=high,
+              preemption_policy=policy)
+    s = Scheduler(c)
+    got = s.preempt(pod)
+    if node is None:
+        assert isinstance(got, Unschedulable)
+        assert got.message == "preemption: not eligible due to preemptionPolicy=Never."
+        done = s.schedule(pod, preempt=True)
+        assert isinstance(done, Unschedulable) and len(c.pods) == 4     # nobody evicted
+    else:
+        assert isinstance(got, Preemption)
+        assert got.node == node and sorted(v.name for v in got.victims) == victims

@@ -65,6 +65,7 @@ class PodStore:
         self.t_live = np.zeros(0, np.int64)
         self.t_affine = np.zeros(0, np.bool_)
         self.t_ported = np.zeros(0, np.bool_)
+        self.t_term = np.zeros(0, np.bool_)        # terminating (deletionTimestamp set)
         # slots
         self.node = np.full(0, -1, np.int32)
         self.tid = np.zeros(0, np.int32)
@@ -98,7 +99,7 @@ class PodStore:
             setattr(other, name, list(getattr(self, name)))
         other.t_index = dict(self.t_index)
         for name in ("t_codes", "t_ns", "t_prio", "t_req", "t_nz", "t_live", "t_affine",
-                     "t_ported", "node", "tid", "seq", "rep", "obj", "free"):
+                     "t_ported", "t_term", "node", "tid", "seq", "rep", "obj", "free"):
             setattr(other, name, getattr(self, name).copy())
         other.keys = dict(self.keys)
         other.suffixed = dict(self.suffixed)
@@ -149,6 +150,7 @@ class PodStore:
         self.t_live[t] = 0
         self.t_affine[t] = pod.pod_affinity is not None or pod.pod_anti_affinity is not None
         self.t_ported[t] = bool(self.t_ports[t])
+        self.t_term[t] = pod.terminating
         return t
 
     def widen(self, columns: int) -> None:
@@ -171,6 +173,7 @@ class PodStore:
         self.t_req, self.t_nz, self.t_live = grown(self.t_req), grown(self.t_nz), \
             grown(self.t_live)
         self.t_affine, self.t_ported = grown(self.t_affine), grown(self.t_ported)
+        self.t_term = grown(self.t_term)
 
     # -- adding and removing ---------------------------------------------------------
 
@@ -510,6 +513,10 @@ class PodStore:
 
     def ns_of(self, slots: np.ndarray) -> np.ndarray:
         return self.t_ns[self.tid[slots]]
+
+    def terminating_of(self, slots: np.ndarray) -> np.ndarray:
+        """``bool[len(slots)]``: pods being deleted (``metadata.deletionTimestamp``)."""
+        return self.t_term[self.tid[slots]]
 
     def selector_mask(self, slots: np.ndarray, match_labels: Mapping[str, str],
                       expressions: Sequence) -> np.ndarray:

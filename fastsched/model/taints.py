@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterable
 from dataclasses import dataclass
 
@@ -13,6 +14,17 @@ __all__ = ["Taint", "Toleration", "EFFECTS", "UNSCHEDULABLE_TAINT"]
 
 EFFECTS = ("NoSchedule", "PreferNoSchedule", "NoExecute")
 OPERATORS = ("Equal", "Exists", "Gt", "Lt")
+# Gt/Lt read both values as content.IsDecimalInteger does: no sign but a leading
+# minus, no leading zeros, no "-0"; then they must fit int64.
+_DECIMAL = re.compile(r"0|-?[1-9][0-9]*")
+_INT64 = (-(1 << 63), (1 << 63) - 1)
+
+
+def _decimal_int64(text: str) -> int | None:
+    if not _DECIMAL.fullmatch(text):
+        return None
+    number = int(text)
+    return number if _INT64[0] <= number <= _INT64[1] else None
 
 
 @dataclass(frozen=True)
@@ -70,8 +82,13 @@ class Toleration:
         set_field(self, "toleration_seconds",
                   check_int(self.toleration_seconds, "tolerationSeconds", allow_none=True))
 
-    def tolerates(self, taint: Taint) -> bool:
-        """Whether this toleration tolerates ``taint`` (spec §3.4)."""
+    def tolerates(self, taint: Taint, comparison: bool = False) -> bool:
+        """Whether this toleration tolerates ``taint`` (spec §3.4).
+
+        ``comparison`` is the TaintTolerationComparisonOperators feature gate (alpha
+        and off in v1.35): off, a Gt/Lt toleration tolerates nothing; on, it compares
+        the two values as int64, and a value that is not a canonical decimal integer
+        tolerates nothing (upstream's ``Toleration.ToleratesTaint``)."""
         if self.effect and self.effect != taint.effect:
             return False
         if self.key != taint.key and not (not self.key and self.operator == "Exists"):
@@ -80,15 +97,18 @@ class Toleration:
             return True
         if self.operator == "Equal":
             return self.value == taint.value
-        number = parse_int64_label(taint.value)
-        if number is None:
+        if not comparison:
             return False
-        bound = int(self.value)
+        number, bound = _decimal_int64(taint.value), _decimal_int64(self.value)
+        if number is None or bound is None:
+            return False
         return number > bound if self.operator == "Gt" else number < bound
 
 
-def tolerated(taint: Taint, tolerations: Iterable[Toleration]) -> bool:
-    return any(t.tolerates(taint) for t in tolerations)
+def tolerated(taint: Taint, tolerations: Iterable[Toleration], comparison: bool = False) -> bool:
+    """Whether one of ``tolerations`` tolerates ``taint`` (``comparison``: the
+    TaintTolerationComparisonOperators gate)."""
+    return any(t.tolerates(taint, comparison) for t in tolerations)
 
 
 UNSCHEDULABLE_TAINT = Taint("node.kubernetes.io/unschedulable", "", "NoSchedule")

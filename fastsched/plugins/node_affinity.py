@@ -16,6 +16,9 @@ from ..model.pod import NodeAffinity, Pod
 from .base import Plugin
 
 NAME = "NodeAffinity"
+# PreFilter's status when every term's metadata.name requirements contradict each
+# other (upstream errReasonConflict): the pod's message, and every node's reason.
+REASON_CONFLICT = "pod affinity terms conflict"
 
 
 def added(ctx: Any) -> tuple[np.ndarray | None, np.ndarray]:
@@ -104,7 +107,7 @@ def static(ctx: Any, pod: Pod) -> np.ndarray | None:
 
 def spec(ctx: Any, pod: Pod) -> None:
     if prefilter(ctx, pod) == frozenset():
-        ctx.conflict[-1] = True        # "pod affinity terms conflict": no node at all
+        ctx.conflict[-1] = True        # REASON_CONFLICT: no node at all
 
 
 def raw(ctx: Any, pod: Pod) -> tuple[Any, Any] | None:

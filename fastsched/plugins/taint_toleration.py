@@ -14,6 +14,8 @@ from ..model.taints import tolerated
 from .base import Plugin
 
 NAME = "TaintToleration"
+# Gt/Lt tolerations count only with this gate on (alpha, off in v1.35).
+GATE = "TaintTolerationComparisonOperators"
 
 
 def taint_masks(ctx: Any, tolerations: tuple) -> tuple[np.ndarray, np.ndarray]:
@@ -26,12 +28,13 @@ def taint_masks(ctx: Any, tolerations: tuple) -> tuple[np.ndarray, np.ndarray]:
         hard = np.zeros(max(words, 1), np.uint64)
         soft = np.zeros(max(words, 1), np.uint64)
         prefer = [t for t in tolerations if t.effect in ("", "PreferNoSchedule")]
+        comparison = ctx.gate(GATE)
         for tid, taint in enumerate(taints):
             bit = np.uint64(1 << (tid & 63))
             if taint.effect == "PreferNoSchedule":
-                if not tolerated(taint, prefer):
+                if not tolerated(taint, prefer, comparison):
                     soft[tid >> 6] |= bit
-            elif not tolerated(taint, tolerations):
+            elif not tolerated(taint, tolerations, comparison):
                 hard[tid >> 6] |= bit
         found = memo[tolerations] = (hard[:words], soft[:words])
     return found

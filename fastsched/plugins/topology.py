@@ -1,8 +1,11 @@
 """The compile step PodTopologySpread and InterPodAffinity share: topology counters.
 
 A *counter* counts pods per topology domain (the values of one node label): either
-the pods that match a label selector in a set of namespaces ("match"), or the pods
-that carry a given affinity term ("carry", for existing pods' terms). Only pods on
+the pods that match a label selector in a set of namespaces ("match"; "spread" for
+PodTopologySpread, which skips terminating pods as upstream's
+countPodsMatchSelector does; "all" for the pods matching every one of a pod's
+required affinity terms), or the pods that carry a given affinity term
+("carry", for existing pods' terms). Only pods on
 the counter's *eligible* nodes count. Each pod spec then reads counters through
 checks (spread skew, required affinity and anti-affinity) and score terms; the
 kernel adds to the counters as it places pods, so no pass over all pods is needed
@@ -149,7 +152,7 @@ class TopologyCompiler:
             for c in hard:
                 selector = self._spread_selector(c, pod)
                 eligible, ekey = self._eligible(c, pod, has_keys, keys, node_match, taint_ok)
-                counter = self._counter("match", _counted(selector), frozenset((pod.namespace,)),
+                counter = self._counter("spread", _counted(selector), frozenset((pod.namespace,)),
                                         c.topology_key, eligible, ekey)
                 self_match = int(selector is not None and selector.matches(pod.labels))
                 checks.append((T_SPREAD, counter, c.max_skew, c.min_domains or 0, self_match))
@@ -169,18 +172,21 @@ class TopologyCompiler:
                     eligible_soft, ekey = self._eligible(c, pod, has_keys,
                                                          ("soft", system, keys),
                                                          node_match, taint_ok)
-                counter = self._counter("match", _counted(selector), frozenset((pod.namespace,)),
+                counter = self._counter("spread", _counted(selector), frozenset((pod.namespace,)),
                                         c.topology_key, eligible_soft, ekey)
                 soft.append((counter, c.max_skew, int(not system),
                              int(c.topology_key == HOSTNAME)))
         aff_self = True
         if self.interpod_on:
-            if pod.pod_affinity is not None:
+            if pod.pod_affinity is not None and pod.pod_affinity.required:
+                # An existing pod counts for the pod's affinity only when it matches
+                # every required term (upstream's updateWithAffinityTerms): one
+                # conjunction, counted per term's topology key.
+                parts = tuple(self._term(term, pod) for term in pod.pod_affinity.required)
                 for term in pod.pod_affinity.required:
-                    selector, spaces = self._term(term, pod)
                     checks.append((T_AFFINITY, self._counter(
-                        "match", selector, spaces, term.topology_key, None), 0, 0, 0))
-                    aff_self &= _matches(selector, spaces, pod)
+                        "all", parts, ALL, term.topology_key, None), 0, 0, 0))
+                aff_self = _matches_all(parts, pod)
             if pod.pod_anti_affinity is not None:
                 for term in pod.pod_anti_affinity.required:
                     selector, spaces = self._term(term, pod)
@@ -265,6 +271,7 @@ class TopologyCompiler:
                 terms.append((self._counter("match", selector, spaces, term.topology_key,
                                             None), sign * weighted.weight))
         hard = self.profile.hard_pod_affinity_weight
+        seen: set[int] = set()
         for carrier, kind, term, weight in self._carried(spec_pods):
             if kind == "anti" or not self._term_matches(term, carrier, pod):
                 continue
@@ -272,10 +279,14 @@ class TopologyCompiler:
                 coefficient = hard
             else:
                 coefficient = weight if kind == "pref-affinity" else -weight
-            if coefficient:
-                terms.append((self._counter("carry", (kind, term, weight),
-                                            frozenset((carrier.namespace,)),
-                                            term.topology_key, None), coefficient))
+            counter = self._counter("carry", (kind, term, weight),
+                                    frozenset((carrier.namespace,)), term.topology_key, None)
+            # A counter already counts every carrier of its term: holders that differ
+            # only in their labels (the incoming pod carrying an existing pod's term)
+            # must not add it twice.
+            if coefficient and counter not in seen:
+                seen.add(counter)
+                terms.append((counter, coefficient))
         return terms
 
     # -- arrays ----------------------------------------------------------------------
@@ -310,19 +321,26 @@ class TopologyCompiler:
             lo = int(off[c])
             valid = (d >= 0) & e
             dmask[lo + d[valid]] = 1
-            if kind == "match":
-                if what is None or n == 0 or not len(live):
+            if kind in ("match", "spread", "all"):
+                spread = kind == "spread"
+                parts = what if kind == "all" else ((what, spaces),)
+                if any(p[0] is None for p in parts) or n == 0 or not len(live):
                     matched = np.zeros(0, np.int64)
                 else:
-                    mask = table.selector_mask(live, what.match_labels, what.match_expressions)
-                    if spaces is not ALL:
-                        codes = [table.namespaces[s] for s in spaces if s in table.namespaces]
-                        mask &= np.isin(ns_codes, codes)
+                    mask = np.ones(len(live), np.bool_)
+                    for selector, names in parts:
+                        mask &= table.selector_mask(live, selector.match_labels,
+                                                    selector.match_expressions)
+                        if names is not ALL:
+                            codes = [table.namespaces[s] for s in names if s in table.namespaces]
+                            mask &= np.isin(ns_codes, codes)
+                    if spread:
+                        mask &= ~table.terminating_of(live)
                     matched = pod_nodes[mask]
                 rows = matched[valid[matched]] if len(matched) else matched
                 np.add.at(counts, lo + d[rows], 1)
                 for s, pod in enumerate(spec_pods):
-                    inc[s, c] = _matches(what, spaces, pod)
+                    inc[s, c] = _matches_all(parts, pod) and not (spread and pod.terminating)
             else:
                 held = (what[0], what[1], what[2] if len(what) > 2 else 0)
                 for carrier, row in self.carriers():
@@ -394,6 +412,12 @@ def _counted(selector: LabelSelector | None) -> LabelSelector | None:
     if selector is not None and not selector.match_labels and not selector.match_expressions:
         return None
     return selector
+
+
+def _matches_all(parts: Sequence[tuple[LabelSelector | None, frozenset | None]],
+                 pod: Pod) -> bool:
+    """A pod matches every (selector, namespaces) of ``parts`` (none: False)."""
+    return bool(parts) and all(_matches(selector, spaces, pod) for selector, spaces in parts)
 
 
 def _matches(selector: LabelSelector | None, spaces: frozenset | None, pod: Pod) -> bool:

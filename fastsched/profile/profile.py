@@ -20,6 +20,7 @@ from ..plugins import DEFAULT_FILTERS, DEFAULT_SCORES, FILTER_PLUGINS, NOOP_PLUG
 from ..plugins.noderesources_fit import DEFAULT_RESOURCES, STRATEGIES, FitArgs, weighted
 from ..plugins.pod_topology_spread import default_constraints
 from .config import choose, profile_arguments
+from .gates import feature_gates
 
 __all__ = ["Profile", "FitArgs", "FILTER_PLUGINS", "SCORE_PLUGINS", "NOOP_PLUGINS",
            "DEFAULT_FILTERS", "DEFAULT_SCORES", "DEFAULT_RESOURCES", "STRATEGIES"]
@@ -31,7 +32,9 @@ class Profile:
     The last four are InterPodAffinity's and PodTopologySpread's arguments:
     ``spread_defaulting`` "System" gives pods without spread constraints
     kube-scheduler's defaults (hostname maxSkew 3, zone maxSkew 5, both soft), "List"
-    the ``default_spread_constraints``."""
+    the ``default_spread_constraints``. ``feature_gates`` maps gate names to bools
+    over v1.35's defaults (``fastsched.profile.gates``); it is kept as every known
+    gate's ``(name, value)``, sorted."""
 
     name: str = "default-scheduler"
     filters: tuple[str, ...] = DEFAULT_FILTERS
@@ -44,6 +47,7 @@ class Profile:
     ignore_preferred_terms_of_existing_pods: bool = False
     spread_defaulting: str = "System"
     default_spread_constraints: tuple = ()
+    feature_gates: Any = None
 
     def __post_init__(self) -> None:
         for i, name in enumerate(self.filters):
@@ -71,6 +75,9 @@ class Profile:
         constraints = default_constraints(self.spread_defaulting,
                                           self.default_spread_constraints)
         set_field(self, "default_spread_constraints", constraints)
+        gates = self.feature_gates       # a mapping, or the (name, value) pairs kept
+        set_field(self, "feature_gates",
+                  feature_gates(dict(gates) if isinstance(gates, tuple) else gates))
 
     @classmethod
     def default(cls) -> "Profile":
@@ -100,6 +107,17 @@ class Profile:
             except ValidationError as err:  # the reader checked everything: a safety net
                 raise err.prefixed(path) from None
         return built
+
+    def gate(self, name: str) -> bool:
+        """Whether feature gate ``name`` is on (KeyError for a gate fastsched does not
+        know)."""
+        return dict(self.feature_gates)[name]
+
+    def with_gates(self, gates: Mapping[str, bool] | None) -> "Profile":
+        """A copy with the feature gates in ``gates`` set (None: unchanged)."""
+        if not gates:
+            return self
+        return replace(self, feature_gates={**dict(self.feature_gates), **gates})
 
     def weight(self, plugin: str) -> int:
         """The weight of a score plugin (0 when it is not enabled)."""

@@ -89,6 +89,10 @@ class Compiler:
         """Whether the profile runs ``plugin`` as a filter."""
         return plugin in self._filters_on
 
+    def gate(self, name: str) -> bool:
+        """Whether the profile's feature gate ``name`` is on."""
+        return self.profile.gate(name)
+
     def weight(self, plugin: str) -> int:
         """The profile's weight of a score plugin (0: not scored)."""
         return self._weights.get(plugin, 0)

@@ -28,11 +28,14 @@ from ..model.labels import LabelSelector
 from ..model.pod import Pod
 from ..plugins.node_ports import REASON as ports_reason
 
-__all__ = ["Preemption", "PodDisruptionBudget", "NOT_HELPFUL", "NO_VICTIMS", "budgets",
-           "message"]
+__all__ = ["Preemption", "PodDisruptionBudget", "NOT_HELPFUL", "NO_VICTIMS", "NEVER", "budgets",
+           "message", "ineligible"]
 
 NOT_HELPFUL = "Preemption is not helpful for scheduling"
 NO_VICTIMS = "No preemption victims found for incoming pod"
+# DefaultPreemption's PostFilter message for a pod that may not preempt (its
+# PodEligibleToPreemptOthers reason, behind the plugin's "preemption: " prefix).
+NEVER = "preemption: not eligible due to preemptionPolicy=Never."
 PORTS = ports_reason            # NodePorts, when it decides the node
 INT32 = 1 << 31
 
@@ -66,6 +69,12 @@ class PodDisruptionBudget:
 
     def covers(self, pod: Pod) -> bool:
         return pod.namespace == self.namespace and self.selector.matches(pod.labels)
+
+
+def ineligible(pod: Pod) -> str | None:
+    """Why ``pod`` may not preempt others, or None (upstream's
+    ``PodEligibleToPreemptOthers``: ``preemptionPolicy: Never`` pods never do)."""
+    return NEVER if pod.preemption_policy == "Never" else None
 
 
 def budgets(values: Iterable[Any]) -> tuple[PodDisruptionBudget, ...]:

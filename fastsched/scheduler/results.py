@@ -12,6 +12,7 @@ import numpy as np
 from .._kernels.common import PASSES
 from ..model.pod import Pod, replica_name
 from ..plugins import REASONS, RESOURCE0
+from ..plugins.node_affinity import REASON_CONFLICT
 from ..plugins.noderesources_fit import reason as fit_reason
 from ..plugins.noderesources_fit import resource_reasons
 
@@ -21,7 +22,7 @@ __all__ = ["Placement", "Unschedulable", "FilterResult", "ScoreResult", "Schedul
            "AFFINITY_CONFLICT"]
 
 NO_NODES = "no nodes available to schedule pods"
-AFFINITY_CONFLICT = "pod affinity terms conflict"
+AFFINITY_CONFLICT = REASON_CONFLICT
 
 
 @dataclass(frozen=True)
@@ -65,10 +66,14 @@ class FilterResult:
     _bits: np.ndarray
     _resources: tuple[str, ...]
     _missing: tuple[str, ...]
+    _conflict: bool = False
 
     def reasons(self, node_name: str) -> tuple[str, ...]:
-        """The reasons of the first filter that rejects ``node_name`` (empty if none)."""
+        """The reasons of the first filter that rejects ``node_name`` (empty if none).
+        When NodeAffinity's PreFilter rejected the pod, every node has its status."""
         row = self._rows(node_name)
+        if self._conflict:
+            return (AFFINITY_CONFLICT,)
         code = int(self._codes[row])
         if code == PASSES:
             return ()

@@ -86,7 +86,8 @@ class Scheduler:
     (``fastsched.Service`` values or ``v1 Service`` dicts) give PodTopologySpread's
     default constraints their selectors; ``namespace_labels`` (namespace → labels)
     serves pod affinity terms' namespaceSelector; ``pdbs`` (``PodDisruptionBudget``
-    values) guide preemption. ``seed`` is any int (used modulo 2**64). A bad argument
+    values) guide preemption; ``feature_gates`` (name → bool) override the profile's.
+    ``seed`` is any int (used modulo 2**64). A bad argument
     raises ValidationError naming it.
     """
 
@@ -94,7 +95,7 @@ class Scheduler:
                  tie_break: str = "first", seed: int = 0,
                  percentage_of_nodes_to_score: int = 100, incremental: bool = True,
                  services: Iterable[Any] = (), namespace_labels: Any = None,
-                 pdbs: Iterable[Any] = ()) -> None:
+                 pdbs: Iterable[Any] = (), feature_gates: Any = None) -> None:
         if not isinstance(cluster, Cluster):
             raise ValidationError(f"expected a Cluster, got {type(cluster).__name__}",
                                   "cluster")
@@ -102,6 +103,7 @@ class Scheduler:
         if not isinstance(profile, Profile):
             raise ValidationError(f"expected a Profile, got {type(profile).__name__}",
                                   "profile")
+        profile = profile.with_gates(feature_gates)     # gates over the profile's own
         if tie_break not in ("first", "random"):
             raise ValidationError(f"must be 'first' or 'random', got {tie_break!r}",
                                   "tie_break")
@@ -206,6 +208,8 @@ class Scheduler:
         ``Preemption``, or an ``Unschedulable`` whose message is the
         ``preemption: 0/N nodes are available: …`` text (also when the pod already
         fits somewhere: then no preemption is needed)."""
+        if (why := preemption.ineligible(pod)) is not None:     # preemptionPolicy: Never
+            return Unschedulable(pod, why, {})
         compiler, s = self._single(pod)
         n = len(self.cluster)
         if n == 0:
@@ -404,7 +408,8 @@ class Scheduler:
         return FilterResult(
             feasible=codes == PASSES, counts=counts, message=message,
             _names=self.cluster.node_names, _rows=self.cluster.row, _codes=codes,
-            _bits=bits, _resources=self.cluster.resources, _missing=compiler.missing[s])
+            _bits=bits, _resources=self.cluster.resources, _missing=compiler.missing[s],
+            _conflict=compiler.conflict[s])
 
     def score(self, pod: Pod) -> ScoreResult:
         """Scores of every feasible node (all of them: no sampling); nothing is committed."""

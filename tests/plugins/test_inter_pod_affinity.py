@@ -30,8 +30,10 @@ from _topology_helpers import (
     term,
 )
 
-from fastsched import Pod
+from fastsched import Cluster, Pod, Scheduler
 from fastsched.model.labels import LabelSelector
+from fastsched.model.pod import PodAffinity, PodAffinityTerm, WeightedPodAffinityTerm
+from fastsched.profile.profile import Profile
 
 # -- InterPodAffinity filter (§3.9) ------------------------------------------------------
 AFFINITY_FILTER_CASES = [
@@ -282,3 +284,70 @@ def test_affinity_score_existing_term_namespace_selector():
     assert ref.score_plugins(c, pod, prof, names, namespace_labels={"shop": {"env": "prod"}}) \
         == {AFFINITY: [0, 0, 0, 100]}
     assert ref.score_plugins(c, pod, prof, names) == {AFFINITY: [0, 0, 0, 0]}
+
+
+# -- a pod counts for required affinity only if it matches every term ---------------------
+
+def _in(key, *values):
+    return LabelSelector(match_expressions=[{"key": key, "operator": "In", "values": list(values)}])
+
+
+def test_required_affinity_counts_pods_matching_all_terms():
+    # Upstream interpodaffinity filtering_test.go TestRequiredAffinityMultipleNodes, "The
+    # affinity rule is to schedule all of the pods of this collection to the same zone.
+    # The first pod of the collection should not be blocked from being scheduled onto any
+    # node, even there's no existing pod that matches the rule anywhere.": the pod
+    # (foo=bar, service=securityscan) needs foo In [bar] and service In [securityscan]
+    # per zone; p1 on nodeA has only foo=bar, so it matches one term, not both: no pod
+    # counts (affinityCounts empty), the pod matches its own terms → both nodes pass.
+    # (nodeA/nodeB are node-a/node-b here: node names are lowercase.)
+    c = Cluster()
+    c.add_node("node-a", {"cpu": 4000}, labels={"zone": "az1", "hostname": "h1"})
+    c.add_node("node-b", {"cpu": 4000}, labels={"zone": "az2", "hostname": "h2"})
+    c.bind(Pod("p1", labels={"foo": "bar"}), "node-a", force=True)
+    terms = (PodAffinityTerm("zone", _in("foo", "bar")),
+             PodAffinityTerm("zone", _in("service", "securityscan")))
+    pod = Pod("p", labels={"foo": "bar", "service": "securityscan"},
+              pod_affinity=PodAffinity(required=terms))
+    result = Scheduler(c).filter(pod)
+    assert result.reasons("node-a") == result.reasons("node-b") == ()
+    assert ref.filter_node(c, pod, "node-a", Profile()) == ref.filter_node(
+        c, pod, "node-b", Profile()) == ()
+    # Once a pod matching both terms runs on nodeA, only zone az1 passes.
+    c.bind(Pod("p2", labels={"foo": "bar", "service": "securityscan"}), "node-a", force=True)
+    result = Scheduler(c).filter(pod)
+    assert result.reasons("node-a") == ()
+    assert result.reasons("node-b") == (ref.REASON_POD_AFFINITY,)
+
+
+# -- a symmetric preferred term counts once ------------------------------------------------
+
+def test_symmetric_preferred_terms_count_once():
+    # Upstream interpodaffinity scoring_test.go TestPreferredAffinity, "Affinity and Anti
+    # Affinity and symmetry: considered only preferredDuringSchedulingIgnoredDuringExecution
+    # in both pod affinity & anti affinity & symmetry". The pod (security=S1) carries
+    # stayWithS1InRegionAwayFromS2InAz (affinity S1 per region, weight 8; anti-affinity
+    # S2 per az, weight 5), as does the (unlabelled) pod on node3. Raw scores: node1
+    # (region China, an S1 pod) +8; node2 (az1, an S2 pod) -5; node3 (region India): the
+    # existing pod's term matches the pod, +8 once; node4 (az2): awayFromS1InAz -5 →
+    # 100, 0, 100, 0.
+    def weighted(weight, key, value):
+        return PodAffinity(preferred=[
+            WeightedPodAffinityTerm(weight, PodAffinityTerm(key, _in("security", value)))])
+
+    stay, away_s2, away_s1 = weighted(8, "region", "S1"), weighted(5, "az", "S2"), \
+        weighted(5, "az", "S1")
+    c = Cluster()
+    for name, labels in [("node1", {"region": "China"}), ("node2", {"az": "az1"}),
+                         ("node3", {"region": "India"}), ("node4", {"az": "az2"})]:
+        c.add_node(name, {"cpu": 4000}, labels=labels)
+    c.bind(Pod("e1", labels={"security": "S1"}), "node1", force=True)
+    c.bind(Pod("e2", labels={"security": "S2"}), "node2", force=True)
+    c.bind(Pod("e3", pod_affinity=stay, pod_anti_affinity=away_s2), "node3", force=True)
+    c.bind(Pod("e4", pod_anti_affinity=away_s1), "node4", force=True)
+    pod = Pod("p", labels={"security": "S1"}, pod_affinity=stay, pod_anti_affinity=away_s2)
+    prof = Profile(scores=((AFFINITY, 1),))
+    nodes = ["node1", "node2", "node3", "node4"]
+    assert ref.score_plugins(c, pod, prof, nodes) == {AFFINITY: [100, 0, 100, 0]}
+    got = Scheduler(c, prof).score(pod)
+    assert [int(v) for v in got.plugins[AFFINITY]] == [100, 0, 100, 0]

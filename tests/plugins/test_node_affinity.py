@@ -11,7 +11,7 @@ import _reference as ref
 import pytest
 from _helpers import expr, filter_cluster, make_cluster, only, required
 
-from fastsched import NodeAffinity, Pod
+from fastsched import NodeAffinity, Pod, Scheduler
 from fastsched.profile.profile import Profile
 
 # -- filter (§3.5) -------------------------------------------------------------------------
@@ -142,3 +142,22 @@ def test_node_affinity_score_adds_scheduler_preferences():
     profile = only("NodeAffinity", added_affinity=added)
     assert ref.score_plugins(c, pod, profile, ["n1", "n2", "n3"]) == {
         "NodeAffinity": [100, 100, 0]}
+
+
+def test_conflicting_name_terms_give_every_node_the_prefilter_status():
+    # Upstream node_affinity_test.go TestNodeAffinity, "Pod with two conflicting mach
+    # field requirements": metadata.name In [node1] and In [node2] in one term; node2
+    # (labels foo=bar). PreFilter returns UnschedulableAndUnresolvable "pod affinity
+    # terms conflict", which the framework gives every node (findNodesThatFitPod:
+    # SetAbsentNodesStatus) — not the "didn't satisfy plugin(s)" of a PreFilterResult.
+    c = make_cluster(("node1", {"cpu": 1000}), ("node2", {"cpu": 1000}, {"labels": {"foo": "bar"}}))
+    pod = Pod("p", node_affinity=required({"matchFields": [
+        expr("metadata.name", "In", "node1"), expr("metadata.name", "In", "node2")]}))
+    assert ref.prefilter(c, pod, Profile()) == ((), "pod affinity terms conflict")
+    result = Scheduler(c).filter(pod)
+    assert result.reasons("node2") == result.reasons("node1") == ("pod affinity terms conflict",)
+    assert result.message == "0/2 nodes are available: pod affinity terms conflict."
+    # A PreFilterResult that merely excludes a node keeps the generic reason.
+    named = Pod("q", node_affinity=required({"matchFields": [expr("metadata.name", "In", "node1")]}))
+    assert Scheduler(c).filter(named).reasons("node2") == (
+        "node(s) didn't satisfy plugin(s) [NodeAffinity]",)

@@ -29,9 +29,11 @@ from _topology_helpers import (
     statuses,
 )
 
-from fastsched import Pod
+from fastsched import Cluster, Pod, Scheduler
+from fastsched.model.labels import LabelSelector
 from fastsched.model.pod import TopologySpreadConstraint
 from fastsched.model.service import Service
+from fastsched.profile.profile import Profile
 
 RACKED = [("a1", {"zone": "a", "rack": "r1"}), ("a3", {"zone": "a"}),
           ("b1", {"zone": "b", "rack": "r2"}), ("c1", {"zone": "c"})]
@@ -330,3 +332,45 @@ def test_spread_list_defaults_require_the_keys():
                        1, "zone", "ScheduleAnyway"),))
     assert ref.score_plugins(c, Pod("p", labels=WEB), prof, ["a1", "x1"],
                              services=[Service("web", selector=WEB)]) == {SPREAD: [100, 0]}
+
+
+# -- terminating pods do not count -------------------------------------------------------
+
+def _terminating_case():
+    # node-a runs p-a (foo, terminating), node-b runs p-b (foo); label "node" per node.
+    c = Cluster()
+    for name in ("node-a", "node-b"):
+        c.add_node(name, {"cpu": 4000, "memory": 8 << 30}, labels={"node": name})
+    c.bind(Pod("p-a", labels={"foo": ""}, terminating=True), "node-a", force=True)
+    c.bind(Pod("p-b", labels={"foo": ""}), "node-b", force=True)
+    return c
+
+
+FOO = LabelSelector(match_expressions=[{"key": "foo", "operator": "Exists"}])
+
+
+def test_terminating_pods_do_not_count_in_filter():
+    # Upstream podtopologyspread filtering_test.go TestSingleConstraint, "terminating
+    # Pods should be excluded": maxSkew 1 on "node"; counts a 0 (p-a is terminating),
+    # b 1 → node-a passes, node-b (1 + 1 - 0 = 2 > 1) fails.
+    c = _terminating_case()
+    pod = Pod("p", labels={"foo": ""}, topology_spread_constraints=[
+        TopologySpreadConstraint(1, "node", "DoNotSchedule", FOO)])
+    result = Scheduler(c).filter(pod)
+    assert result.reasons("node-a") == ()
+    assert result.reasons("node-b") == (ref.REASON_SPREAD,)
+    assert ref.filter_node(c, pod, "node-a", Profile()) == ()
+    assert ref.filter_node(c, pod, "node-b", Profile()) == (ref.REASON_SPREAD,)
+
+
+def test_terminating_pods_do_not_count_in_score():
+    # Upstream podtopologyspread scoring_test.go TestPodTopologySpreadScore, "terminating
+    # Pods should be excluded": ScheduleAnyway on the hostname; counts a 0, b 1 →
+    # node-a 100, node-b 0.
+    c = _terminating_case()
+    pod = Pod("p", labels={"foo": ""}, topology_spread_constraints=[
+        TopologySpreadConstraint(1, "kubernetes.io/hostname", "ScheduleAnyway", FOO)])
+    prof = Profile(scores=(("PodTopologySpread", 1),))
+    got = Scheduler(c, prof).score(pod)
+    assert [int(v) for v in got.plugins["PodTopologySpread"]] == [100, 0]
+    assert ref.score_plugins(c, pod, prof, ["node-a", "node-b"]) == {"PodTopologySpread": [100, 0]}
