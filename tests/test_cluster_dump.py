@@ -61,3 +61,14 @@ def test_without_owner_references_the_replicas_pile_up():
     result = Scheduler.from_config(m.cluster, CONFIG).schedule_queue(m.pending)
     web = [o.node for o in result if o.pod.name.startswith("web-")]
     assert web == ["worker-a"] * 6          # LeastAllocated alone: the emptiest node
+
+
+def test_feature_gates_and_no_preemption_on_the_command_line(capsys):
+    assert main(["schedule", CLUSTER, "--profile", CONFIG, "--no-preemption",
+                 "--feature-gates", "TaintTolerationComparisonOperators=true"]) == 0
+    out = capsys.readouterr().out
+    assert re.search(r"^  unschedulable +1$", out, re.M) and "Preempted" not in out
+    assert "  prod/payments-api-0: 0/4 nodes are available: " in out
+    assert main(["schedule", CLUSTER, "--feature-gates", "Nope=true"]) == 2
+    err = capsys.readouterr().err
+    assert "argument --feature-gates: unrecognized feature gate: Nope" in err

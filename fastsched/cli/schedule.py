@@ -26,8 +26,9 @@ from pathlib import Path
 from typing import Any, TextIO
 
 from ..cluster.cluster import Cluster
-from ..errors import FastschedError
+from ..errors import FastschedError, ValidationError
 from ..plot import INSTANCE_TYPE_LABELS, ZONE_LABELS
+from ..profile.gates import feature_gates, parse_feature_gates
 from ..profile.profile import Profile
 from ..scheduler.preemption import Preemption
 from ..scheduler.queue import QueueResult
@@ -67,6 +68,10 @@ def add_schedule_parser(commands: Any) -> None:
                         help="schedule every pending pod with this profile of CONFIG, "
                              "whatever schedulerName the pod names (a what-if; default: "
                              "each pod by its own schedulerName)")
+    parser.add_argument("--feature-gates", metavar="GATES", type=_gates_arg, default={},
+                        help="kube-scheduler's feature gates, as it takes them: "
+                             "Name=true,Name=false (default: v1.35's defaults, e.g. "
+                             "TaintTolerationComparisonOperators=false)")
     parser.add_argument("--no-preemption", dest="preempt", action="store_false",
                         help="never evict pods to make room (default: preempt as "
                              "kube-scheduler's DefaultPreemption does)")
@@ -96,7 +101,8 @@ def cmd_schedule(args: argparse.Namespace, out: TextIO | None = None) -> int:
 
     # solve: the queue, one pod at a time, each placement visible to the next pod.
     # Services give PodTopologySpread's default constraints their selectors.
-    options = dict(tie_break=args.tie_break, seed=args.seed, services=manifests.services)
+    options = dict(tie_break=args.tie_break, seed=args.seed, services=manifests.services,
+                   feature_gates=args.feature_gates)
     scheduler = Scheduler.for_profiles(cluster, profiles, **options)
     start = time.perf_counter()
     result = scheduler.schedule_queue(pending, preempt=args.preempt,
@@ -123,6 +129,15 @@ def cmd_schedule(args: argparse.Namespace, out: TextIO | None = None) -> int:
     if args.output:
         print(f"\nBindings: {len(bound)} written to {args.output}", file=out)
     return 0
+
+
+def _gates_arg(text: str) -> dict[str, bool]:
+    try:
+        gates = parse_feature_gates(text)
+        feature_gates(gates)                # unknown names are refused here
+    except ValidationError as err:
+        raise argparse.ArgumentTypeError(err.message) from None
+    return gates
 
 
 def _profiles(args: argparse.Namespace) -> list[Profile]:
