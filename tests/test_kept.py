@@ -38,7 +38,8 @@ def twins(nodes: int) -> tuple[Cluster, Cluster]:
     for i in range(nodes):
         a.add_node(f"n{i}", {"cpu": str(1 + i % 3), "memory": "4Gi", "pods": 12},
                    labels={"disk": "ssd" if i % 2 else "hdd"},
-                   taints=[SOFT] if i % 3 == 0 else [])
+                   taints=([SOFT] if i % 3 == 0 else [])
+                   + [{"key": f"soft{k}", "effect": "PreferNoSchedule"} for k in range(i % 4)])
     return a, a.copy()
 
 
@@ -140,3 +141,48 @@ def test_trees_follow_moving_maxima(seed):
     trees = Scheduler(c).schedule_many(batch)
     assert trees.nodes == plain.nodes
     assert np.array_equal(trees.scores, plain.scores)
+
+
+def test_a_freed_node_above_the_taint_maximum_is_seen():
+    """Review case: n2 (three PreferNoSchedule taints) is full, so the kept tree's
+    taint maximum is 1; unbinding frees it, and with the maximum now 3 its rejoining
+    leaf must make the tree rebuild rather than stay invisible."""
+    from fastsched import NodeAffinity, Taint
+
+    def cluster() -> Cluster:
+        c = Cluster()
+        c.add_node("n0", {"cpu": 10000, "memory": "16Gi"}, labels={"zone": "a"},
+                   taints=[Taint("a", "", "PreferNoSchedule")])
+        c.add_node("n1", {"cpu": 10000, "memory": "16Gi"}, labels={"zone": "b"})
+        c.add_node("n2", {"cpu": 2000, "memory": "16Gi"},
+                   taints=[Taint(k, "", "PreferNoSchedule") for k in "abc"])
+        c.bind(Pod("load", requests={"cpu": 9500, "memory": "15Gi"}), "n1")
+        c.bind(Pod("filler", requests={"cpu": 2000}), "n2")
+        return c
+
+    web = Pod("web", requests={"cpu": 100, "memory": 1 << 26}, node_affinity=NodeAffinity(
+        preferred=[{"weight": 10, "preference": {"matchExpressions": [
+            {"key": "zone", "operator": "In", "values": ["a"]}]}}]))
+    kept_cluster, scan_cluster = cluster(), cluster()
+    kept, scan = Scheduler(kept_cluster), Scheduler(scan_cluster, incremental=False)
+    for name in ("w0", "w1"):
+        assert outcome(kept.schedule(web.replica(name))) == outcome(scan.schedule(web.replica(name)))
+        kept_cluster.unbind("filler") if "default/filler" in kept_cluster.pods else None
+        scan_cluster.unbind("filler") if "default/filler" in scan_cluster.pods else None
+    assert kept_cluster.node_of("default/w1") == "n0"
+
+
+def test_the_kept_plan_follows_the_schedulers_settings():
+    """Review case: settings changed between calls (and a new cluster) are seen."""
+    cluster, _ = twins(4)
+    sched = Scheduler(cluster)
+    sched.schedule(SHAPES[0].replica("a0"))
+    other = cluster.copy()
+    sched.cluster = other
+    sched.schedule(SHAPES[0].replica("a1"))
+    assert "default/a1" in other.pods and "default/a1" not in cluster.pods
+    assert int(cluster.requested[:, 0].sum()) == 100
+    sched.profile = sched.profile.with_scores(NodeResourcesBalancedAllocation=0)
+    expect = Scheduler(other.copy(), sched.profile, incremental=False).schedule(
+        SHAPES[0].replica("a2"))
+    assert outcome(sched.schedule(SHAPES[0].replica("a2"))) == outcome(expect)

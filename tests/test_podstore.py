@@ -185,3 +185,30 @@ def test_unbind_many_refuses_numbers_written_otherwise():
             c.unbind_many(["default/web-1", odd])
     assert c.unbind_many(["default/web-1", "default/web-5"]) == 2
     assert sorted(c.pods) == [f"default/web-{k}" for k in (0, 2, 3, 4)]
+
+
+def test_result_arrays_list_every_unschedulable_pod():
+    empty = Scheduler(Cluster()).schedule_many([Pod("a"), Pod("b")])
+    assert empty.to_arrays()["unschedulable"].tolist() == [0, 1]
+    c = cluster(1, "1")
+    gang = Scheduler(c).schedule_gang([Pod("g1", requests={"cpu": "600m"}),
+                                       Pod("g2", requests={"cpu": "600m"})])
+    arrays = gang.to_arrays()
+    assert arrays["unschedulable"].tolist() == [0, 1] and not arrays["reasons"].any()
+
+
+def test_a_failed_extra_resource_commit_changes_nothing():
+    # An ignored resource no node offers is added as a column after the kernel ran; if
+    # that add would overflow int64, the kernel's commits are taken back.
+    from fastsched import FitArgs, Profile
+    from fastsched.errors import ValidationError
+    c = cluster(1)
+    profile = Profile(fit=FitArgs(ignored_resources=("example.com/x",)))
+    big = Pod("big", requests={"cpu": "100m", "example.com/x": 2**62 + 1})
+    before = c.snapshot()
+    with pytest.raises(ValidationError, match="int64"):
+        Scheduler(c, profile).schedule_many([big] * 2)
+    assert c.snapshot() == before and c.pod_count == 0
+    with pytest.raises(ValidationError, match="no node row 5"):
+        c.add_requested(5, "example.com/y", 1)
+    assert c.snapshot() == before

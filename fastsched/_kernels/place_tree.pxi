@@ -43,11 +43,13 @@ cdef void tree_build(Plan* p, View* v, Tree* t, bint ports, bint fit) noexcept n
 
 
 cdef void tree_update(Plan* p, View* v, Tree* t, Py_ssize_t i, bint ports, bint fit) noexcept nogil:
-    cdef i64 old = t.key[t.leaves + i], new, a, b
+    # In a tree that is up to date a feasible node's key is >= 0 and an infeasible
+    # one's -1; feasibility itself is asked of the filters, since a node rejoining
+    # with a count above the old maximum would score below zero until the rebuild.
+    cdef i64 old = t.key[t.leaves + i], a, b
     cdef Py_ssize_t j
-    cdef bint drop = False
-    new = leaf_key(p, v, t, i, ports, fit)
-    if new < 0 and old >= 0:
+    cdef bint drop = False, now = feasible(p, t.spec, i, ports, fit)
+    if not now and old >= 0:
         # The node left the feasible set: a normalizing maximum drops when it was
         # the last feasible node holding it (every score then changes).
         if v.tt != NULL and v.tt[i] == t.tt_top:
@@ -56,7 +58,7 @@ cdef void tree_update(Plan* p, View* v, Tree* t, Py_ssize_t i, bint ports, bint 
         if v.na != NULL and v.na[i] == t.na_top:
             t.na_cnt -= 1
             drop = drop or (t.na_top > 0 and t.na_cnt == 0)
-    elif new >= 0 and old < 0:
+    elif now and old < 0:
         # It joined (requests were freed): a maximum may grow.
         if (v.tt != NULL and v.tt[i] > t.tt_top) or (v.na != NULL and v.na[i] > t.na_top):
             drop = True
@@ -68,12 +70,11 @@ cdef void tree_update(Plan* p, View* v, Tree* t, Py_ssize_t i, bint ports, bint 
     if drop:
         tree_build(p, v, t, ports, fit)
         return
-    t.key[t.leaves + i] = new
+    t.key[t.leaves + i] = ((total_score(p, v, i, t.tt_top, t.na_top) << 32) | (LOW32 - i)
+                           if now else -1)
     j = (t.leaves + i) >> 1
     while j >= 1:
         a = t.key[2 * j]
         b = t.key[2 * j + 1]
         t.key[j] = a if a > b else b
         j >>= 1
-
-

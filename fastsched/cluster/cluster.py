@@ -109,6 +109,7 @@ class Cluster:
         self._journal: list[Any] = []
         self._epoch = 0              # entries ever appended
         self._journal_floor = 0      # epochs before this one are forgotten
+        self._journal_rows = 0       # rows the entries hold
         self._version = 0        # bumped whenever node columns other than requested change
         # Images are read when a pod spec is compiled, never in a kernel loop.
         self._node_images: dict[str, FrozenMap] = {}        # node -> {image: bytes}
@@ -509,20 +510,30 @@ class Cluster:
     def add_requested(self, row: int, resource: str, amount: int) -> None:
         """Add ``amount`` of ``resource`` to node ``row``'s requested column (for a
         placed pod's request that had no column when the kernel ran)."""
-        self._check_room((resource,), "resource")
-        col = self._resource_index.get(resource)
-        have = 0 if col is None else int(self._req[row, col])
-        if not 0 <= have + amount <= INT64_MAX:
-            raise ValidationError(f"requested {resource} on row {row} would leave int64 "
-                                  f"[0, 2^63): {have} + {amount}", resource)
+        self.check_requested({(row, resource): amount})
         col = self._column(resource)        # may replace self._req with a wider copy
         self._req[row, col] += amount
         self._touch(row)
+
+    def check_requested(self, adds: Mapping[tuple[int, str], int]) -> None:
+        """Raise (changing nothing) unless ``add_requested(row, resource, amount)`` for
+        every ``(row, resource) -> amount`` of ``adds`` would succeed."""
+        self._check_room({r for _, r in adds}, "resource")
+        for (row, resource), amount in adds.items():
+            if isinstance(row, bool) or not isinstance(row, (int, np.integer)) \
+                    or not 0 <= row < self._n:
+                raise ValidationError(f"no node row {row!r} (the cluster has {self._n})", "row")
+            col = self._resource_index.get(resource)
+            have = 0 if col is None else int(self._req[row, col])
+            if not 0 <= have + amount <= INT64_MAX:
+                raise ValidationError(f"requested {resource} on row {row} would leave int64 "
+                                      f"[0, 2^63): {have} + {amount}", resource)
 
     def restore_start(self, pod: Pod | str, seq: int) -> None:
         """Give a bound pod back the start order it had (a preemption trial unbinds
         and rebinds pods; their order decides later victim choices)."""
         self._store.seq[self._slot(pod)] = seq
+        self._store.mutations += 1
 
     def record_placements(self, pods: Any, rows: np.ndarray, templates: frozenset[int],
                           ids: np.ndarray | None = None) -> tuple[int, dict[int, str]]:
@@ -566,8 +577,11 @@ class Cluster:
         """Note that the requests of node ``rows`` (a row or an array) changed."""
         self._journal.append(rows)
         self._epoch += 1
-        if len(self._journal) > self._JOURNAL:
-            del self._journal[: len(self._journal) // 2]
+        self._journal_rows += 1 if type(rows) is int else len(rows)
+        # Bounded in entries and in rows held: a cache that far behind rebuilds anyway.
+        if len(self._journal) > self._JOURNAL or self._journal_rows > 4 * self._n + 4096:
+            del self._journal[: len(self._journal) // 2 or 1]
+            self._journal_rows = sum(1 if type(r) is int else len(r) for r in self._journal)
             self._journal_floor = self._epoch - len(self._journal)
 
     def _changed_since(self, epoch: int) -> np.ndarray | None:
@@ -581,6 +595,8 @@ class Cluster:
         part = self._journal[len(self._journal) - back:]
         if all(type(r) is int for r in part):       # single binds: the common case
             return np.array(part, np.int64)
+        if sum(1 if type(r) is int else len(r) for r in part) > self._n:
+            return None                     # more rows than nodes: rebuilding is cheaper
         return np.concatenate([np.atleast_1d(np.asarray(r, np.int64)) for r in part])
 
     def _slot(self, pod: Pod | str) -> int:

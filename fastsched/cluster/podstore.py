@@ -85,6 +85,8 @@ class PodStore:
         self.ported_live = 0            # live pods whose template has host ports
         self.affine_live = 0            # ... pod (anti-)affinity terms
         self.terms_epoch = 0            # bumped whenever either set changes
+        self.mutations = 0              # bumped by every change (keys the by-node cache)
+        self._by_node: Any = None
 
     # -- copies --------------------------------------------------------------------
 
@@ -102,6 +104,7 @@ class PodStore:
                      "t_ported", "t_term", "node", "tid", "seq", "rep", "obj", "free"):
             setattr(other, name, getattr(self, name).copy())
         other.keys = dict(self.keys)
+        other._by_node = None
         other.suffixed = dict(self.suffixed)
         other.chunks = [c.copy() for c in self.chunks]
         return other
@@ -198,6 +201,7 @@ class PodStore:
         self.next_seq += count
         self.rep[slots] = -1 if reps is None else reps
         self.count += count
+        self.mutations += 1
         live = np.bincount(tids, minlength=len(self.tmpl))
         self.t_live[: len(live)] += live
         self._count_flags(live, 1)
@@ -232,6 +236,7 @@ class PodStore:
         if sk is not None:
             self.suffixed[sk] = self.suffixed.get(sk, 0) + 1
         self.count += 1
+        self.mutations += 1
         self.t_live[t] += 1
         if self.t_affine[t] or self.t_ported[t]:
             self.affine_live += int(self.t_affine[t])
@@ -242,6 +247,7 @@ class PodStore:
     def remove_one(self, slot: int) -> None:
         """``remove`` for one slot, with scalar writes (``Cluster.unbind``)."""
         t = int(self.tid[slot])
+        self.mutations += 1
         self.t_live[t] -= 1
         if self.t_affine[t] or self.t_ported[t]:
             self.affine_live -= int(self.t_affine[t])
@@ -289,6 +295,7 @@ class PodStore:
         """Forget the pods in ``slots`` (distinct, live)."""
         if not len(slots):
             return
+        self.mutations += 1
         tids = self.tid[slots]
         gone = np.bincount(tids, minlength=len(self.tmpl))
         self.t_live[: len(gone)] -= gone
@@ -367,6 +374,7 @@ class PodStore:
         self.remove(slots)
         live = self.node[: self.size]
         live[live > row] -= 1
+        self.mutations += 1
         return slots
 
     # -- reading ---------------------------------------------------------------------
@@ -381,8 +389,17 @@ class PodStore:
         return slots[np.argsort(self.seq[slots], kind="stable")]
 
     def on_node(self, row: int) -> np.ndarray:
-        """Slots of the pods on node ``row``, in start order."""
-        return self.ordered(np.flatnonzero(self.node[: self.size] == row))
+        """Slots of the pods on node ``row``, in start order (from a grouping by node
+        made once per change of the store, so a loop over every node costs one sort)."""
+        cached = self._by_node
+        if cached is None or cached[0] != self.mutations:
+            live = self.ordered()
+            live = live[np.argsort(self.node[live], kind="stable")]
+            nodes = self.node[live]
+            cached = self._by_node = (self.mutations, live, nodes)
+        _, live, nodes = cached
+        lo, hi = np.searchsorted(nodes, [row, row + 1])
+        return live[lo:hi]
 
     def lookup(self, key: str) -> int:
         """The slot of the bound pod ``namespace/name``, -1 if there is none."""

@@ -29,6 +29,7 @@ from .compiler import Compiler
 __all__ = ["KeptPlan"]
 
 KEPT_SPECS = 32           # shapes kept at once (a tree each: 16 bytes per node)
+KEPT_FAMILIES = 4096      # pod families remembered (each maps to its compiled spec)
 
 
 class KeptPlan:
@@ -58,12 +59,17 @@ class KeptPlan:
         cluster = sched.cluster
         cols = cluster.columns
         store = cols.store
-        key = (cols.version, cols.n, store.terms_epoch)
+        # What the plan was compiled from: the scheduler's settings, the nodes, and the
+        # bound pods with ports or affinity terms (the rest changes only requests).
+        key = (id(cluster), id(sched.profile), sched.tie_break, sched.percentage,
+               sched.incremental, id(sched.services), cols.version, cols.n, store.terms_epoch)
         if key != self.key:
             self._reset(key)
         fam = (family(pod), pod.namespace)
         s = self.spec_of.get(fam)
         if s is None:
+            if len(self.spec_of) >= KEPT_FAMILIES:
+                self.spec_of.clear()        # families come and go; specs stay compiled
             s = self.spec_of[fam] = self._compile(pod)
         if s < 0 or store.lookup(pod.key) >= 0:
             return None

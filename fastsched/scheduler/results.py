@@ -153,8 +153,10 @@ class Reasons(Mapping[int, tuple[str, dict[str, int]]]):
         return len(set(self._fixed) | set(self._where))
 
     def histograms(self, resources: tuple[str, ...]) -> tuple[np.ndarray, np.ndarray]:
-        """``(positions, int64[len, buckets])`` over every kernel run, buckets as in
-        ``bucket_names(resources)`` (runs with fewer resource columns padded)."""
+        """``(positions, int64[len, buckets])`` of every unschedulable pod, sorted by
+        position, buckets as in ``bucket_names(resources)`` (runs with fewer resource
+        columns padded; a message made otherwise, such as a gang's or "no nodes", has
+        a row of zeros)."""
         width = RESOURCE0 + len(resources) + 1
         pos, out = [], []
         for positions, hist, which, _, _, _, _, res in self._runs:
@@ -164,9 +166,12 @@ class Reasons(Mapping[int, tuple[str, dict[str, int]]]):
             wide[:, -1] = rows[:, -1]
             pos.append(positions)
             out.append(wide)
-        if not out:
-            return np.zeros(0, np.int64), np.zeros((0, width), np.int64)
-        return np.concatenate(pos), np.concatenate(out)
+        others = sorted(set(self._fixed) - set(self._where))
+        pos.append(np.array(others, np.int64))
+        out.append(np.zeros((len(others), width), np.int64))
+        positions, hist = np.concatenate(pos), np.concatenate(out)
+        order = np.argsort(positions, kind="stable")
+        return positions[order], hist[order]
 
 
 class BatchNames:
@@ -205,9 +210,15 @@ class BatchNames:
         if templates and self.ids is not None and len(self.bases) == 1:
             # Per template, its replicas' keys from one prefix (replica_name, not cut).
             base = self.bases[0]
-            for tid in templates:
-                at = np.flatnonzero((self.ids == tid) & placed)
-                if not len(at) or len(pods[int(at[0])].name) > 232:
+            # The placed pods grouped by object (one sort), each template's group at once.
+            at_all = np.flatnonzero(placed)
+            at_all = at_all[np.argsort(self.ids[at_all], kind="stable")]
+            ids = self.ids[at_all]
+            cuts = np.flatnonzero(np.r_[True, ids[1:] != ids[:-1], True]) if len(ids) \
+                else np.zeros(1, np.int64)
+            for lo, hi in zip(cuts[:-1].tolist(), cuts[1:].tolist()):
+                at = at_all[lo:hi]
+                if int(ids[lo]) not in templates or len(pods[int(at[0])].name) > 232:
                     continue
                 pod = pods[int(at[0])]
                 prefix = f"{pod.namespace}/{pod.name}-"

@@ -444,9 +444,25 @@ class Scheduler:
         if not needy:
             return
         placed = np.isin(pod_spec, needy) & (rows >= 0)
+        adds: dict[tuple[int, str], int] = {}
         for t in np.flatnonzero(placed).tolist():
             for resource, amount in compiler.extra[int(pod_spec[t])].items():
-                self.cluster.add_requested(int(rows[t]), resource, amount)
+                key = (int(rows[t]), resource)
+                adds[key] = adds.get(key, 0) + amount
+        cluster = self.cluster
+        try:
+            cluster.check_requested(adds)
+        except ValidationError:
+            # The kernel committed these placements already: take them back, so
+            # that the failed call changes nothing.
+            done = np.flatnonzero(rows >= 0)
+            specs = pod_spec[done]
+            cols = cluster.columns
+            np.subtract.at(cols.req, rows[done], np.asarray(compiler.req)[specs])
+            np.subtract.at(cols.nonzero, rows[done], np.asarray(compiler.nz, np.int64)[specs])
+            raise
+        for (row, resource), amount in adds.items():
+            cluster.add_requested(row, resource, amount)
 
     def _single(self, pod: Pod) -> tuple[Compiler, int]:
         if not isinstance(pod, Pod):
@@ -458,7 +474,8 @@ class Scheduler:
     def _compiler(self) -> Compiler:
         """A compiler sharing this scheduler's cache of per-node rows, which holds
         while the cluster's nodes (not their bindings) stay the same."""
-        key = (id(self.cluster), self.cluster.columns.version, len(self.cluster))
+        key = (id(self.cluster), id(self.profile), self.cluster.columns.version,
+               len(self.cluster))
         if key != self._cache_key:
             self._cache, self._cache_key = {}, key
         return Compiler(self.cluster, self.profile, self._cache, self.services,
