@@ -505,9 +505,14 @@ class Pod:
 
     @property
     def host_ports(self) -> tuple[tuple[str, str, int], ...]:
-        """``(host_ip or '0.0.0.0', protocol, host_port)`` of every port with a host port."""
+        """``(host_ip or '0.0.0.0', protocol, host_port)`` of every host port the pod holds
+        while it runs: those of sidecar (``restartPolicy: Always``) init containers, then
+        of regular containers (upstream's ``schedutil.GetHostPorts``, which NodePorts
+        reads for the incoming pod and the node's pods alike). An init container that
+        runs to completion holds no port."""
         return tuple((p.host_ip or "0.0.0.0", p.protocol, p.host_port)
-                     for c in (*self.init_containers, *self.containers)
+                     for c in (*(i for i in self.init_containers if i.restart_policy == "Always"),
+                               *self.containers)
                      for p in c.ports if p.host_port > 0)
 
     def replica(self, name: str, **changes: Any) -> "Pod":
