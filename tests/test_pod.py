@@ -147,7 +147,7 @@ BAD = [
     (dict(node_selector={"zone": 3}), "nodeSelector.zone", "expected a string"),
     (dict(labels={"bad key!": "x"}), "labels.bad key!", "invalid label key"),
     (dict(node_affinity={"requiredDuringSchedulingIgnoredDuringExecution": {"nodeSelectorTerms": [
-        {"matchExpressions": [{"key": "a", "operator": "Gt", "values": ["x"]}]}]}}),
+        {"matchExpressions": [{"key": "a", "operator": "Gt", "values": ["1", "2"]}]}]}}),
      "nodeAffinity.requiredDuringSchedulingIgnoredDuringExecution.nodeSelectorTerms[0]"
      ".matchExpressions[0].values", "single integer"),
     (dict(node_affinity={"requiredDuringSchedulingIgnoredDuringExecution": {"nodeSelectorTerms": [

@@ -74,8 +74,11 @@ def requirement_mask(req: NodeSelectorRequirement, table: LabelTable,
                      codes: np.ndarray) -> np.ndarray:
     """``bool[nodes]``: where ``req`` holds, from the ``int32[nodes, keys]`` label codes.
 
-    The work is per distinct label value, never per node.
+    The work is per distinct label value, never per node. A requirement upstream
+    cannot parse matches no node (its term fails).
     """
+    if req.parse_error:
+        return np.zeros(codes.shape[0], np.bool_)
     key = table.key_index.get(req.key)
     if key is None or key >= codes.shape[1]:
         absent = req.operator in ("NotIn", "DoesNotExist")

@@ -132,7 +132,12 @@ def _container(value: Any, path: str) -> Container:
 
 @dataclass(frozen=True)
 class PreferredSchedulingTerm:
-    """A weighted node selector term of preferred node affinity (weight 1–100)."""
+    """A weighted node selector term of preferred node affinity (weight 1–100).
+
+    A preference upstream cannot parse (an invalid label value, a non-integer Gt/Lt
+    value) is refused here: NodeAffinity's PreScore would fail every attempt to
+    schedule the pod with that parse error.
+    """
 
     weight: int
     preference: NodeSelectorTerm
@@ -140,6 +145,10 @@ class PreferredSchedulingTerm:
     def __post_init__(self) -> None:
         set_field(self, "weight", check_int(self.weight, "weight", lo=1, hi=100))
         set_field(self, "preference", coerce(NodeSelectorTerm, self.preference, "preference"))
+        for i, req in enumerate(self.preference.match_expressions):
+            if req.parse_error:
+                raise ValidationError(req.parse_error,
+                                      f"preference.matchExpressions[{i}].values")
 
 
 def _preferred_node_term(value: Any, path: str) -> PreferredSchedulingTerm:
