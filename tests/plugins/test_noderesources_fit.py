@@ -12,7 +12,7 @@ import _reference as ref
 import pytest
 from _helpers import FALLING, LA, MA, MI, RISING, existing, make_cluster, only
 
-from fastsched import Pod
+from fastsched import Pod, ValidationError
 from fastsched.profile.profile import FitArgs, Profile
 
 # -- filter (§3.7) -------------------------------------------------------------------------
@@ -171,3 +171,18 @@ def test_broken_linear(shape, points):
 
 def test_shape_scores_are_scaled_by_ten():
     assert ref.scaled_shape([(0, 0), (50, 7), (100, 10)]) == [(0, 0), (50, 70), (100, 100)]
+
+
+# upstream: TestLeastAllocatedScoringStrategy and TestMostAllocatedScoringStrategy "Resources
+# not set, pods scheduled with error": the plugin is built, but Score returns an Error status
+# ("resources not found") on every node. fastsched refuses such a profile when it is built.
+@pytest.mark.parametrize("strategy, shape", [("LeastAllocated", ()), ("MostAllocated", ()),
+                                             ("RequestedToCapacityRatio", ((0, 0), (100, 10)))])
+def test_scoring_without_resources_is_an_error(strategy, shape):
+    fit = FitArgs(strategy=strategy, resources=(), shape=shape)
+    with pytest.raises(ValidationError, match="resources not found") as info:
+        Profile(fit=fit)
+    assert info.value.field == "scoringStrategy.resources"
+    # The filter alone never scores: without the score plugin the profile is fine.
+    others = tuple((n, w) for n, w in Profile().scores if n != "NodeResourcesFit")
+    assert Profile(fit=fit, scores=others).weight("NodeResourcesFit") == 0
