@@ -370,6 +370,9 @@ def _requests_of(containers: tuple[Container, ...], init: tuple[Container, ...],
     leave cpu or memory to containers of which some, not all, set it (it then counts
     no default for that resource).
     """
+    if not pod_requests:    # the common case, kept as cheap as before pod-level requests
+        return (_effective(containers, init, overhead, False),
+                _effective(containers, init, overhead, True))
     real = _with_pod_level(_effective(containers, init, EMPTY, False), pod_requests, overhead)
     nonzero = _with_pod_level(_effective(containers, init, EMPTY, True), pod_requests,
                               overhead)
