@@ -168,10 +168,26 @@ def requirement_matches(requirement: Any, labels: Mapping[str, str]) -> bool:
     return False
 
 
+# A label value: empty, or at most 63 alphanumerics, '-', '_', '.', alphanumeric at both ends.
+_LABEL_VALUE = re.compile(r"(?:[A-Za-z0-9](?:[-A-Za-z0-9_.]{0,61}[A-Za-z0-9])?)?")
+
+
+def requirement_parses(requirement: Any) -> bool:
+    """Whether labels.NewRequirement accepts the values (§3.5): each a label value, and a
+    Gt/Lt value an int64."""
+    values = tuple(requirement.values)
+    if not all(_LABEL_VALUE.fullmatch(v) for v in values):
+        return False
+    return requirement.operator not in ("Gt", "Lt") or parse_int64(values[0]) is not None
+
+
 def term_matches(term: Any, labels: Mapping[str, str], node_name: str) -> bool:
     """A node selector term: all expressions and all fields hold; an empty term
-    matches nothing. ``matchFields`` read the node name as ``metadata.name``."""
+    matches nothing, nor does one with an expression that does not parse (NA-FILTER-18).
+    ``matchFields`` read the node name as ``metadata.name``."""
     if not term.match_expressions and not term.match_fields:
+        return False
+    if not all(requirement_parses(r) for r in term.match_expressions):
         return False
     fields = {"metadata.name": node_name}
     return (all(requirement_matches(r, labels) for r in term.match_expressions)

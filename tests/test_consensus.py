@@ -524,6 +524,16 @@ def test_pod_codec_round_trips():
         pod_from_json({"manifest": {"metadata": {}}})
 
 
+def test_pod_codec_keeps_pod_level_requests():
+    # Replicas must agree on the effective request, which pod-level requests change.
+    pod = Pod("web", containers=[{"requests": {"cpu": "100m"}}, {}],
+              pod_requests={"cpu": "2", "memory": "1Gi", "hugepages-2Mi": "4Mi"})
+    back = pod_from_json(json.loads(canonical_json(pod_to_json(pod))))
+    assert back == pod
+    assert back.pod_requests == {"cpu": 2000, "memory": 1 << 30, "hugepages-2Mi": 4 << 20}
+    assert back.requests == pod.requests and back.scoring_requests == pod.scoring_requests
+
+
 def scheduler_group(n=3):
     return {i: ReplicatedScheduler(i, range(n), config=FAST, seed=i, id_prefix=f"r{i}")
             for i in range(n)}

@@ -60,6 +60,106 @@ def test_effective_request(containers, init, overhead, expected, scoring):
     assert dict(pod.scoring_requests) == scoring
 
 
+# -- pod-level resources (spec §1.2; PodLevelResources, beta and on since v1.34) ---------
+
+# (containers, init containers, overhead, pod-level requests, expected requests,
+#  expected scoring cpu/memory), following component-helpers' PodRequests and the
+# scheduler's calculatePodResourceRequest (non-zero container defaults, then pod level).
+POD_LEVEL = [
+    pytest.param([C("100m", "1Gi"), C("200m")], [], {}, {"cpu": "2"},
+                 {"cpu": 2000, "memory": GI}, {"cpu": 2000, "memory": GI + 200 * MI},
+                 id="pod-level-cpu-replaces-containers-sum"),
+    pytest.param([C("1")], [C("3")], {}, {"cpu": "2", "memory": "512Mi"},
+                 {"cpu": 2000, "memory": 512 * MI}, {"cpu": 2000, "memory": 512 * MI},
+                 id="pod-level-replaces-init-peak"),
+    pytest.param([C("1", **{"nvidia.com/gpu": "1", "hugepages-2Mi": "2Mi"})], [], {},
+                 {"memory": "1Gi", "hugepages-2Mi": "8Mi"},
+                 {"cpu": 1000, "memory": GI, "nvidia.com/gpu": 1, "hugepages-2Mi": 8 * MI},
+                 {"cpu": 1000, "memory": GI}, id="other-resources-stay-with-containers"),
+    pytest.param([{}], [], {"cpu": "250m", "memory": "64Mi"}, {"cpu": "1", "memory": "1Gi"},
+                 {"cpu": 1250, "memory": GI + 64 * MI}, {"cpu": 1250, "memory": GI + 64 * MI},
+                 id="overhead-after-pod-level"),
+    pytest.param([], [], {}, {"cpu": "1"}, {"cpu": 1000}, {"cpu": 1000},
+                 id="no-containers"),
+]
+
+
+@pytest.mark.parametrize("containers,init,overhead,pod_level,expected,scoring", POD_LEVEL)
+def test_pod_level_requests(containers, init, overhead, pod_level, expected, scoring):
+    pod = Pod(name="p", containers=containers, init_containers=init, overhead=overhead,
+              pod_requests=pod_level)
+    assert dict(pod.requests) == expected
+    assert dict(pod.scoring_requests) == scoring
+    again = dataclasses.replace(pod, labels={"a": "b"})    # replace passes requests back
+    assert again.requests == pod.requests and again.pod_requests == pod.pod_requests
+
+
+def test_pod_level_requests_with_the_shortcut():
+    pod = Pod("p", requests={"cpu": "500m", "memory": "1Gi"}, pod_requests={"cpu": "2"})
+    assert pod.containers == (Container(requests={"cpu": 500, "memory": GI}),)
+    assert pod.requests == {"cpu": 2000, "memory": GI}
+
+
+@pytest.mark.parametrize("resource", ["ephemeral-storage", "nvidia.com/gpu"])
+def test_pod_level_requests_only_for_supported_resources(resource):
+    # IsSupportedPodLevelResource: cpu, memory and hugepages-<size>; validation refuses others.
+    with pytest.raises(ValidationError, match="unsupported pod-level resource") as info:
+        Pod("p", pod_requests={resource: "1"})
+    assert info.value.field == f"podRequests.{resource}"
+    with pytest.raises(ValidationError) as info:
+        Pod.from_k8s({"metadata": {"name": "p"}, "spec": {"containers": [{}], "resources": {
+            "requests": {resource: "1"}}}})
+    assert info.value.field == f"spec.resources.requests.{resource}"
+
+
+def manifest(resources, *containers, init=()):
+    return {"metadata": {"name": "p"}, "spec": {
+        "containers": [{"name": f"c{i}", "resources": r} for i, r in enumerate(containers)],
+        "initContainers": [{"name": f"i{i}", "resources": r} for i, r in enumerate(init)],
+        "resources": resources}}
+
+
+# The API server's defaulting of pod-level requests (pkg/apis/core/v1 SetDefaults_Pod with
+# PodLevelResources on: defaultHugePagePodLimits, then defaultPodRequests). Dumps from a
+# cluster carry the defaulted values; a hand-written manifest gets them here.
+DEFAULTED = [
+    # "When no containers specify requests for a resource, the pod-level requests will
+    # default to match the pod-level limits."
+    pytest.param({"limits": {"cpu": "2", "memory": "1Gi"}}, [{}], {"cpu": 2000, "memory": GI},
+                 id="requests-from-pod-limits"),
+    # "When containers specify requests for a resource ... the pod-level requests default to
+    # the effective requests of all the containers for that resource."
+    pytest.param({"limits": {"cpu": "2", "memory": "1Gi"}},
+                 [{"requests": {"cpu": "300m"}}, {"requests": {"cpu": "200m"}}],
+                 {"cpu": 500, "memory": GI}, id="cpu-from-containers-memory-from-limits"),
+    # Containers' limits default their own requests first (SetDefaults_Pod, containers).
+    pytest.param({"limits": {"cpu": "2"}}, [{"limits": {"cpu": "1"}}], {"cpu": 1000},
+                 id="container-limits-count-as-requests"),
+    # Pod-level requests are kept; with no pod-level limits nothing is defaulted.
+    pytest.param({"requests": {"cpu": "1"}}, [{"requests": {"memory": "64Mi"}}], {"cpu": 1000},
+                 id="no-limits-no-defaulting"),
+    # defaultHugePagePodLimits: containers' hugepages become pod limits, then requests; that
+    # also brings in the containers' memory as a pod-level request.
+    pytest.param({"requests": {"cpu": "1"}},
+                 [{"requests": {"memory": "64Mi"}, "limits": {"hugepages-2Mi": "4Mi"}}],
+                 {"cpu": 1000, "memory": 64 * MI, "hugepages-2Mi": 4 * MI},
+                 id="hugepages-from-container-limits"),
+    pytest.param({}, [{"requests": {"cpu": "1"}}], {}, id="empty-resources"),
+]
+
+
+@pytest.mark.parametrize("resources, containers, expected", DEFAULTED)
+def test_pod_level_defaulting(resources, containers, expected):
+    pod = Pod.from_k8s(manifest(resources, *containers))
+    assert dict(pod.pod_requests) == expected
+
+
+def test_pod_level_limits_alone_set_the_effective_request():
+    # A pod with only pod-level limits requests them: the API fills in the requests.
+    pod = Pod.from_k8s(manifest({"limits": {"cpu": "4", "memory": "2Gi"}}, {}, {}))
+    assert pod.requests == {"cpu": 4000, "memory": 2 * GI}
+
+
 def test_requests_shortcut_is_one_container():
     short = Pod(name="p", requests={"cpu": "500m", "memory": "1Gi"})
     full = Pod(name="p", containers=[Container(requests={"cpu": 500, "memory": GI})])
@@ -147,7 +247,7 @@ BAD = [
     (dict(node_selector={"zone": 3}), "nodeSelector.zone", "expected a string"),
     (dict(labels={"bad key!": "x"}), "labels.bad key!", "invalid label key"),
     (dict(node_affinity={"requiredDuringSchedulingIgnoredDuringExecution": {"nodeSelectorTerms": [
-        {"matchExpressions": [{"key": "a", "operator": "Gt", "values": ["x"]}]}]}}),
+        {"matchExpressions": [{"key": "a", "operator": "Gt", "values": ["1", "2"]}]}]}}),
      "nodeAffinity.requiredDuringSchedulingIgnoredDuringExecution.nodeSelectorTerms[0]"
      ".matchExpressions[0].values", "single integer"),
     (dict(node_affinity={"requiredDuringSchedulingIgnoredDuringExecution": {"nodeSelectorTerms": [

@@ -308,8 +308,13 @@ cdef inline void commit(Plan* p, Py_ssize_t s, Py_ssize_t i) noexcept nogil:
         p.soa[9 * n + i] += <double>p.spec_nz[s * 2 + 1]
     for r in range(p.R):
         p.req[i * p.R + r] += p.spec_req[s * p.R + r]
-    p.nonzero[i * 2] += p.spec_nz[s * 2]
-    p.nonzero[i * 2 + 1] += p.spec_nz[s * 2 + 1]
+    # The scoring sums saturate rather than wrap: a node overcommitted near 2^63 by
+    # forced binds scores as full instead of going negative (upstream's int64 wraps).
+    for r in range(2):
+        if p.nonzero[i * 2 + r] <= INT64_MAX - p.spec_nz[s * 2 + r]:
+            p.nonzero[i * 2 + r] += p.spec_nz[s * 2 + r]
+        else:
+            p.nonzero[i * 2 + r] = INT64_MAX
     for j in range(p.set_off[s], p.set_off[s + 1]):
         p.occ[i * p.T + p.set_col[j]] = 1
     if p.topo_on:

@@ -143,7 +143,7 @@ def release(cluster: Cluster, slots: np.ndarray) -> None:
     if len(slots) == 1:
         row, t = int(rows[0]), int(tids[0])
         cluster._req[row] -= store.t_req[t, :width]
-        cluster._nonzero[row] -= store.t_nz[t]
+        np.maximum(cluster._nonzero[row] - store.t_nz[t], 0, out=cluster._nonzero[row])
         cluster._touch(row)
     else:
         # Summed per node (sorted, then reduceat) and subtracted once per node.
@@ -154,7 +154,8 @@ def release(cluster: Cluster, slots: np.ndarray) -> None:
         cluster._touch(nodes)
         tids = tids[order]
         cluster._req[nodes] -= np.add.reduceat(store.t_req[tids, :width], starts)
-        cluster._nonzero[nodes] -= np.add.reduceat(store.t_nz[tids], starts)
+        cluster._nonzero[nodes] = np.maximum(
+            cluster._nonzero[nodes] - np.add.reduceat(store.t_nz[tids], starts), 0)
     store.remove(slots)
 
 

@@ -435,7 +435,7 @@ class Cluster:
         gone = store.pod(slot)
         row, t = int(store.node[slot]), int(store.tid[slot])
         self._req[row] -= store.t_req[t, : self._req.shape[1]]
-        self._nonzero[row] -= store.t_nz[t]
+        np.maximum(self._nonzero[row] - store.t_nz[t], 0, out=self._nonzero[row])  # saturated
         self._touch(row)
         store.remove_one(slot)
         return gone

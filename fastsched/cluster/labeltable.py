@@ -10,7 +10,12 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from .._validation import FrozenMap
-from ..model.labels import NodeSelectorRequirement, NodeSelectorTerm, parse_int64_label
+from ..model.labels import (
+    LabelSelectorRequirement,
+    NodeSelectorRequirement,
+    NodeSelectorTerm,
+    parse_int64_label,
+)
 
 __all__ = ["LabelTable", "requirement_mask", "term_mask", "selector_mask"]
 
@@ -70,12 +75,16 @@ def _value_table(table: LabelTable, key_code: int, predicate) -> np.ndarray:
     return out
 
 
-def requirement_mask(req: NodeSelectorRequirement, table: LabelTable,
+def requirement_mask(req: NodeSelectorRequirement | LabelSelectorRequirement, table: LabelTable,
                      codes: np.ndarray) -> np.ndarray:
     """``bool[nodes]``: where ``req`` holds, from the ``int32[nodes, keys]`` label codes.
 
-    The work is per distinct label value, never per node.
+    The work is per distinct label value, never per node. A node selector
+    requirement upstream cannot parse matches nothing (its term fails); label selector
+    requirements (also matched here) are refused at construction instead.
     """
+    if getattr(req, "parse_error", ""):
+        return np.zeros(codes.shape[0], np.bool_)
     key = table.key_index.get(req.key)
     if key is None or key >= codes.shape[1]:
         absent = req.operator in ("NotIn", "DoesNotExist")

@@ -78,6 +78,9 @@ def pod_to_json(pod: Pod) -> dict[str, Any]:
         spec["initContainers"] = [_container(c) for c in pod.init_containers]
     if pod.overhead:
         spec["overhead"] = _quantities(pod.overhead)
+    if pod.pod_requests:
+        # Already defaulted: requests alone read back to the same pod-level requests.
+        spec["resources"] = {"requests": _quantities(pod.pod_requests)}
     if pod.node_name:
         spec["nodeName"] = pod.node_name
     if pod.node_selector:

@@ -47,14 +47,28 @@ NODE_OPERATORS = SET_OPERATORS + ("Gt", "Lt")
 
 
 def _check_values(op: str, values: tuple[str, ...], path: str) -> None:
+    """What the API server's validation rejects: value counts per operator."""
     if op in ("In", "NotIn") and not values:
         raise ValidationError(f"must be non-empty when operator is {op}", join(path, "values"))
     if op in ("Exists", "DoesNotExist") and values:
         raise ValidationError(f"must be empty when operator is {op}", join(path, "values"))
-    if op in ("Gt", "Lt"):
-        if len(values) != 1 or parse_int64_label(values[0]) is None:
-            raise ValidationError(f"must be a single integer when operator is {op}",
-                                  join(path, "values"))
+    if op in ("Gt", "Lt") and len(values) != 1:
+        raise ValidationError(f"must be a single integer when operator is {op}",
+                              join(path, "values"))
+
+
+def _parse_error(op: str, values: tuple[str, ...]) -> str:
+    """Why ``labels.NewRequirement`` would refuse these values ("" when it accepts them):
+    each must be a valid label value, and a Gt/Lt value must parse as an int64. The API
+    server admits such a pod; the scheduler's node selector then fails the whole term."""
+    for value in values:
+        try:
+            check_label_value(value, "values")
+        except ValidationError:
+            return f"invalid label value {value!r}"
+    if op in ("Gt", "Lt") and parse_int64_label(values[0]) is None:
+        return f"for 'Gt', 'Lt' operators, the value must be an integer, got {values[0]!r}"
+    return ""
 
 
 def _set_match(op: str, values: tuple[str, ...], labels: Mapping[str, str], key: str) -> bool:
@@ -129,7 +143,20 @@ class NodeSelectorRequirement:
                                                     convert=check_str)))
         _check_values(self.operator, self.values, "")
 
+    @property
+    def parse_error(self) -> str:
+        """Why upstream cannot parse this label requirement ("" when it can): a value
+        that is not a valid label value, or a Gt/Lt value that is not an int64. A term
+        holding such a requirement matches no node (``NodeSelectorTerm.matches``)."""
+        found = self.__dict__.get("_parse_error")
+        if found is None:
+            found = self.__dict__["_parse_error"] = _parse_error(self.operator, self.values)
+        return found
+
     def matches(self, labels: Mapping[str, str]) -> bool:
+        # An unparsable requirement fails its term: False here ANDs to exactly that.
+        if self.parse_error:
+            return False
         return _set_match(self.operator, self.values, labels, self.key)
 
 
@@ -148,7 +175,10 @@ def _field_requirement(value: Any, path: str) -> NodeSelectorRequirement:
 class NodeSelectorTerm:
     """A node selector term: all its expressions and fields must hold.
 
-    A term with neither expressions nor fields matches no node.
+    A term with neither expressions nor fields matches no node, nor does a term
+    with an expression upstream cannot parse (``parse_error``: an invalid label
+    value, a non-integer Gt/Lt value), as ``nodeaffinity.LazyErrorNodeSelector``
+    fails such a term.
     """
 
     match_expressions: tuple[NodeSelectorRequirement, ...] = ()
@@ -160,6 +190,11 @@ class NodeSelectorTerm:
         set_field(self, "match_fields", coerce_list(
             NodeSelectorRequirement, self.match_fields, "matchFields",
             convert=_field_requirement))
+
+    @property
+    def parse_error(self) -> str:
+        """The first of its expressions' parse errors ("" when there is none)."""
+        return next((r.parse_error for r in self.match_expressions if r.parse_error), "")
 
     def matches(self, labels: Mapping[str, str], node_name: str) -> bool:
         if not self.match_expressions and not self.match_fields:

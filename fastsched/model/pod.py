@@ -8,7 +8,10 @@ API's dict shape (camelCase keys, as written in a manifest)::
 
 A pod's effective request (spec §1.2) is computed once, at construction, into
 ``pod.requests``; the scoring variant with the 100m / 200Mi defaults of §1.3 is
-``pod.scoring_requests``.
+``pod.scoring_requests``. Both follow upstream's ``PodRequests`` with the
+PodLevelResources feature on (beta, default on since v1.34): pod-level requests
+(``spec.resources.requests``, the ``pod_requests`` field) replace what the
+containers add up to for cpu, memory and hugepages.
 """
 
 from __future__ import annotations
@@ -48,14 +51,15 @@ from ._objects import (
 )
 from .labels import LabelSelector, NodeSelectorTerm
 from .quantity import INT64_MAX
-from .resources import CPU, MEMORY, resource_map
+from .resources import CPU, MEMORY, resource_dict, resource_map
 from .taints import Toleration
 
 __all__ = ["Pod", "Container", "ContainerPort", "NodeAffinity", "PreferredSchedulingTerm",
            "PodAffinityTerm", "WeightedPodAffinityTerm", "PodAffinity",
            "TopologySpreadConstraint", "DEFAULT_CPU_REQUEST", "DEFAULT_MEMORY_REQUEST",
            "pod_from_dict", "pod_from_k8s", "replica_name", "family", "renamed",
-           "timestamp", "DEFAULT_SCHEDULER", "PREEMPTION_POLICIES"]
+           "timestamp", "DEFAULT_SCHEDULER", "PREEMPTION_POLICIES", "pod_level_resource",
+           "default_pod_requests"]
 
 DEFAULT_SCHEDULER = "default-scheduler"
 PREEMPTION_POLICIES = ("PreemptLowerPriority", "Never")
@@ -132,7 +136,12 @@ def _container(value: Any, path: str) -> Container:
 
 @dataclass(frozen=True)
 class PreferredSchedulingTerm:
-    """A weighted node selector term of preferred node affinity (weight 1–100)."""
+    """A weighted node selector term of preferred node affinity (weight 1–100).
+
+    A preference upstream cannot parse (an invalid label value, a non-integer Gt/Lt
+    value) is refused here: NodeAffinity's PreScore would fail every attempt to
+    schedule the pod with that parse error.
+    """
 
     weight: int
     preference: NodeSelectorTerm
@@ -140,6 +149,10 @@ class PreferredSchedulingTerm:
     def __post_init__(self) -> None:
         set_field(self, "weight", check_int(self.weight, "weight", lo=1, hi=100))
         set_field(self, "preference", coerce(NodeSelectorTerm, self.preference, "preference"))
+        for i, req in enumerate(self.preference.match_expressions):
+            if req.parse_error:
+                raise ValidationError(req.parse_error,
+                                      f"preference.matchExpressions[{i}].values")
 
 
 def _preferred_node_term(value: Any, path: str) -> PreferredSchedulingTerm:
@@ -328,6 +341,89 @@ def _effective(containers: Iterable[Container], init: Iterable[Container],
     return FrozenMap(sorted(total.items()))
 
 
+def pod_level_resource(name: str) -> bool:
+    """Whether pod-level resources may set ``name``: cpu, memory and hugepages
+    (upstream's ``IsSupportedPodLevelResource``)."""
+    return name in (CPU, MEMORY) or name.startswith("hugepages-")
+
+
+def _with_pod_level(aggregate: Mapping[str, int], pod_requests: Mapping[str, int],
+                    overhead: Mapping[str, int]) -> dict[str, int]:
+    """PodRequests: the containers' aggregate, each pod-level request replacing its
+    resource's value, then the overhead added."""
+    total = {**aggregate, **pod_requests}
+    for r, v in overhead.items():
+        total[r] = total.get(r, 0) + v
+    return total
+
+
+def _requests_of(containers: tuple[Container, ...], init: tuple[Container, ...],
+                 overhead: Mapping[str, int], pod_requests: Mapping[str, int]
+                 ) -> tuple[FrozenMap, FrozenMap]:
+    """The effective request and the cpu/memory scoring request (spec §1.2, §1.3):
+    upstream's ``PodRequests`` without and with the non-zero container defaults.
+
+    The scoring request is the incoming pod's (``calculatePodResourceRequest``: every
+    container without cpu or memory counts 100m / 200Mi, then pod-level requests
+    replace the totals). fastsched uses it for bound pods as well; upstream's
+    ``PodInfo.CalculateResource`` differs only for a pod with pod-level requests that
+    leave cpu or memory to containers of which some, not all, set it (it then counts
+    no default for that resource).
+    """
+    if not pod_requests:    # the common case, kept as cheap as before pod-level requests
+        return (_effective(containers, init, overhead, False),
+                _effective(containers, init, overhead, True))
+    real = _with_pod_level(_effective(containers, init, EMPTY, False), pod_requests, overhead)
+    nonzero = _with_pod_level(_effective(containers, init, EMPTY, True), pod_requests,
+                              overhead)
+    scoring = FrozenMap(sorted((r, nonzero[r]) for r in (CPU, MEMORY) if r in nonzero))
+    return FrozenMap(sorted(real.items())), scoring
+
+
+def _pod_requests(value: Any, path: str) -> FrozenMap:
+    """Pod-level requests: only cpu, memory and hugepages, as API validation requires."""
+    amounts = value if isinstance(value, FrozenMap) and all(
+        type(v) is int for v in value.values()) else resource_map(value, path)
+    for name in amounts:
+        if not pod_level_resource(name):
+            raise ValidationError(f"unsupported pod-level resource {name!r}: only cpu, memory "
+                                  "and hugepages-<size>", f"{path}.{name}")
+    return amounts
+
+
+def default_pod_requests(requests: Mapping[str, int], limits: Mapping[str, int],
+                         containers: tuple[Container, ...],
+                         init: tuple[Container, ...]) -> dict[str, int]:
+    """Pod-level requests after the API server's defaulting (PodLevelResources on):
+    ``defaultHugePagePodLimits`` then ``defaultPodRequests``.
+
+    When the pod level sets anything, a hugepage size that containers use and the pod
+    level neither requests nor limits gets the containers' aggregate as its pod limit.
+    Then, only if there are pod-level limits: a cpu or memory request the pod level
+    lacks takes the containers' aggregate when some container sets it, and every
+    other supported resource with a pod-level limit takes that limit as its request.
+    (Containers' hugepage requests stand for their limits, which validation makes
+    equal.)
+    """
+    if not requests and not limits:
+        return {}
+    aggregate = _effective(containers, init, EMPTY, False)
+    limits = dict(limits)
+    for name, amount in aggregate.items():
+        if name.startswith("hugepages-") and name not in requests and name not in limits:
+            limits[name] = amount
+    out = dict(requests)
+    if not limits:
+        return out
+    for name, amount in aggregate.items():
+        if name in (CPU, MEMORY) and name not in out:
+            out[name] = amount
+    for name, amount in limits.items():
+        if name not in out and pod_level_resource(name):
+            out[name] = amount
+    return out
+
+
 def replica_name(name: str, suffix: str) -> str:
     """``name + suffix`` (``suffix`` like ``"-7"``), the name cut short so the result is
     still a valid pod name of at most 253 characters (as generateName truncates)."""
@@ -378,7 +474,9 @@ class Pod:
     shortcut, which stands for one container with those requests. After
     construction ``requests`` holds the pod's effective request (resource → int,
     spec §1.2, overhead included) and ``scoring_requests`` the cpu/memory
-    variant used by the resource scores (§1.3). ``owner_selector`` is the label
+    variant used by the resource scores (§1.3). ``pod_requests`` are the pod-level
+    requests (``spec.resources.requests``; cpu, memory, hugepages): each replaces the
+    containers' total for its resource in both. ``owner_selector`` is the label
     selector of the ReplicaSet, StatefulSet or ReplicationController that owns the
     pod (set by ``load_manifests``); PodTopologySpread's default constraints use it.
     """
@@ -406,6 +504,8 @@ class Pod:
     creation_timestamp: float | None = None     # seconds since the epoch (the queue's order)
     terminating: bool = False                   # metadata.deletionTimestamp is set
     nominated_node_name: str = ""
+    # spec.resources.requests (cpu, memory, hugepages-*), after the API's defaulting.
+    pod_requests: Mapping[str, Any] = EMPTY
     scoring_requests: Mapping[str, int] = field(init=False, compare=False, repr=False)
 
     def __post_init__(self) -> None:
@@ -423,17 +523,20 @@ class Pod:
                                                         for v in overhead.values())):
             overhead = resource_map(overhead, "overhead")
         set_field(self, "overhead", overhead)
+        pod_requests = _pod_requests(self.pod_requests, "podRequests") \
+            if self.pod_requests else EMPTY
+        set_field(self, "pod_requests", pod_requests)
         shortcut = (self.requests is not None and not self.containers
                     and not self.init_containers)
         if shortcut:
             set_field(self, "containers", (Container(requests=resource_map(
                 self.requests, "requests")),))
-        effective = _effective(self.containers, self.init_containers, overhead, False)
+        effective, scoring = _requests_of(self.containers, self.init_containers, overhead,
+                                          pod_requests)
         if self.requests is not None and not shortcut and self.requests != effective:
             # dataclasses.replace passes the effective request back in: allow that.
             raise ValidationError("give requests= or containers=, not both (requests= "
                                   "is a shortcut for a single container)", "requests")
-        scoring = _effective(self.containers, self.init_containers, overhead, True)
         for r, v in (*effective.items(), *scoring.items()):
             if v > INT64_MAX:
                 raise ValidationError(f"the pod's total request of {r} ({v}) exceeds int64",
@@ -505,9 +608,14 @@ class Pod:
 
     @property
     def host_ports(self) -> tuple[tuple[str, str, int], ...]:
-        """``(host_ip or '0.0.0.0', protocol, host_port)`` of every port with a host port."""
+        """``(host_ip or '0.0.0.0', protocol, host_port)`` of every host port the pod holds
+        while it runs: those of sidecar (``restartPolicy: Always``) init containers, then
+        of regular containers (upstream's ``schedutil.GetHostPorts``, which NodePorts
+        reads for the incoming pod and the node's pods alike). An init container that
+        runs to completion holds no port."""
         return tuple((p.host_ip or "0.0.0.0", p.protocol, p.host_port)
-                     for c in (*self.init_containers, *self.containers)
+                     for c in (*(i for i in self.init_containers if i.restart_policy == "Always"),
+                               *self.containers)
                      for p in c.ports if p.host_port > 0)
 
     def replica(self, name: str, **changes: Any) -> "Pod":
@@ -549,6 +657,7 @@ _POD_FIELDS = {
     "preemptionPolicy": "spec.preemptionPolicy",
     "creationTimestamp": "metadata.creationTimestamp",
     "nominatedNodeName": "status.nominatedNodeName",
+    "podRequests": "spec.resources.requests", "podLimits": "spec.resources.limits",
 }
 _POD_AFFINITY_TERMS = re.compile(r"(spec\.affinity\.pod(?:Anti)?Affinity)\.(required|preferred)"
                                  r"(?=$|[.\[])")
@@ -594,6 +703,17 @@ def pod_from_k8s(data: Any, *, name: str | None = None, namespace: str | None = 
             terminating=meta.get("deletionTimestamp") is not None,
             nominated_node_name=_mapping_at(data, "status").get("nominatedNodeName") or "",
         )
+        resources = _mapping_at(spec, "resources", "spec")
+        if resources:
+            requests = resource_dict(resources.get("requests"), "podRequests")
+            limits = resource_dict(resources.get("limits"), "podLimits")
+            # Pod-level requests as the API server stores them (requests from limits).
+            containers = coerce_list(Container, fields["containers"], "containers",
+                                     convert=_container)
+            init = coerce_list(Container, fields["init_containers"], "initContainers",
+                               convert=_container)
+            fields.update(containers=containers, init_containers=init,
+                          pod_requests=default_pod_requests(requests, limits, containers, init))
         return Pod(**fields)
     except ValidationError as err:
         raise _moved(err, _pod_field(err.field, affinity)) from None
@@ -637,7 +757,8 @@ def pod_from_dict(data: Mapping[str, Any], *, name: str | None = None,
 
     Read: ``metadata.name``, ``namespace`` (default ``"default"``) and ``labels``;
     ``spec.containers``, ``initContainers`` (requests default to limits),
-    ``overhead``, ``nodeName``, ``nodeSelector``, ``affinity``, ``tolerations``,
+    ``overhead``, ``resources`` (pod-level requests, defaulted from its limits as the
+    API server does), ``nodeName``, ``nodeSelector``, ``affinity``, ``tolerations``,
     ``topologySpreadConstraints`` and ``priority``. Other fields (volumes, env, …)
     do not matter to scheduling and are ignored. ``name`` and ``namespace``
     override the metadata. Raises :class:`~fastsched.errors.ManifestError` naming

@@ -20,8 +20,13 @@ Value rules (spec §13.2): the value is the exact decimal ``number × multiplier
 Kubernetes keeps at most nine fractional digits (a precision of 1n = 10^-9) and
 rounds anything finer *up, away from zero*; the integer accessors round the same
 way. Rounding away from zero means a negative non-integer goes further negative:
-``"-1.5"`` memory is ``-2`` bytes, ``"-1n"`` cpu is ``-1`` millicore. Results
-outside int64 are rejected rather than clamped or wrapped.
+``"-1.5"`` memory is ``-2`` bytes, ``"-1n"`` cpu is ``-1`` millicore.
+
+Range (spec §13.2): a value with a binary suffix whose magnitude exceeds 2^63 − 1 is
+clamped to ±(2^63 − 1), as ``resource.ParseQuantity`` caps BinarySI values (``"9Ei"``
+memory is 9223372036854775807 bytes). Any other result outside int64, including a
+clamped value that is still too large once in millicores (``"9Ei"`` cpu), is
+rejected rather than wrapped, where Go's integer accessors would overflow silently.
 
 All arithmetic is on Python integers; no floats are involved, and no input, not
 even ``"1e999999999"``, makes the parser build a huge number.
@@ -58,6 +63,8 @@ _SUFFIXES: dict[str, tuple[int, int]] = {
 }
 
 _NANO = 10**9
+# ParseQuantity caps BinarySI values at 2^63 - 1 (its maxAllowed), kept here in nanos.
+_BINARY_CAP_NANOS = INT64_MAX * _NANO
 # parse_quantity_exact refuses values of this magnitude or more. int64 millicores
 # or bytes stay below 10^19, so nothing representable is lost, and the bound keeps
 # every intermediate integer small whatever exponent the text carries.
@@ -103,7 +110,9 @@ def _nanos(text: str) -> int:
     """The value of ``text`` as an integer number of 1n (10^-9) steps.
 
     Finer precision is rounded up, away from zero, exactly as Kubernetes does
-    when it parses a quantity. Raises _Invalid on bad syntax or |value| >= 10^40.
+    when it parses a quantity; a binary-suffix magnitude above 2^63 - 1 is capped
+    there. Raises _Invalid on bad syntax or, without a binary suffix, on
+    |value| >= 10^40.
     """
     m = _QUANTITY_RE.fullmatch(text)
     if m is None:
@@ -129,7 +138,10 @@ def _nanos(text: str) -> int:
     significant = digits.rstrip("0")
     dec_exp += len(digits) - len(significant)
     digits = significant
+    capped = -_BINARY_CAP_NANOS if sign == "-" else _BINARY_CAP_NANOS
     if len(digits) - 1 + dec_exp >= _MAX_DECIMAL_DIGITS:
+        if bin_exp:
+            return capped   # far beyond the cap: no need to build the number
         raise _TooLarge(f"quantity {text!r} is out of range: its magnitude is "
                        f"10^{_MAX_DECIMAL_DIGITS} or more")
 
@@ -154,6 +166,8 @@ def _nanos(text: str) -> int:
     nanos, rem = divmod(scaled, step)
     if inexact or rem:
         nanos += 1
+    if bin_exp and nanos > _BINARY_CAP_NANOS:
+        return capped
     if nanos >= _MAX_NANOS:
         raise _TooLarge(f"quantity {text!r} is out of range: its magnitude is "
                        f"10^{_MAX_DECIMAL_DIGITS} or more")
@@ -198,9 +212,12 @@ def parse_quantity_exact(text: str) -> Fraction:
     That step never changes what :func:`parse_quantity` returns, since
     millicores and whole units are multiples of 1n.
 
+    A binary-suffix value beyond 2^63 − 1 in magnitude is capped there, as
+    Kubernetes does (``"9Ei"`` → ``2**63 - 1``).
+
     Raises :class:`~fastsched.errors.QuantityError` (a ``ValueError``) if
     ``text`` is not a string in the syntax of spec §13.1 or if the magnitude of
-    the value is 10^40 or more (far beyond any int64 amount).
+    any other value is 10^40 or more (far beyond any int64 amount).
     """
     if not isinstance(text, str):
         raise QuantityError(

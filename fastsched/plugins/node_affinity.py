@@ -12,6 +12,7 @@ import numpy as np
 from .._kernels.common import FilterCode, ReasonCode, ScoreRow, StaticBit
 from .._validation import coerce
 from ..cluster.labeltable import selector_mask, term_mask
+from ..errors import ValidationError
 from ..model.pod import NodeAffinity, Pod
 from .base import Plugin
 
@@ -127,11 +128,22 @@ def raw(ctx: Any, pod: Pod) -> tuple[Any, Any] | None:
     return preferred, total
 
 
+def check_added(extra: NodeAffinity | None, path: str) -> None:
+    """addedAffinity's required terms must parse: upstream's ValidateNodeAffinityArgs
+    refuses the configuration otherwise (a pod's unparsable term just matches nothing)."""
+    for i, term in enumerate(extra.required or () if extra is not None else ()):
+        if term.parse_error:
+            raise ValidationError(term.parse_error, f"{path}.requiredDuringScheduling"
+                                  f"IgnoredDuringExecution.nodeSelectorTerms[{i}]")
+
+
 def read_args(args: Mapping[str, Any], path: str) -> dict[str, Any]:
     extra = args.get("addedAffinity")
     if extra is None:
         return {"added_affinity": None}
-    return {"added_affinity": coerce(NodeAffinity, extra, f"{path}.addedAffinity")}
+    added = coerce(NodeAffinity, extra, f"{path}.addedAffinity")
+    check_added(added, f"{path}.addedAffinity")
+    return {"added_affinity": added}
 
 
 PLUGIN = Plugin(

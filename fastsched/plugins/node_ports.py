@@ -1,5 +1,9 @@
 """NodePorts: a pod's host ports must be free on the node (spec §3.6). Ports clash on
-the same protocol and number when either IP is 0.0.0.0 or the IPs are equal."""
+the same protocol and number when either IP is 0.0.0.0 or the IPs are equal.
+
+The ports that count, for the incoming pod and the node's pods alike, are
+``Pod.host_ports``: those of regular and of sidecar init containers, as upstream's
+``schedutil.GetHostPorts``."""
 
 from __future__ import annotations
 

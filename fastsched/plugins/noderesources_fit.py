@@ -26,7 +26,7 @@ from ._arrays import u8 as _u8
 from .base import Plugin
 
 __all__ = ["PLUGIN", "FitArgs", "STRATEGIES", "DEFAULT_RESOURCES", "resource_reasons",
-           "weighted"]
+           "weighted", "check_scoring"]
 
 NAME = "NodeResourcesFit"
 STRATEGIES = ("LeastAllocated", "MostAllocated", "RequestedToCapacityRatio")
@@ -77,6 +77,17 @@ class FitArgs:
         return is_extended(resource) and (
             resource in self.ignored_resources
             or resource.split("/", 1)[0] in self.ignored_resource_groups)
+
+
+def check_scoring(fit: FitArgs, weight: int) -> None:
+    """NodeResourcesFit cannot score without resources: upstream's scorer returns an
+    Error status ("resources not found") for every node, which fails every scheduling
+    attempt. Through the v1 config API the list is defaulted to cpu and memory, so only
+    ``FitArgs(resources=())`` gets here; fastsched refuses the profile once instead
+    of failing each pod. Filtering alone (``weight`` 0) needs no resources."""
+    if weight and not fit.resources:
+        raise ValidationError("resources not found: NodeResourcesFit scores need at least "
+                              "one resource", "scoringStrategy.resources")
 
 
 def weighted(pairs: Any, path: str) -> tuple[tuple[str, int], ...]:

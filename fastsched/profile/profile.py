@@ -17,7 +17,14 @@ from .._validation import check_int, coerce, set_field
 from ..errors import ValidationError
 from ..model.pod import NodeAffinity
 from ..plugins import DEFAULT_FILTERS, DEFAULT_SCORES, FILTER_PLUGINS, NOOP_PLUGINS, SCORE_PLUGINS
-from ..plugins.noderesources_fit import DEFAULT_RESOURCES, STRATEGIES, FitArgs, weighted
+from ..plugins.node_affinity import check_added
+from ..plugins.noderesources_fit import (
+    DEFAULT_RESOURCES,
+    STRATEGIES,
+    FitArgs,
+    check_scoring,
+    weighted,
+)
 from ..plugins.pod_topology_spread import default_constraints
 from .config import choose, profile_arguments
 from .gates import feature_gates
@@ -63,11 +70,13 @@ class Profile:
             check_int(weight, f"scores[{i}].weight", lo=1, hi=100)
         set_field(self, "filters", tuple(self.filters))
         set_field(self, "scores", tuple((n, int(w)) for n, w in self.scores))
+        check_scoring(self.fit, self.weight("NodeResourcesFit"))
         set_field(self, "balanced_resources",
                   weighted(self.balanced_resources, "resources"))
         if self.added_affinity is not None and not isinstance(self.added_affinity, NodeAffinity):
             set_field(self, "added_affinity",
                       coerce(NodeAffinity, self.added_affinity, "addedAffinity"))
+        check_added(self.added_affinity, "addedAffinity")
         check_int(self.percentage_of_nodes_to_score, "percentageOfNodesToScore", lo=0, hi=100,
                   allow_none=True)
         set_field(self, "hard_pod_affinity_weight", check_int(

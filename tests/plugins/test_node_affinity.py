@@ -11,7 +11,7 @@ import _reference as ref
 import pytest
 from _helpers import expr, filter_cluster, make_cluster, only, required
 
-from fastsched import NodeAffinity, Pod, Scheduler
+from fastsched import NodeAffinity, Pod, Scheduler, ValidationError
 from fastsched.profile.profile import Profile
 
 # -- filter (§3.5) -------------------------------------------------------------------------
@@ -50,6 +50,21 @@ AFFINITY_CASES = [
     ("empty term", required({}), AFFINITY_FAIL),
     ("no terms", NodeAffinity(required=[]), AFFINITY_FAIL),
     ("nil required", NodeAffinity(required=None), ()),
+    # upstream: TestNodeAffinity "Pod with an invalid value in Affinity term won't be
+    # scheduled onto the node": NotIn would hold literally, but the value is no label value,
+    # so the term fails (node labels here: zone=a, no "foo").
+    ("invalid value fails term", required({"matchExpressions": [
+        expr("foo", "NotIn", "invalid value: ___@#$%^")]}), AFFINITY_FAIL),
+    # The failed term is only that term: the terms are still ORed.
+    ("invalid term ORed", required({"matchExpressions": [expr("foo", "NotIn", "bad value!")]},
+                                   {"matchExpressions": [expr("zone", "In", "a")]}), ()),
+    # labels.NewRequirement: a Gt/Lt value must parse as an int64, and be a label value
+    # (so "-1" fails the term though ParseInt reads it).
+    ("Gt non-integer fails term", required({"matchExpressions": [expr("rank", "Gt", "abc")]}),
+     AFFINITY_FAIL),
+    ("Lt negative fails term", required({"matchExpressions": [expr("rank", "Lt", "-1")]},
+                                        {"matchExpressions": [expr("zone", "In", "b")]}),
+     AFFINITY_FAIL),
 ]
 
 
@@ -161,3 +176,18 @@ def test_conflicting_name_terms_give_every_node_the_prefilter_status():
     named = Pod("q", node_affinity=required({"matchFields": [expr("metadata.name", "In", "node1")]}))
     assert Scheduler(c).filter(named).reasons("node2") == (
         "node(s) didn't satisfy plugin(s) [NodeAffinity]",)
+
+
+def test_unparsable_preference_is_refused():
+    # upstream's NewPreferredSchedulingTerms returns the parse error, which fails NodeAffinity's
+    # PreScore on every attempt: fastsched refuses the pod when it is built instead.
+    with pytest.raises(ValidationError, match="invalid label value") as info:
+        NodeAffinity(preferred=[(1, {"matchExpressions": [expr("foo", "In", "a b")]})])
+    assert info.value.field == "preferred[0].preference.matchExpressions[0].values"
+
+
+def test_unparsable_added_affinity_is_refused():
+    # upstream's ValidateNodeAffinityArgs parses addedAffinity with NewNodeSelector, which
+    # reports every term's parse error: the configuration is invalid.
+    with pytest.raises(ValidationError, match="must be an integer"):
+        Profile(added_affinity=required({"matchExpressions": [expr("rank", "Gt", "x")]}))

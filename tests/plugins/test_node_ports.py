@@ -10,7 +10,7 @@ import _reference as ref
 import pytest
 from _helpers import filter_cluster, make_cluster
 
-from fastsched import Pod
+from fastsched import Pod, Scheduler
 from fastsched.profile.profile import Profile
 
 PORT_FILTER_CASES = [
@@ -24,6 +24,14 @@ PORT_FILTER_CASES = [
     ("port other protocol", {}, {"containers": [{"ports": [{"hostPort": 80,
                                                             "protocol": "UDP"}]}]}, ()),
     ("port other port", {}, {"containers": [{"ports": [{"hostPort": 81}]}]}, ()),
+    # upstream: TestNodePorts "non-sidecar initContainer using hostPort": an init container
+    # that runs to completion holds no port while the pod runs (schedutil.GetHostPorts).
+    ("port regular init container", {}, {"init_containers": [{"ports": [{"hostPort": 80}]}]},
+     ()),
+    # upstream: TestNodePorts "TCP hostPort conflict from sidecar initContainer".
+    ("port sidecar init container", {},
+     {"init_containers": [{"restartPolicy": "Always", "ports": [{"hostPort": 80}]}]},
+     ("node(s) didn't have free ports for the requested pod ports",)),
 ]
 
 
@@ -41,3 +49,17 @@ def test_port_held_on_any_ip_blocks_every_ip():
     pod = Pod("p", containers=[{"ports": [{"hostPort": 80, "hostIP": "10.0.0.9"}]}])
     assert ref.filter_node(c, pod, "n1", Profile()) == (
         "node(s) didn't have free ports for the requested pod ports",)
+
+
+@pytest.mark.parametrize("restart_policy, blocked", [("", False), ("Always", True)])
+def test_existing_pods_hold_ports_of_sidecars_only(restart_policy, blocked):
+    # The node side of upstream's rule: NodeInfo.updateUsedPorts counts the same ports
+    # (schedutil.GetHostPorts), so a bound pod's regular init container frees its port.
+    holder = Pod("web", init_containers=[{"restartPolicy": restart_policy,
+                                          "ports": [{"hostPort": 8001}]}],
+                 containers=[{}])
+    c = make_cluster(("n1", {"cpu": 1000}), pods=[("n1", holder)])
+    pod = Pod("p", containers=[{"ports": [{"hostPort": 8001}]}])
+    expected = ("node(s) didn't have free ports for the requested pod ports",) if blocked else ()
+    assert ref.filter_node(c, pod, "n1", Profile()) == expected
+    assert Scheduler(c, Profile()).filter(pod).reasons("n1") == expected

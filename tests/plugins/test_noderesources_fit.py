@@ -12,7 +12,7 @@ import _reference as ref
 import pytest
 from _helpers import FALLING, LA, MA, MI, RISING, existing, make_cluster, only
 
-from fastsched import Pod
+from fastsched import Pod, Scheduler, ValidationError
 from fastsched.profile.profile import FitArgs, Profile
 
 # -- filter (§3.7) -------------------------------------------------------------------------
@@ -171,3 +171,80 @@ def test_broken_linear(shape, points):
 
 def test_shape_scores_are_scaled_by_ten():
     assert ref.scaled_shape([(0, 0), (50, 7), (100, 10)]) == [(0, 0), (50, 70), (100, 100)]
+
+
+# upstream: TestLeastAllocatedScoringStrategy and TestMostAllocatedScoringStrategy "Resources
+# not set, pods scheduled with error": the plugin is built, but Score returns an Error status
+# ("resources not found") on every node. fastsched refuses such a profile when it is built.
+@pytest.mark.parametrize("strategy, shape", [("LeastAllocated", ()), ("MostAllocated", ()),
+                                             ("RequestedToCapacityRatio", ((0, 0), (100, 10)))])
+def test_scoring_without_resources_is_an_error(strategy, shape):
+    fit = FitArgs(strategy=strategy, resources=(), shape=shape)
+    with pytest.raises(ValidationError, match="resources not found") as info:
+        Profile(fit=fit)
+    assert info.value.field == "scoringStrategy.resources"
+    # The filter alone never scores: without the score plugin the profile is fine.
+    others = tuple((n, w) for n, w in Profile().scores if n != "NodeResourcesFit")
+    assert Profile(fit=fit, scores=others).weight("NodeResourcesFit") == 0
+
+
+# -- pod-level resources (§1.2, PodLevelResources on) ---------------------------------------
+
+HUGE = "hugepages-2Mi"
+# upstream: TestEnoughRequests's node, makeAllocatableResources(10, 20, 32, 5, 20, 5): 10m cpu,
+# 20 bytes of memory, 32 pods, 5 of an extended resource, 20 ephemeral-storage, 5 hugepages.
+ENOUGH_NODE = {"cpu": 10, "memory": 20, "pods": 32, "example.com/aaa": 5,
+               "ephemeral-storage": 20, HUGE: 5}
+POD_LEVEL_FIT_CASES = [
+    # (upstream TestEnoughRequests case name, containers' requests, init containers' requests,
+    #  pod-level requests, the existing pod's requests, reasons, code)
+    ("both pod-level and container-level resources fit", [{"cpu": 1, "memory": 1}], [],
+     {"cpu": "1m", "memory": "2"}, {"cpu": 5, "memory": 5}, (), None),
+    ("pod-level cpu resource not fit", [{"cpu": 1, "memory": 1}], [],
+     {"cpu": "7m", "memory": "2"}, {"cpu": 5, "memory": 5}, ("Insufficient cpu",),
+     ref.UNSCHEDULABLE),
+    ("pod-level memory resource not fit", [{"cpu": 1, "memory": 1}], [],
+     {"cpu": "3m", "memory": "2"}, {"cpu": 5, "memory": 19}, ("Insufficient memory",),
+     ref.UNSCHEDULABLE),
+    ("pod-level hugepages resource fit", [{}], [], {"cpu": "3m", "memory": "2", HUGE: 5},
+     None, (), None),
+    ("both pod-level and container-level hugepages resource fit",
+     [{"cpu": 1, "memory": 1, HUGE: 3}], [], {"cpu": "3m", "memory": "2", HUGE: 5}, None, (),
+     None),
+    ("pod-level hugepages resource not fit", [{}], [], {"cpu": "3m", "memory": "2", HUGE: 10},
+     None, (f"Insufficient {HUGE}",), ref.UNRESOLVABLE),
+    ("one pod-level cpu resource fits and all init and non-init containers resources fit",
+     [{"cpu": 1, "memory": 1}], [{"cpu": 1, "memory": 1}], {"cpu": "3m", "memory": "2"},
+     {"cpu": 5, "memory": 19}, ("Insufficient memory",), ref.UNSCHEDULABLE),
+]
+
+
+@pytest.mark.parametrize("containers, init, pod_level, other, reasons, code",
+                         [c[1:] for c in POD_LEVEL_FIT_CASES],
+                         ids=[c[0] for c in POD_LEVEL_FIT_CASES])
+def test_fit_filter_pod_level_requests(containers, init, pod_level, other, reasons, code):
+    # upstream: TestEnoughRequests, the podLevelResourcesEnabled cases.
+    pods = [] if other is None else [("n1", existing(0, requests=other))]
+    c = make_cluster(("n1", ENOUGH_NODE), pods=pods)
+    pod = Pod("p", containers=[{"requests": r} for r in containers],
+              init_containers=[{"requests": r} for r in init], pod_requests=pod_level)
+    status = ref.filter_status(c, pod, "n1", Profile())
+    assert status == (None if code is None else ("NodeResourcesFit", code, reasons))
+    assert Scheduler(c, Profile()).filter(pod).reasons("n1") == reasons
+
+
+def kernel_scores(cluster, pod, profile):
+    result = Scheduler(cluster, profile).score(pod)
+    return {name: [int(v) for v in values] for name, values in result.plugins.items()}
+
+
+def test_pod_level_requests_drive_the_scores():
+    # calculatePodResourceRequest: PodRequests with the 100m / 200Mi container defaults, then
+    # the pod-level requests replace cpu and memory. Pod-level cpu 3000m of 4000m → 25 left;
+    # memory is the container's default 200Mi of 1000Mi → 80; (25 + 80) / 2 = 52.
+    c = make_cluster(("n1", {"cpu": 4000, "memory": 1000 * MI}))
+    pod = Pod("p", containers=[{}], pod_requests={"cpu": "3"})
+    assert pod.scoring_requests == {"cpu": 3000, "memory": 200 * MI}
+    profile = only("NodeResourcesFit", fit=LA)
+    assert ref.score_plugins(c, pod, profile, ["n1"]) == {"NodeResourcesFit": [52]}
+    assert kernel_scores(c, pod, profile) == {"NodeResourcesFit": [52]}
