@@ -198,8 +198,8 @@ def _preempted_lines(result: QueueResult) -> list[str]:
 def _not_ours_lines(result: QueueResult, names: list[str]) -> list[str]:
     if not result.not_ours:
         return []
-    lines = [f"Not ours: {plural(len(result.not_ours), 'pod')} name a scheduler no profile "
-             f"is ({', '.join(names)}); left pending"]
+    lines = [f"Not ours: {plural(len(result.not_ours), 'pod')} for other schedulers (the "
+             f"profiles here: {', '.join(names)}); left pending"]
     lines += [f"  {p.key}: schedulerName {p.scheduler_name}"
               for p in result.not_ours[:MAX_UNSCHEDULABLE]]
     if len(result.not_ours) > MAX_UNSCHEDULABLE:
