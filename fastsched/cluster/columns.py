@@ -109,21 +109,23 @@ class ClusterColumns:
     def ported_pods(self) -> list[tuple[int, int, tuple]]:
         """Bound pods with host ports: ``(slot, node row, ports)``."""
         store = self._c._store
-        if not store.ported_live:
-            return []
-        live = store.live()
-        live = live[store.t_ported[store.tid[live]]]
+        slots, tids, rows = self._flagged(store.t_ported, store.ported_live)
         ports = store.t_ports
-        return [(s, r, ports[t]) for s, r, t in
-                zip(live.tolist(), store.node[live].tolist(), store.tid[live].tolist())]
+        return [(s, r, ports[t]) for s, t, r in zip(slots, tids, rows)]
 
     def affine_pods(self) -> list[tuple[Pod, int]]:
         """Bound pods with pod affinity or anti-affinity terms: ``(pod, node row)``,
         the pod being one of its family (the same terms, labels and namespace)."""
         store = self._c._store
-        if not store.affine_live:
-            return []
-        live = store.live()
-        live = live[store.t_affine[store.tid[live]]]
+        _, tids, rows = self._flagged(store.t_affine, store.affine_live)
         tmpl = store.tmpl
-        return [(tmpl[t], r) for t, r in zip(store.tid[live].tolist(), store.node[live].tolist())]
+        return [(tmpl[t], r) for t, r in zip(tids, rows)]
+
+    def _flagged(self, flags: np.ndarray, live_count: int) -> tuple[list, list, list]:
+        """Slots, templates and node rows of the bound pods whose template has a flag."""
+        if not live_count:
+            return [], [], []
+        store = self._c._store
+        live = store.live()
+        live = live[flags[store.tid[live]]]
+        return live.tolist(), store.tid[live].tolist(), store.node[live].tolist()
