@@ -52,7 +52,7 @@ def node_doc(name: str, cpu: str = "4") -> dict:
 
 def test_schedule_examples_writes_yaml_bindings(capsys, tmp_path):
     out_file = tmp_path / "b.yaml"
-    code, out, err = run(capsys, "schedule", NODES, APP, "-o", str(out_file))
+    code, out, err = run(capsys, "schedule", NODES, APP, "--bindings", str(out_file))
     assert code == 0 and err == ""
     assert "Scheduled 3 pending pods onto 9 nodes with profile default-scheduler" in out
     assert re.search(r"^  placed +3$", out, re.M)
@@ -72,18 +72,20 @@ def test_schedule_examples_writes_yaml_bindings(capsys, tmp_path):
 
 def test_schedule_json_bindings(capsys, tmp_path):
     out_file = tmp_path / "b.json"
-    code, _, _ = run(capsys, "schedule", NODES, APP, "-o", str(out_file))
+    code, _, _ = run(capsys, "schedule", NODES, APP, "--bindings", str(out_file))
     assert code == 0
     data = json.loads(out_file.read_text())
     assert data["kind"] == "List" and len(data["items"]) == 3
     assert all(item["kind"] == "Binding" for item in data["items"])
 
 
-def test_unschedulable_pod_is_reported_and_exit_is_0(capsys, tmp_path):
+def test_unschedulable_pod_is_reported_and_exit_is_3(capsys, tmp_path):
     manifest = write(tmp_path / "huge.yaml", [pod_doc("huge", "1000", "team-a")])
     out_file = tmp_path / "b.yaml"
-    code, out, err = run(capsys, "schedule", NODES, APP, manifest, "-o", str(out_file))
-    assert code == 0 and err == ""
+    code, out, err = run(capsys, "schedule", NODES, APP, manifest, "--bindings", str(out_file))
+    assert code == 3 and err == ""
+    assert run(capsys, "schedule", NODES, APP, manifest, "--allow-unschedulable")[0] == 0
+    code, out, err = run(capsys, "schedule", NODES, APP, manifest, "--bindings", str(out_file))
     assert re.search(r"^  placed +3$", out, re.M)
     assert re.search(r"^  unschedulable +1$", out, re.M)
     assert "Unschedulable: 1 pod\n" in out
@@ -97,7 +99,7 @@ def test_long_outputs_are_capped(capsys, tmp_path):
     nodes = write(tmp_path / "nodes.yaml", [node_doc(f"n{i:02d}") for i in range(15)])
     pods = write(tmp_path / "pods.yaml", [pod_doc(f"p{i}", "3") for i in range(40)])
     code, out, _ = run(capsys, "schedule", nodes, pods)
-    assert code == 0
+    assert code == 3                                    # 25 pods remain unschedulable
     assert "Placements: 15 pods on 15 nodes, the 10 with the most" in out
     assert "  ... and 5 more nodes" in out
     assert "Unschedulable: 25 pods" in out
@@ -187,7 +189,7 @@ def test_bad_arguments_exit_2(capsys, tmp_path):
 
 def test_nothing_pending(capsys, tmp_path):
     out_file = tmp_path / "b.yaml"
-    code, out, _ = run(capsys, "schedule", NODES, "-o", str(out_file))
+    code, out, _ = run(capsys, "schedule", NODES, "--bindings", str(out_file))
     assert code == 0
     assert "Nothing to schedule" in out and "Bindings: 0 written" in out
     assert out_file.read_text() == ""
@@ -321,3 +323,50 @@ def test_plot_cluster_says_how_to_get_matplotlib(monkeypatch, tmp_path):
     monkeypatch.setitem(sys.modules, "matplotlib", None)
     with pytest.raises(ImportError, match=r"pip install 'fastsched\[plot\]'"):
         plot_cluster(Cluster(), tmp_path / "c.png")
+
+
+# -- kubectl's habits ------------------------------------------------------------------
+
+
+def test_json_and_yaml_reports_follow_their_schema(capsys, tmp_path):
+    manifest = write(tmp_path / "huge.yaml", [pod_doc("huge", "1000", "team-a")])
+    code, out, err = run(capsys, "schedule", NODES, APP, manifest, "-o", "json")
+    assert code == 3 and err == ""
+    doc = json.loads(out)
+    assert (doc["apiVersion"], doc["kind"], doc["version"]) == ("fastsched.io/v1",
+                                                                "ScheduleReport", 1)
+    assert doc["profiles"] == ["default-scheduler"]
+    assert doc["summary"] == {"pending": 4, "placed": 3, "unschedulable": 1, "evicted": 0,
+                              "notOurs": 0}
+    assert sorted(p["pod"] for p in doc["placements"]) == [
+        f"default/my-deployment-{i}" for i in range(3)]
+    assert set(doc["placements"][0]) == {"pod", "node", "profile", "score"}
+    (bad,) = doc["unschedulable"]
+    assert bad["pod"] == "team-a/huge" and bad["message"].startswith("0/9 nodes are available")
+    assert bad["reasons"]["Insufficient cpu"] >= 1
+    code, out, _ = run(capsys, "schedule", NODES, APP, "-o", "yaml")
+    assert code == 0 and yaml.safe_load(out)["summary"]["placed"] == 3
+    code, out, _ = run(capsys, "schedule", NODES, APP, "-o", "name")
+    assert sorted(out.split()) == [f"pod/default/my-deployment-{i}" for i in range(3)]
+    code, out, _ = run(capsys, "schedule", NODES, APP, "-o", "wide")
+    assert "Every placement, in queue order:" in out and "default/my-deployment-0" in out
+
+
+def test_stdin_filename_and_bindings_to_stdout(capsys, monkeypatch):
+    monkeypatch.setattr(sys, "stdin", io.StringIO(Path(APP).read_text()))
+    code, out, _ = run(capsys, "schedule", "-f", NODES, "-", "--bindings", "-")
+    assert code == 0
+    docs = list(yaml.safe_load_all(out))
+    assert [d["kind"] for d in docs] == ["Binding"] * 3
+    monkeypatch.setattr(sys, "stdin", io.StringIO("kind: Pod\nmetadata: {name: x}\nspec: 5\n"))
+    code, out, err = run(capsys, "schedule", NODES, "-")
+    assert code == 2 and "<stdin>" in err and "Traceback" not in err
+
+
+def test_usage_errors_exit_2_with_a_hint(capsys, tmp_path):
+    code, _, err = run(capsys, "schedule", NODES, APP, "-o", str(tmp_path / "b.yaml"))
+    assert code == 2 and "Bindings are written with --bindings FILE" in err
+    code, _, err = run(capsys, "schedule", NODES, APP, "-o", "json", "--bindings", "-")
+    assert code == 2 and "would both write to stdout" in err
+    code, _, err = run(capsys, "schedule")
+    assert code == 2 and "no manifests" in err

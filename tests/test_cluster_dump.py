@@ -18,7 +18,7 @@ CLUSTER, CONFIG = str(DUMP / "cluster.yaml"), str(DUMP / "scheduler-config.yaml"
 
 def test_the_dump_is_scheduled_as_kube_scheduler_would(capsys, tmp_path):
     bindings = tmp_path / "b.yaml"
-    assert main(["schedule", CLUSTER, "--profile", CONFIG, "-o", str(bindings)]) == 0
+    assert main(["schedule", CLUSTER, "--profile", CONFIG, "--bindings", str(bindings)]) == 0
     out = capsys.readouterr().out
     assert "Scheduled 10 pending pods onto 4 nodes with profiles default-scheduler, bin-packer" in out
     for label, count in (("placed", 10), ("unschedulable", 0), ("by preemption", 1),
@@ -65,7 +65,7 @@ def test_without_owner_references_the_replicas_pile_up():
 
 def test_feature_gates_and_no_preemption_on_the_command_line(capsys):
     assert main(["schedule", CLUSTER, "--profile", CONFIG, "--no-preemption",
-                 "--feature-gates", "TaintTolerationComparisonOperators=true"]) == 0
+                 "--feature-gates", "TaintTolerationComparisonOperators=true"]) == 3
     out = capsys.readouterr().out
     assert re.search(r"^  unschedulable +1$", out, re.M) and "Preempted" not in out
     assert "  prod/payments-api-0: 0/4 nodes are available: " in out

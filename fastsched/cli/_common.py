@@ -11,12 +11,14 @@ it imports none of them, nor the ``fastsched.cli`` package itself.
 from __future__ import annotations
 
 import argparse
+import json
 import sys
 import warnings
 from collections.abc import Iterable, Sequence
 from pathlib import Path
 from typing import Any
 
+from ..errors import FastschedError
 from ..kube.bindings import dump_bindings, to_bindings
 from ..kube.manifests import Manifests, ManifestWarning, load_manifests
 
@@ -25,9 +27,12 @@ __all__ = ["read_manifests", "describe_error", "print_error", "write_bindings", 
 
 def read_manifests(paths: Sequence[str]) -> Manifests:
     """Load manifests, printing skipped documents as warnings on stderr."""
+    if list(paths).count("-") > 1:
+        raise FastschedError("'-' (stdin) can be given once")
+    sources = [_Stdin() if p == "-" else p for p in paths]
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always", ManifestWarning)
-        manifests = load_manifests(*paths)
+        manifests = load_manifests(*sources)
     for warning in caught:
         if issubclass(warning.category, ManifestWarning):
             print(f"fastsched: warning: {warning.message}", file=sys.stderr)
@@ -35,6 +40,15 @@ def read_manifests(paths: Sequence[str]) -> Manifests:
             warnings.showwarning(warning.message, warning.category, warning.filename,
                                  warning.lineno)
     return manifests
+
+
+class _Stdin:
+    """Standard input as a manifest source, named as errors should name it."""
+
+    name = "<stdin>"
+
+    def read(self) -> str:
+        return sys.stdin.read()
 
 
 def describe_error(err: Exception) -> str:
@@ -52,10 +66,38 @@ def print_error(message: str) -> int:
 
 def write_bindings(path: str, pairs: Iterable[Any]) -> None:
     """Write a v1 Binding for each newly placed ``(pod, node)`` pair: a JSON v1 List
-    if ``path`` ends in .json, else multi-document YAML."""
+    if ``path`` ends in .json, else multi-document YAML; ``-`` is stdout (YAML)."""
     bindings = to_bindings(pairs, new_only=True)
     fmt = "json" if path.lower().endswith(".json") else "yaml"
-    Path(path).write_text(dump_bindings(bindings, fmt), encoding="utf-8")
+    text = dump_bindings(bindings, fmt)
+    if path == "-":
+        sys.stdout.write(text)
+    else:
+        Path(path).write_text(text, encoding="utf-8")
+
+
+OUTPUTS = ("table", "wide", "json", "yaml", "name")
+REPORT_API = "fastsched.io/v1"
+
+
+def output_arg(text: str) -> str:
+    """An argparse type for kubectl's ``-o``: one of OUTPUTS (a file name is the
+    mistake of old habits: say where it goes now)."""
+    if text in OUTPUTS:
+        return text
+    hint = "; Bindings are written with --bindings FILE" if "." in text or "/" in text else ""
+    raise argparse.ArgumentTypeError(f"invalid choice {text!r} (choose from "
+                                     f"{', '.join(OUTPUTS)}){hint}")
+
+
+def emit(document: Any, fmt: str, out: Any) -> None:
+    """Write a report document as JSON or YAML (block style, keys in order)."""
+    if fmt == "json":
+        json.dump(document, out, indent=2)
+        out.write("\n")
+    else:
+        import yaml
+        yaml.safe_dump(document, out, sort_keys=False, default_flow_style=False)
 
 
 def integer_arg(low: int | None = None, high: int | None = None) -> Any:

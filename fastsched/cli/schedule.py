@@ -3,15 +3,19 @@ kube-scheduler would, and Bindings written for them.
 
 ::
 
-    fastsched schedule FILES... [--profile CONFIG] [-o bindings.yaml] [--tie-break random]
+    fastsched schedule FILES... [--profile CONFIG] [-o table|wide|json|yaml|name]
+                                [--bindings FILE|-] [--allow-unschedulable]
 
 Pods are taken in the scheduling queue's order (priority, then creation time), each
 by the profile of CONFIG its ``schedulerName`` names; pods for other schedulers are
 left alone and listed. A pod that fits nowhere may preempt lower-priority pods: the
-victims are listed. Unschedulable pods are an outcome, not an error: they are
-listed with their reasons and the status stays 0. ``add_schedule_parser(commands)``
-declares the command and sets ``run=cmd_schedule``; errors propagate to
-``fastsched.cli.main``.
+victims are listed. ``-`` as a file reads stdin; ``-f/--filename`` is accepted as
+kubectl users type it. Exit status: 0 when every pod of ours was placed,
+``EXIT_UNSCHEDULABLE`` (3) when some remain unschedulable (0 with
+``--allow-unschedulable``), 2 on a usage or input error. ``-o json``/``yaml`` write
+the report as a ``fastsched.io/v1 ScheduleReport`` (see ``report_document``).
+``add_schedule_parser(commands)`` declares the command and sets
+``run=cmd_schedule``; errors propagate to ``fastsched.cli.main``.
 """
 
 from __future__ import annotations
@@ -33,11 +37,13 @@ from ..profile.profile import Profile
 from ..scheduler.preemption import Preemption
 from ..scheduler.queue import QueueResult
 from ..scheduler.scheduler import Placement, Scheduler, Unschedulable
-from ._common import integer_arg, read_manifests, write_bindings
+from ._common import REPORT_API, emit, integer_arg, output_arg, read_manifests, write_bindings
 from ._text import column_share, duration, first_label, plural, pod_rate, table_lines
 
 __all__ = ["add_schedule_parser", "cmd_schedule"]
 
+EXIT_UNSCHEDULABLE = 3            # some pods remain unschedulable (documented in --help)
+REPORT_VERSION = 1
 TOP_NODES = 10                    # placements table of ``schedule``: the busiest nodes
 MAX_UNSCHEDULABLE = 20            # unschedulable pods listed one per line
 
@@ -55,11 +61,16 @@ def add_schedule_parser(commands: Any) -> None:
                     "pods, the pods left to other schedulers and the unschedulable pods "
                     f"with their reasons (the first {MAX_UNSCHEDULABLE}); -o writes the "
                     "new placements as v1 Bindings.",
-        epilog="Exit status: 0 when the pods were scheduled, also if some of them are "
-               "unschedulable (as for kube-scheduler that is an outcome, not an error); "
-               "2 on bad input.")
-    parser.add_argument("files", nargs="+", metavar="FILE",
-                        help="YAML or JSON manifest files (or directories of them)")
+        epilog=f"Exit status: 0 when every pod was placed; {EXIT_UNSCHEDULABLE} when some "
+               "remain unschedulable (0 with --allow-unschedulable); 2 on a usage or "
+               "input error. -o json/yaml write a fastsched.io/v1 ScheduleReport "
+               f"(version {REPORT_VERSION}): summary, placements, unschedulable, "
+               "evictions, notOurs.")
+    parser.add_argument("files", nargs="*", metavar="FILE",
+                        help="YAML or JSON manifest files (or directories of them); - for "
+                             "stdin")
+    parser.add_argument("-f", "--filename", action="append", default=[], metavar="FILE",
+                        help="a manifest file, as kubectl takes it (repeatable)")
     parser.add_argument("--profile", metavar="CONFIG",
                         help="a KubeSchedulerConfiguration file "
                              "(kubescheduler.config.k8s.io/v1); default: kube-scheduler's "
@@ -75,9 +86,16 @@ def add_schedule_parser(commands: Any) -> None:
     parser.add_argument("--no-preemption", dest="preempt", action="store_false",
                         help="never evict pods to make room (default: preempt as "
                              "kube-scheduler's DefaultPreemption does)")
-    parser.add_argument("-o", "--output", metavar="FILE",
+    parser.add_argument("-o", "--output", type=output_arg, default="table",
+                        metavar="FORMAT",
+                        help="table (default), wide (every placement), json, yaml (the "
+                             "ScheduleReport) or name (pod/NAMESPACE/NAME of each pod placed)")
+    parser.add_argument("--bindings", metavar="FILE",
                         help="write a v1 Binding for each newly placed pod: a JSON v1 List "
-                             "if FILE ends in .json, else multi-document YAML")
+                             "if FILE ends in .json, else multi-document YAML; - for stdout")
+    parser.add_argument("--allow-unschedulable", action="store_true",
+                        help=f"exit 0 even when pods remain unschedulable (default: "
+                             f"{EXIT_UNSCHEDULABLE})")
     parser.add_argument("--tie-break", choices=("first", "random"), default="first",
                         help="among the best-scoring nodes take the first (reproducible) "
                              "or a random one, as kube-scheduler does (default: first)")
@@ -96,7 +114,12 @@ def cmd_schedule(args: argparse.Namespace, out: TextIO | None = None) -> int:
     out = out or sys.stdout
     # data: the profiles first (a bad one fails before the manifests are read)
     profiles = _profiles(args)
-    manifests = read_manifests(args.files)
+    files = [*args.files, *args.filename]
+    if not files:
+        raise FastschedError("no manifests: give FILE arguments, -f FILE, or - for stdin")
+    if args.bindings == "-" and args.output != "table":
+        raise FastschedError(f"--bindings - and -o {args.output} would both write to stdout")
+    manifests = read_manifests(files)
     cluster, pending = manifests.cluster, list(manifests.pending)
 
     # solve: the queue, one pod at a time, each placement visible to the next pod.
@@ -112,23 +135,74 @@ def cmd_schedule(args: argparse.Namespace, out: TextIO | None = None) -> int:
     failures = result.unschedulable
 
     # bindings before the report: if the file cannot be written, that error is final
-    if args.output:
-        write_bindings(args.output, result.bindings())
+    if args.bindings and args.bindings != "-":
+        write_bindings(args.bindings, result.bindings())
 
     # report
-    if not pending:
+    names = [p.name for p in profiles]
+    if args.output in ("json", "yaml"):
+        emit(report_document(result, names, len(pending), elapsed), args.output, out)
+    elif args.output == "name":
+        for o in bound:
+            print(f"pod/{o.pod.namespace}/{o.pod.name}", file=out)
+    elif args.bindings == "-":
+        write_bindings("-", result.bindings())      # the Bindings are the output
+    elif not pending:
         print("Nothing to schedule: the manifests have no pending pods.", file=out)
     else:
-        names = [p.name for p in profiles]
         sections = [_outcome_lines(cluster, names, result, elapsed),
                     _placement_lines(cluster, bound),
+                    _all_placements(result) if args.output == "wide" else [],
                     _preempted_lines(result),
                     _not_ours_lines(result, names),
                     _unschedulable_lines(failures)]
         print("\n\n".join("\n".join(lines) for lines in sections if lines), file=out)
-    if args.output:
-        print(f"\nBindings: {len(bound)} written to {args.output}", file=out)
+    if args.bindings and args.bindings != "-" and args.output in ("table", "wide"):
+        print(f"\nBindings: {len(bound)} written to {args.bindings}", file=out)
+    if failures and not args.allow_unschedulable:
+        return EXIT_UNSCHEDULABLE
     return 0
+
+
+def report_document(result: QueueResult, profiles: list[str], pending: int,
+                    elapsed: float) -> dict[str, Any]:
+    """The ``-o json|yaml`` report: ``apiVersion``/``kind``/``version``, a summary,
+    then one entry per pod (placements with node, score, profile and the pods they
+    evicted; unschedulable pods with kube-scheduler's message and reason counts;
+    evictions; pods for other schedulers). Stable: fields are only ever added, and
+    ``version`` changes if one ever changes meaning."""
+    placements, unschedulable = [], []
+    for o, profile in zip(result, result.profile_of):
+        if isinstance(o, Unschedulable):
+            unschedulable.append({"pod": o.pod.key, "profile": profile, "message": o.message,
+                                  "reasons": dict(o.reasons)})
+            continue
+        entry: dict[str, Any] = {"pod": o.pod.key, "node": o.node, "profile": profile,
+                                 "score": getattr(o, "score", None)}
+        if isinstance(o, Preemption):
+            entry["preempted"] = [v.key for v in o.victims]
+        placements.append(entry)
+    return {
+        "apiVersion": REPORT_API, "kind": "ScheduleReport", "version": REPORT_VERSION,
+        "profiles": profiles, "seconds": round(elapsed, 6),
+        "summary": {"pending": pending, "placed": len(placements),
+                    "unschedulable": len(unschedulable), "evicted": len(result.preempted),
+                    "notOurs": len(result.not_ours)},
+        "placements": placements, "unschedulable": unschedulable,
+        "evictions": [{"pod": v.key, "node": node} for v, node in result.preempted],
+        "notOurs": [{"pod": p.key, "schedulerName": p.scheduler_name} for p in result.not_ours],
+    }
+
+
+def _all_placements(result: QueueResult) -> list[str]:
+    """-o wide: every placement, in queue order."""
+    rows = [("POD", "NODE", "SCORE", "PROFILE")]
+    rows += [(o.pod.key, o.node, str(getattr(o, "score", "-")) if isinstance(o, Placement)
+              else "preempted", p) for o, p in zip(result, result.profile_of)
+             if not isinstance(o, Unschedulable)]
+    if len(rows) == 1:
+        return []
+    return ["Every placement, in queue order:"] + table_lines(rows, right=(2,))
 
 
 def _gates_arg(text: str) -> dict[str, bool]:

@@ -184,6 +184,13 @@ def _source_documents(source: Any, position: int, many: bool) -> Iterator[tuple[
             check_structure(item, f"<list{suffix}>", i, origin="python")
             yield f"<list{suffix}>", i, item
         return
+    if hasattr(source, "read") and not isinstance(source, (str, bytes, os.PathLike)):
+        # A stream (sys.stdin for "-"): read whole, named as it names itself.
+        text = source.read()
+        if isinstance(text, bytes):
+            text = text.decode("utf-8", errors="replace")
+        yield from parse_documents(text, getattr(source, "name", None) or f"<stream{suffix}>")
+        return
     if isinstance(source, bytes):
         try:
             source = source.decode("utf-8")
