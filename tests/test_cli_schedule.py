@@ -370,3 +370,26 @@ def test_usage_errors_exit_2_with_a_hint(capsys, tmp_path):
     assert code == 2 and "would both write to stdout" in err
     code, _, err = run(capsys, "schedule")
     assert code == 2 and "no manifests" in err
+
+
+def test_inspect_reports_as_json_yaml_and_names(capsys, monkeypatch):
+    code, out, err = run(capsys, "inspect", "-f", NODES, "-f", APP, "-o", "json")
+    assert code == 0 and err == ""
+    doc = json.loads(out)
+    assert (doc["apiVersion"], doc["kind"], doc["version"]) == ("fastsched.io/v1",
+                                                                "InspectReport", 1)
+    names = [n["name"] for n in doc["nodes"]]
+    assert names == list(load_manifests(NODES).cluster.node_names)
+    assert set(doc["nodes"][0]) == {"name", "allocatable", "requested", "labels", "taints",
+                                    "unschedulable"}
+    assert sorted(doc["pods"]["pending"]) == [f"default/my-deployment-{i}" for i in range(3)]
+    monkeypatch.setattr(sys, "stdin", io.StringIO(Path(NODES).read_text()))
+    code, out, _ = run(capsys, "inspect", "-", "-o", "yaml")
+    assert code == 0 and [n["name"] for n in yaml.safe_load(out)["nodes"]] == names
+    code, out, _ = run(capsys, "inspect", NODES, "-o", "name")
+    lines = out.split()
+    assert lines[:len(names)] == [f"node/{n}" for n in names]
+    assert all(line.startswith("pod/") for line in lines[len(names):])   # the bound pods
+    code, out, _ = run(capsys, "inspect", NODES, "-o", "wide")
+    assert code == 0 and "NAME" in out and names[0] in out
+    assert run(capsys, "inspect")[0] == 2

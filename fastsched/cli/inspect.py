@@ -2,12 +2,15 @@
 
 ::
 
-    fastsched inspect FILES... [--nodes]
+    fastsched inspect FILES... [--nodes] [-o table|wide|json|yaml|name]
 
 Prints sections for the nodes (zones, instance types, taints; every node with
 ``--nodes``), the resources (allocatable, requested, pending), the pods (bound
 and pending, by namespace and workload) and the services, then the documents
-that were skipped. ``add_inspect_parser(commands)`` declares the command and
+that were skipped; ``-o wide`` is ``--nodes``, ``-o json|yaml`` a ``fastsched.io/v1
+InspectReport`` (see ``report_document``), ``-o name`` the ``node/NAME`` and
+``pod/NAMESPACE/NAME`` of everything read. ``-`` reads stdin. Exit status 0, or 2 on a
+usage or input error. ``add_inspect_parser(commands)`` declares the command and
 sets ``run=cmd_inspect``; errors propagate to ``fastsched.cli.main``.
 """
 
@@ -18,12 +21,15 @@ import sys
 from collections import Counter
 from typing import Any, TextIO, cast
 
+from ..errors import FastschedError
 from ..kube.manifests import Manifests
 from ..plot import INSTANCE_TYPE_LABELS, ZONE_LABELS
-from ._common import read_manifests
+from ._common import REPORT_API, emit, output_arg, read_manifests
 from ._text import first_label, human_amount, table_lines
 
-__all__ = ["add_inspect_parser", "cmd_inspect"]
+__all__ = ["add_inspect_parser", "cmd_inspect", "report_document"]
+
+REPORT_VERSION = 1
 
 
 def add_inspect_parser(commands: Any) -> None:
@@ -32,17 +38,38 @@ def add_inspect_parser(commands: Any) -> None:
         "inspect", help="summarize the cluster that manifests describe",
         description="Load Kubernetes manifests (Nodes, Pods, Deployments, ReplicaSets, "
                     "StatefulSets, Jobs, Services) and summarize the cluster: nodes, "
-                    "allocatable and requested resources, bound and pending pods, services.")
-    parser.add_argument("files", nargs="+", metavar="FILE",
-                        help="YAML or JSON manifest files (or directories of them)")
+                    "allocatable and requested resources, bound and pending pods, services.",
+        epilog="Exit status: 0, or 2 on a usage or input error. -o json/yaml write a "
+               f"fastsched.io/v1 InspectReport (version {REPORT_VERSION}): nodes, pods "
+               "(bound with their node, pending), services, skipped.")
+    parser.add_argument("files", nargs="*", metavar="FILE",
+                        help="YAML or JSON manifest files (or directories of them); - for "
+                             "stdin")
+    parser.add_argument("-f", "--filename", action="append", default=[], metavar="FILE",
+                        help="a manifest file, as kubectl takes it (repeatable)")
     parser.add_argument("--nodes", action="store_true", help="also list every node")
+    parser.add_argument("-o", "--output", type=output_arg, default="table", metavar="FORMAT",
+                        help="table (default), wide (with every node), json, yaml or name")
     parser.set_defaults(run=cmd_inspect)
 
 
 def cmd_inspect(args: argparse.Namespace, out: TextIO | None = None) -> int:
     """``fastsched inspect``: print a summary of the manifests."""
     out = out or sys.stdout
-    manifests = read_manifests(args.files)
+    files = [*args.files, *args.filename]
+    if not files:
+        raise FastschedError("no manifests: give FILE arguments, -f FILE, or - for stdin")
+    manifests = read_manifests(files)
+    if args.output in ("json", "yaml"):
+        emit(report_document(manifests), args.output, out)
+        return 0
+    if args.output == "name":
+        for name in manifests.cluster.node_names:
+            print(f"node/{name}", file=out)
+        for pod in (*manifests.bound, *manifests.pending):
+            print(f"pod/{pod.namespace}/{pod.name}", file=out)
+        return 0
+    args.nodes = args.nodes or args.output == "wide"
     for section in (_nodes_section, _resources_section, _pods_section, _services_section):
         lines = section(manifests, args)
         if lines:
@@ -51,6 +78,28 @@ def cmd_inspect(args: argparse.Namespace, out: TextIO | None = None) -> int:
     if manifests.skipped:
         print(f"Skipped: {len(manifests.skipped)} ({', '.join(manifests.skipped)})", file=out)
     return 0
+
+
+def report_document(m: Manifests) -> dict[str, Any]:
+    """The ``-o json|yaml`` report: ``apiVersion``/``kind``/``version``, then every
+    node (allocatable and requested in scheduler units: millicores, bytes, counts),
+    the bound pods with their node, the pending pods, the Services and what was
+    skipped. Fields are only ever added; ``version`` changes if one changes meaning."""
+    cluster = m.cluster
+    nodes = []
+    for name in cluster.node_names:
+        n = cluster.node(name)
+        nodes.append({"name": name, "allocatable": dict(n.allocatable),
+                      "requested": dict(n.requested), "labels": dict(n.labels),
+                      "taints": [{"key": t.key, "value": t.value, "effect": t.effect}
+                                 for t in n.taints],
+                      "unschedulable": n.unschedulable})
+    return {"apiVersion": REPORT_API, "kind": "InspectReport", "version": REPORT_VERSION,
+            "nodes": nodes,
+            "pods": {"bound": [{"pod": key, "node": node}
+                               for key, node in cluster.pod_nodes().items()],
+                     "pending": [p.key for p in m.pending]},
+            "services": [s.key for s in m.services], "skipped": list(m.skipped)}
 
 
 def _counts(counter: Counter[str]) -> str:
