@@ -212,3 +212,17 @@ def test_a_failed_extra_resource_commit_changes_nothing():
     with pytest.raises(ValidationError, match="no node row 5"):
         c.add_requested(5, "example.com/y", 1)
     assert c.snapshot() == before
+
+
+def test_result_reprs_are_short():
+    import fastsched as fs
+    c = cluster(3, "100")
+    big = Scheduler(c).schedule_many([WEB] * 5000)
+    assert repr(big) == f"ScheduleResult(5000 pods: {big.placed} placed, {big.unschedulable} unschedulable)"
+    assert len(repr(c.pods)) < 40 and len(repr(c)) < 120
+    batch = fs.solve_batch(c, [WEB] * 2000, time_limit=2)
+    assert len(repr(batch)) < 200 and "2000" in repr(batch)
+    pack = fs.binpack(list(range(1, 2001)), 4000)
+    assert len(repr(pack)) < 200
+    queue = Scheduler(cluster(3, "100")).schedule_queue([WEB.replica(f"q{i}") for i in range(50)])
+    assert repr(queue).startswith("QueueResult(50 pods: 50 placed")

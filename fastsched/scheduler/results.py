@@ -68,6 +68,9 @@ class FilterResult:
     _missing: tuple[str, ...]
     _conflict: bool = False
 
+    def __repr__(self) -> str:
+        return f"FilterResult({int(self.feasible.sum())}/{len(self.feasible)} feasible)"
+
     def reasons(self, node_name: str) -> tuple[str, ...]:
         """The reasons of the first filter that rejects ``node_name`` (empty if none).
         When NodeAffinity's PreFilter rejected the pod, every node has its status."""
@@ -94,6 +97,11 @@ class ScoreResult:
     nodes: tuple[str, ...]
     plugins: dict[str, np.ndarray]
     total: np.ndarray
+
+    def __repr__(self) -> str:
+        best = self.best()
+        top = "" if best is None else f", best {best!r} ({int(self.total.max())})"
+        return f"ScoreResult({len(self.nodes)} nodes{top})"
 
     def best(self) -> str | None:
         """The node with the highest total (lowest row on ties)."""

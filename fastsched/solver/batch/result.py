@@ -48,6 +48,14 @@ class BatchResult:
     options: BatchOptions
     stats: Mapping[str, Any] = field(default_factory=dict)
 
+    def __repr__(self) -> str:
+        # Counts, not the pods: a batch can hold hundreds of thousands.
+        gap = "-" if self.gap is None else f"{self.gap:.2%}"
+        return (f"BatchResult({self.status.value}, {self.objective}: "
+                f"{self.placed}/{len(self.pods)} placed, nodes {self.nodes_before} -> "
+                f"{self.nodes_after}, value {self.objective_value}, bound {self.best_bound}, "
+                f"gap {gap}, {self.wall_time:.2f} s)")
+
     @property
     def assignment(self) -> dict[str, str | None]:
         """Pod key → node name (None where not placed)."""

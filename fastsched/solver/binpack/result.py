@@ -35,3 +35,8 @@ class PackResult:
     gap: float
     workers: int
     stats: dict[str, Any] = field(default_factory=dict, compare=False)
+
+    def __repr__(self) -> str:
+        return (f"PackResult({self.status.value}, {self.bins} bins, lower bound "
+                f"{self.lower_bound}, {len(self.assignment)} items, method {self.method!r}, "
+                f"{self.wall_time:.2f} s)")
