@@ -725,7 +725,7 @@ def test_cli_solve_writes_bindings_and_a_summary(tmp_path):
     path.write_text(MANIFEST)
     out, err = io.StringIO(), FakeTTY()
     args = solve_args(str(path), "--time-limit", "5", "--objective", "balance",
-                      "-o", str(tmp_path / "b.yaml"))
+                      "--bindings", str(tmp_path / "b.yaml"))
     from fastsched.cli.solve import cmd_solve
     assert cmd_solve(args, out=out, err=err) == 0
     text = out.getvalue()
@@ -734,6 +734,55 @@ def test_cli_solve_writes_bindings_and_a_summary(tmp_path):
     assert "incumbent" in err.text and "bound" in err.text and err.text.endswith("\n")
     docs = list(yaml.safe_load_all((tmp_path / "b.yaml").read_text()))
     assert len(docs) == 5 and {d["target"]["name"] for d in docs} <= {"small", "big"}
+
+
+def test_cli_solve_reports_json_and_exit_status(tmp_path):
+    import io
+    import json
+    path = tmp_path / "cluster.yaml"
+    path.write_text(MANIFEST)
+    from fastsched.cli.solve import cmd_solve
+    out = io.StringIO()
+    args = solve_args("-f", str(path), "--time-limit", "5", "-o", "json", "-q")
+    assert cmd_solve(args, out=out, err=io.StringIO()) == 0
+    doc = json.loads(out.getvalue())
+    assert (doc["apiVersion"], doc["kind"], doc["version"]) == ("fastsched.io/v1",
+                                                                "SolveReport", 1)
+    assert doc["summary"]["placed"] == 5 and doc["unplaced"] == [] and doc["status"] == "OPTIMAL"
+    assert {p["node"] for p in doc["placements"]} <= {"small", "big"}
+    # a pod too big for any node: exit 3, unless allowed
+    big = tmp_path / "big.yaml"
+    big.write_text("apiVersion: v1\nkind: Pod\nmetadata: {name: huge}\nspec:\n  containers:\n"
+                   "  - name: c\n    resources: {requests: {cpu: '100'}}\n")
+    args = solve_args(str(path), str(big), "--time-limit", "5", "-o", "name", "-q")
+    out = io.StringIO()
+    assert cmd_solve(args, out=out, err=io.StringIO()) == 3
+    assert len(out.getvalue().split()) == 5
+    args = solve_args(str(path), str(big), "--time-limit", "5", "--allow-unschedulable", "-q")
+    assert cmd_solve(args, out=io.StringIO(), err=io.StringIO()) == 0
+
+
+def test_cli_solve_live_line_ticks_while_the_search_is_quiet():
+    import io
+    import time as _time
+
+    from fastsched.cli.solve import _LiveLine
+
+    class TTY(io.StringIO):
+        def isatty(self) -> bool:
+            return True
+    stream = TTY()
+    live = _LiveLine(stream, _time.perf_counter(), 10.0)
+    # No improvement is reported: the clock still moves (polled, not timed).
+    until = _time.perf_counter() + 10
+    while stream.getvalue().count("\rsolving") < 2 and _time.perf_counter() < until:
+        _time.sleep(0.05)
+    live.close()
+    text = stream.getvalue()
+    assert text.count("\rsolving") >= 2 and "/ 10 s" in text and text.endswith("\n")
+    quiet = TTY()
+    _LiveLine(quiet, _time.perf_counter(), 10.0, quiet=True).close()
+    assert quiet.getvalue() == ""
 
 
 def test_cli_solve_rejects_bad_arguments(tmp_path):

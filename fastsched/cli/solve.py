@@ -2,14 +2,17 @@
 
 ::
 
-    fastsched solve FILES... [--objective min_nodes] [--time-limit 10] [-o bindings.yaml]
+    fastsched solve FILES... [--objective min_nodes] [--time-limit 10]
+                             [-o table|json|yaml|name] [--bindings FILE|-]
 
-While the solver runs, a live line on stderr (a terminal only) shows the
-incumbent, the bound and the gap; then a summary goes to stdout: pods placed,
-nodes in use before and after, the objective with its bound and gap. ``-o``
-writes the new placements as v1 Bindings. Exit status 0 when a plan was made
-(pods left unplaced are an outcome, not an error), 2 on bad input; also 0 when
-the solver found no plan in time (status UNKNOWN), which the summary says.
+While the solver runs, a live line on stderr (a terminal only; not with
+``--quiet``) shows the elapsed time against the limit, the incumbent, the bound and
+the gap, redrawn at least once a second; then a summary goes to stdout: pods placed,
+nodes in use before and after, the objective with its bound and gap. ``-o json|yaml``
+write a ``fastsched.io/v1 SolveReport``; ``--bindings`` writes the new placements as
+v1 Bindings. ``-`` reads stdin. Exit status 0 when every pod was placed, 3 when some
+stay unplaced or no plan was found in time (0 with ``--allow-unschedulable``), 2 on
+a usage or input error.
 
 Wiring (in ``fastsched/cli/__init__.py``): ``add_solve_parser(commands)`` in
 ``build_parser``; it sets ``run=cmd_solve``.
@@ -20,11 +23,12 @@ from __future__ import annotations
 import argparse
 import math
 import sys
+import threading
 import time
 from typing import Any, TextIO
 
 from ..errors import FastschedError
-from ._common import read_manifests, write_bindings
+from ._common import REPORT_API, emit, output_arg, read_manifests, write_bindings
 
 __all__ = ["add_solve_parser", "cmd_solve"]
 
@@ -67,11 +71,14 @@ def add_solve_parser(commands: Any) -> argparse.ArgumentParser:
                     "balance (every pod if possible, then the lowest peak utilization). "
                     "Shows the incumbent, bound and gap while solving (on a terminal), "
                     "then a summary; -o writes the new placements as v1 Bindings.",
-        epilog="Exit status: 0 when the solver ran (also if pods stay unplaced, or if no "
-               "plan was found in time: the summary says so); 2 on bad input. Needs "
-               "OR-Tools (pip install ortools).")
-    parser.add_argument("files", nargs="+", metavar="FILE",
-                        help="YAML or JSON manifest files (or directories of them)")
+        epilog="Exit status: 0 when every pod was placed; 3 when some stay unplaced or no "
+               "plan was found in time (0 with --allow-unschedulable); 2 on a usage or "
+               "input error. -o json/yaml write a fastsched.io/v1 SolveReport (version 1).")
+    parser.add_argument("files", nargs="*", metavar="FILE",
+                        help="YAML or JSON manifest files (or directories of them); - for "
+                             "stdin")
+    parser.add_argument("-f", "--filename", action="append", default=[], metavar="FILE",
+                        help="a manifest file, as kubectl takes it (repeatable)")
     parser.add_argument("--objective", choices=OBJECTIVES, default="min_nodes",
                         help="what to optimize (default: min_nodes)")
     parser.add_argument("--time-limit", type=_seconds_arg, default=10.0, metavar="SECONDS",
@@ -82,9 +89,15 @@ def add_solve_parser(commands: Any) -> argparse.ArgumentParser:
                         help="CP-SAT random seed (default: 0)")
     parser.add_argument("--no-hint", action="store_true",
                         help="search from scratch instead of from the greedy plan")
-    parser.add_argument("-o", "--output", metavar="FILE",
+    parser.add_argument("-o", "--output", type=output_arg, default="table", metavar="FORMAT",
+                        help="table (default; wide is the same), json, yaml (the "
+                             "SolveReport) or name (pod/NAMESPACE/NAME of each pod placed)")
+    parser.add_argument("--bindings", metavar="FILE",
                         help="write a v1 Binding for each newly placed pod: a JSON v1 List "
-                             "if FILE ends in .json, else multi-document YAML")
+                             "if FILE ends in .json, else multi-document YAML; - for stdout")
+    parser.add_argument("--allow-unschedulable", action="store_true",
+                        help="exit 0 even when pods stay unplaced (default: 3)")
+    parser.add_argument("-q", "--quiet", action="store_true", help="no live line")
     parser.set_defaults(run=cmd_solve)
     return parser
 
@@ -92,27 +105,52 @@ def add_solve_parser(commands: Any) -> argparse.ArgumentParser:
 class _LiveLine:
     """``incumbent … bound … gap …`` redrawn in place on a terminal (else silent)."""
 
-    def __init__(self, stream: TextIO, start: float) -> None:
+    def __init__(self, stream: TextIO, start: float, limit: float, quiet: bool = False) -> None:
         isatty = getattr(stream, "isatty", None)
         self.stream = stream
         self.start = start
-        self.enabled = bool(isatty is not None and isatty())
+        self.limit = limit
+        self.enabled = bool(isatty is not None and isatty()) and not quiet
         self.width = 0
+        self.last: tuple[int, int] | None = None
+        self.lock = threading.Lock()
+        self.done = threading.Event()
+        # The solver reports only improvements: a ticker redraws the clock meanwhile,
+        # so a long search never looks frozen.
+        self.ticker = threading.Thread(target=self._tick, daemon=True)
+        if self.enabled:
+            self.ticker.start()
 
     def __call__(self, incumbent: int, bound: int) -> None:
+        self.last = (incumbent, bound)
+        self._draw()
+
+    def _tick(self) -> None:
+        while not self.done.wait(0.5):
+            self._draw()
+
+    def _draw(self) -> None:
         if not self.enabled:
             return
-        gap = abs(incumbent - bound) / max(1, abs(incumbent))
-        text = (f"\rsolving  incumbent {incumbent:,}  bound {bound:,}  gap {gap:.2%}  "
-                f"{time.perf_counter() - self.start:.1f} s")
-        self.width = max(self.width, len(text))
-        self.stream.write(text.ljust(self.width))
-        self.stream.flush()
+        elapsed = time.perf_counter() - self.start
+        text = f"\rsolving  {elapsed:.1f} / {self.limit:g} s"
+        if self.last is not None:
+            incumbent, bound = self.last
+            gap = abs(incumbent - bound) / max(1, abs(incumbent))
+            text += f"  incumbent {incumbent:,}  bound {bound:,}  gap {gap:.2%}"
+        with self.lock:
+            if self.done.is_set():
+                return
+            self.width = max(self.width, len(text))
+            self.stream.write(text.ljust(self.width))
+            self.stream.flush()
 
     def close(self) -> None:
-        if self.enabled and self.width:
-            self.stream.write("\n")
-            self.stream.flush()
+        with self.lock:
+            self.done.set()
+            if self.enabled and self.width:
+                self.stream.write("\n")
+                self.stream.flush()
 
 
 def cmd_solve(args: argparse.Namespace, out: TextIO | None = None,
@@ -129,12 +167,17 @@ def cmd_solve(args: argparse.Namespace, out: TextIO | None = None,
     err = err or sys.stderr
 
     # data
-    manifests = read_manifests(args.files)
+    files = [*args.files, *args.filename]
+    if not files:
+        raise FastschedError("no manifests: give FILE arguments, -f FILE, or - for stdin")
+    if args.bindings == "-" and args.output not in ("table", "wide"):
+        raise FastschedError(f"--bindings - and -o {args.output} would both write to stdout")
+    manifests = read_manifests(files)
     cluster, pending = manifests.cluster, list(manifests.pending)
 
     # solve, with the live line
     start = time.perf_counter()
-    live = _LiveLine(err, start)
+    live = _LiveLine(err, start, args.time_limit, args.quiet)
     try:
         result = solve_batch(cluster, pending, objective=args.objective,
                              time_limit=args.time_limit, workers=args.workers,
@@ -144,14 +187,42 @@ def cmd_solve(args: argparse.Namespace, out: TextIO | None = None,
         live.close()
 
     # bindings before the report: if the file cannot be written, that error is final
-    if args.output:
-        write_bindings(args.output, result.bindings)
+    if args.bindings and args.bindings != "-":
+        write_bindings(args.bindings, result.bindings)
 
     # report
-    print("\n".join(_summary(cluster, pending, result)), file=out)
-    if args.output:
-        print(f"\nBindings: {len(result.bindings):,} written to {args.output}", file=out)
+    if args.output in ("json", "yaml"):
+        emit(report_document(result, len(pending)), args.output, out)
+    elif args.output == "name":
+        for pod, _ in result.bindings:
+            print(f"pod/{pod.namespace}/{pod.name}", file=out)
+    elif args.bindings == "-":
+        write_bindings("-", result.bindings)
+    else:
+        print("\n".join(_summary(cluster, pending, result)), file=out)
+        if args.bindings:
+            print(f"\nBindings: {len(result.bindings):,} written to {args.bindings}",
+                  file=out)
+    if result.placed < len(pending) and not args.allow_unschedulable:
+        return 3
     return 0
+
+
+def report_document(result: Any, pending: int) -> dict[str, Any]:
+    """The ``-o json|yaml`` report: ``apiVersion``/``kind``/``version``, the status,
+    objective, value, bound and gap, counts, then the placements and the unplaced
+    pods. Fields are only ever added; ``version`` changes if one changes meaning."""
+    return {
+        "apiVersion": REPORT_API, "kind": "SolveReport", "version": 1,
+        "status": str(result.status.value), "objective": result.objective,
+        "objectiveValue": result.objective_value, "bound": result.best_bound,
+        "gap": result.gap, "seconds": round(result.wall_time, 6), "workers": result.workers,
+        "summary": {"pending": pending, "placed": result.placed,
+                    "unplaced": pending - result.placed, "nodesBefore": result.nodes_before,
+                    "nodesAfter": result.nodes_after},
+        "placements": [{"pod": p.key, "node": n} for p, n in result.bindings],
+        "unplaced": [p.key for p in result.unplaced],
+    }
 
 
 def _summary(cluster: Any, pending: list, result: Any) -> list[str]:
