@@ -99,7 +99,7 @@ class HashRing:
             raise ValidationError(f"must be an int in [1, 4] (an MD5 digest holds 4 points), "
                                   f"got {replicas!r}", "replicas")
         self._replicas = replicas
-        self._callable: Callable[[Any], Any] | None = None if self._ketama else (hash_fn or None)
+        self._callable: Callable[[Any], Any] | None = hash_fn if callable(hash_fn) else None
         self._default_vnodes = vnodes if vnodes is not None else (40 if self._ketama else 160)
         self._weight_fn = weight_fn
         self._nodes: dict[Any, dict[str, Any]] = {}
