@@ -409,8 +409,7 @@ class HashRing:
 
     def regenerate(self) -> None:
         """Re-read every node's configuration (re-running ``weight_fn``) and rebuild."""
-        names = self._configure(dict(self._nodes))
-        del names       # every node is re-created, changed or not
+        self._configure(dict(self._nodes))     # every node is re-created, changed or not
         if self._callable is not None:
             self._update(list(self._nodes))
         else:
