@@ -4,7 +4,7 @@ with the ``jump-consistent-hash`` package."""
 from __future__ import annotations
 
 import numbers
-from typing import Any
+from typing import Any, overload
 
 import numpy as np
 
@@ -15,6 +15,13 @@ from .nodes import _check_count
 __all__ = ["jump_hash"]
 
 MAX_BUCKETS = 2**31 - 1       # jump: int32 buckets, as the paper and jump-consistent-hash
+
+
+# Typed as jump.hash (``int`` in, ``int`` out) for one key, an array for many.
+@overload
+def jump_hash(keys: int | np.integer | str | bytes, num_buckets: int) -> int: ...
+@overload
+def jump_hash(keys: np.ndarray | list[Any] | tuple[Any, ...], num_buckets: int) -> np.ndarray: ...
 
 
 def jump_hash(keys: Any, num_buckets: int) -> int | np.ndarray:
