@@ -1,7 +1,10 @@
-"""``fastsched binpack FILE``: solve a BPPLIB bin-packing instance.
+"""``fastsched binpack FILE``: solve a bin-packing instance file.
 
-File format (BPPLIB "binpack" text, as in shared/data/bpp): the bin capacity on
-the first line, then one integer item size per line. Blank lines are ignored.
+The file may be in any of BPPLIB's layouts (item count, capacity, sizes; or
+distinct weights with counts), VPSolver's vector ``.vbp`` layout, or
+capacity-first; the layout is detected from the file's shape (see
+``fastsched.cli._bppfiles``) unless ``--format`` names it. A vector instance is
+solved with ``binpack_vector``, a one-dimensional one with ``binpack``.
 
 Wired in ``fastsched/cli/__init__.py`` with ``add_binpack_parser(subparsers)``;
 the parser sets ``run=cmd_binpack``.
@@ -10,44 +13,58 @@ the parser sets ``run=cmd_binpack``.
 from __future__ import annotations
 
 import argparse
+import sys
 from pathlib import Path
 
 import numpy as np
 
+from ._bppfiles import FORMATS, Instance, parse_instance, read_instance
 from ._common import integer_arg, print_error
 
-__all__ = ["add_binpack_parser", "cmd_binpack", "read_bpplib"]
+__all__ = ["add_binpack_parser", "cmd_binpack", "read_bpplib", "read_instance"]
+
+_EPILOG = """\
+file formats (--format auto picks one from the file's shape):
+  bpplib          BPPLIB's BPP files: item count n, capacity, then n sizes, one per line
+  weight-count    BPPLIB's CSP files: number of weights m, capacity, then m lines 'weight count'
+  vbp             VPSolver's .vbp: dimensions d, d capacities on one line, number of item
+                  types m, then m lines of d sizes and a count (vector packing when d > 1)
+  capacity-first  the capacity (or d capacities on one line), then one item per line
+auto: a .vbp name, or the vbp shape, is vbp; several numbers on the first line are
+capacity-first vector packing; a count, a capacity and that many 'weight count' lines is
+weight-count; single numbers whose first equals the number of sizes after the second
+(which no size exceeds) are bpplib; anything else is capacity-first. The format read is
+printed; a capacity-first file whose capacity happens to equal its item count minus one
+reads as bpplib, so name the format when in doubt.
+
+exit status:
+  0    a packing was found (optimal or not: see the 'optimal:' line)
+  2    usage error, or a file that cannot be read or is malformed (FILE:LINE: why)
+  141  the output pipe was closed
+"""
 
 
-class _FormatError(ValueError):
-    pass
-
-
-def read_bpplib(path: str | Path) -> tuple[np.ndarray, int]:
-    """(sizes, capacity) from a BPPLIB text file; ValueError on a malformed one."""
-    text = Path(path).read_text()
-    tokens = []
-    for lineno, line in enumerate(text.splitlines(), 1):
-        line = line.strip()
-        if not line:
-            continue
-        try:
-            tokens.append(int(line))
-        except ValueError:
-            raise _FormatError(f"{path}:{lineno}: expected one integer per line, "
-                               f"got {line!r}") from None
-    if not tokens:
-        raise _FormatError(f"{path}: empty file, expected the capacity then item sizes")
-    return np.array(tokens[1:], dtype=np.int64), tokens[0]
+def read_bpplib(path: str | Path, fmt: str = "auto") -> tuple[np.ndarray, int]:
+    """(sizes, capacity) of a one-dimensional instance file in any layout
+    (:func:`read_instance` also reads vector ones); ValueError on a malformed file."""
+    inst = read_instance(path, fmt)
+    if inst.vector:
+        raise ValueError(f"{path}: a {inst.sizes.shape[1]}-dimensional instance; "
+                         f"use read_instance for vector packing")
+    return inst.sizes, int(inst.capacity)
 
 
 def add_binpack_parser(subparsers) -> argparse.ArgumentParser:
+    """Declare ``fastsched binpack``'s arguments."""
     p = subparsers.add_parser(
-        "binpack", help="solve a one-dimensional bin-packing instance (BPPLIB file)",
-        description="Pack the items of a BPPLIB instance (capacity on the first line, "
-                    "one size per line) into the fewest bins; prints bins, lower bound, "
-                    "whether optimality is proved, and time.")
-    p.add_argument("file", help="BPPLIB instance file")
+        "binpack", help="solve a bin-packing instance (BPPLIB, .vbp or capacity-first file)",
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+        description="Pack the items of a bin-packing instance into the fewest bins; prints "
+                    "bins, lower bound, whether optimality is proved, and time.",
+        epilog=_EPILOG)
+    p.add_argument("file", help="instance file, or - for stdin")
+    p.add_argument("--format", choices=("auto",) + FORMATS, default="auto",
+                   help="layout of the file (default: auto, detected as below)")
     p.add_argument("--time-limit", type=float, default=10.0, metavar="SECONDS",
                    help="time limit in seconds (default 10)")
     p.add_argument("--workers", type=integer_arg(1, 256), default=None, metavar="N",
@@ -60,21 +77,39 @@ def add_binpack_parser(subparsers) -> argparse.ArgumentParser:
     return p
 
 
-def cmd_binpack(args: argparse.Namespace) -> int:
-    from ..solver import binpack
+def _load(path: str, fmt: str) -> Instance:
+    if path == "-":
+        return parse_instance(sys.stdin.read(), "<stdin>", fmt)
+    return read_instance(path, fmt)
 
+
+def cmd_binpack(args: argparse.Namespace) -> int:
+    """Run ``fastsched binpack``; returns the exit status."""
+    from ..solver import binpack, binpack_vector
+
+    fmt = getattr(args, "format", "auto")
     try:
-        sizes, capacity = read_bpplib(args.file)
+        inst = _load(args.file, fmt)
     except OSError as exc:
         return print_error(f"{args.file}: {exc.strerror or exc}")
+    except UnicodeDecodeError:
+        return print_error(f"{args.file}: not a text file")
     except ValueError as exc:
         return print_error(str(exc))
+    solve = binpack_vector if inst.vector else binpack
     try:
-        res = binpack(sizes, capacity, time_limit=args.time_limit, workers=args.workers,
-                      seed=args.seed)
+        res = solve(inst.sizes, inst.capacity, time_limit=args.time_limit,
+                    workers=args.workers, seed=args.seed)
     except (ValueError, TypeError) as exc:
         return print_error(f"{args.file}: {exc}")
-    print(f"items: {sizes.size}  capacity: {capacity}")
+    how = "detected" if fmt == "auto" else "given"
+    print(f"format: {inst.format} ({how})")
+    if inst.vector:
+        capacity = " ".join(map(str, np.asarray(inst.capacity).tolist()))
+        print(f"items: {inst.sizes.shape[0]}  dimensions: {inst.sizes.shape[1]}  "
+              f"capacity: {capacity}")
+    else:
+        print(f"items: {inst.sizes.size}  capacity: {inst.capacity}")
     print(f"bins: {res.bins}")
     print(f"lower bound: {res.lower_bound}")
     if res.optimal:
