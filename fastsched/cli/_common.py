@@ -25,6 +25,24 @@ from ..kube.manifests import Manifests, ManifestWarning, load_manifests
 __all__ = ["read_manifests", "describe_error", "print_error", "write_bindings", "integer_arg"]
 
 
+def add_manifest_args(parser: argparse.ArgumentParser) -> None:
+    """Manifest files as positional arguments (``-`` for stdin) and as kubectl's
+    repeatable ``-f/--filename``."""
+    parser.add_argument("files", nargs="*", metavar="FILE",
+                        help="YAML or JSON manifest files (or directories of them); - for "
+                             "stdin")
+    parser.add_argument("-f", "--filename", action="append", default=[], metavar="FILE",
+                        help="a manifest file, as kubectl takes it (repeatable)")
+
+
+def manifest_files(args: argparse.Namespace) -> list[str]:
+    """The files of ``add_manifest_args``, at least one."""
+    files = [*args.files, *args.filename]
+    if not files:
+        raise FastschedError("no manifests: give FILE arguments, -f FILE, or - for stdin")
+    return files
+
+
 def read_manifests(paths: Sequence[str]) -> Manifests:
     """Load manifests, printing skipped documents as warnings on stderr."""
     if list(paths).count("-") > 1:

@@ -21,10 +21,9 @@ import sys
 from collections import Counter
 from typing import Any, TextIO, cast
 
-from ..errors import FastschedError
 from ..kube.manifests import Manifests
 from ..plot import INSTANCE_TYPE_LABELS, ZONE_LABELS
-from ._common import REPORT_API, emit, output_arg, read_manifests
+from ._common import REPORT_API, add_manifest_args, emit, manifest_files, output_arg, read_manifests
 from ._text import first_label, human_amount, table_lines
 
 __all__ = ["add_inspect_parser", "cmd_inspect", "report_document"]
@@ -42,11 +41,7 @@ def add_inspect_parser(commands: Any) -> None:
         epilog="Exit status: 0, or 2 on a usage or input error. -o json/yaml write a "
                f"fastsched.io/v1 InspectReport (version {REPORT_VERSION}): nodes, pods "
                "(bound with their node, pending), services, skipped.")
-    parser.add_argument("files", nargs="*", metavar="FILE",
-                        help="YAML or JSON manifest files (or directories of them); - for "
-                             "stdin")
-    parser.add_argument("-f", "--filename", action="append", default=[], metavar="FILE",
-                        help="a manifest file, as kubectl takes it (repeatable)")
+    add_manifest_args(parser)
     parser.add_argument("--nodes", action="store_true", help="also list every node")
     parser.add_argument("-o", "--output", type=output_arg, default="table", metavar="FORMAT",
                         help="table (default), wide (with every node), json, yaml or name")
@@ -56,9 +51,7 @@ def add_inspect_parser(commands: Any) -> None:
 def cmd_inspect(args: argparse.Namespace, out: TextIO | None = None) -> int:
     """``fastsched inspect``: print a summary of the manifests."""
     out = out or sys.stdout
-    files = [*args.files, *args.filename]
-    if not files:
-        raise FastschedError("no manifests: give FILE arguments, -f FILE, or - for stdin")
+    files = manifest_files(args)
     manifests = read_manifests(files)
     if args.output in ("json", "yaml"):
         emit(report_document(manifests), args.output, out)

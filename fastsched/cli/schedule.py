@@ -37,7 +37,16 @@ from ..profile.profile import Profile
 from ..scheduler.preemption import Preemption
 from ..scheduler.queue import QueueResult
 from ..scheduler.scheduler import Placement, Scheduler, Unschedulable
-from ._common import REPORT_API, emit, integer_arg, output_arg, read_manifests, write_bindings
+from ._common import (
+    REPORT_API,
+    add_manifest_args,
+    emit,
+    integer_arg,
+    manifest_files,
+    output_arg,
+    read_manifests,
+    write_bindings,
+)
 from ._text import column_share, duration, first_label, plural, pod_rate, table_lines
 
 __all__ = ["add_schedule_parser", "cmd_schedule"]
@@ -66,11 +75,7 @@ def add_schedule_parser(commands: Any) -> None:
                "input error. -o json/yaml write a fastsched.io/v1 ScheduleReport "
                f"(version {REPORT_VERSION}): summary, placements, unschedulable, "
                "evictions, notOurs.")
-    parser.add_argument("files", nargs="*", metavar="FILE",
-                        help="YAML or JSON manifest files (or directories of them); - for "
-                             "stdin")
-    parser.add_argument("-f", "--filename", action="append", default=[], metavar="FILE",
-                        help="a manifest file, as kubectl takes it (repeatable)")
+    add_manifest_args(parser)
     parser.add_argument("--profile", metavar="CONFIG",
                         help="a KubeSchedulerConfiguration file "
                              "(kubescheduler.config.k8s.io/v1); default: kube-scheduler's "
@@ -114,9 +119,7 @@ def cmd_schedule(args: argparse.Namespace, out: TextIO | None = None) -> int:
     out = out or sys.stdout
     # data: the profiles first (a bad one fails before the manifests are read)
     profiles = _profiles(args)
-    files = [*args.files, *args.filename]
-    if not files:
-        raise FastschedError("no manifests: give FILE arguments, -f FILE, or - for stdin")
+    files = manifest_files(args)
     if args.bindings == "-" and args.output != "table":
         raise FastschedError(f"--bindings - and -o {args.output} would both write to stdout")
     manifests = read_manifests(files)

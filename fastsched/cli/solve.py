@@ -28,7 +28,15 @@ import time
 from typing import Any, TextIO
 
 from ..errors import FastschedError
-from ._common import REPORT_API, emit, output_arg, read_manifests, write_bindings
+from ._common import (
+    REPORT_API,
+    add_manifest_args,
+    emit,
+    manifest_files,
+    output_arg,
+    read_manifests,
+    write_bindings,
+)
 
 __all__ = ["add_solve_parser", "cmd_solve"]
 
@@ -74,11 +82,7 @@ def add_solve_parser(commands: Any) -> argparse.ArgumentParser:
         epilog="Exit status: 0 when every pod was placed; 3 when some stay unplaced or no "
                "plan was found in time (0 with --allow-unschedulable); 2 on a usage or "
                "input error. -o json/yaml write a fastsched.io/v1 SolveReport (version 1).")
-    parser.add_argument("files", nargs="*", metavar="FILE",
-                        help="YAML or JSON manifest files (or directories of them); - for "
-                             "stdin")
-    parser.add_argument("-f", "--filename", action="append", default=[], metavar="FILE",
-                        help="a manifest file, as kubectl takes it (repeatable)")
+    add_manifest_args(parser)
     parser.add_argument("--objective", choices=OBJECTIVES, default="min_nodes",
                         help="what to optimize (default: min_nodes)")
     parser.add_argument("--time-limit", type=_seconds_arg, default=10.0, metavar="SECONDS",
@@ -167,9 +171,7 @@ def cmd_solve(args: argparse.Namespace, out: TextIO | None = None,
     err = err or sys.stderr
 
     # data
-    files = [*args.files, *args.filename]
-    if not files:
-        raise FastschedError("no manifests: give FILE arguments, -f FILE, or - for stdin")
+    files = manifest_files(args)
     if args.bindings == "-" and args.output not in ("table", "wide"):
         raise FastschedError(f"--bindings - and -o {args.output} would both write to stdout")
     manifests = read_manifests(files)
