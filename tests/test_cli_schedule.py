@@ -393,3 +393,11 @@ def test_inspect_reports_as_json_yaml_and_names(capsys, monkeypatch):
     code, out, _ = run(capsys, "inspect", NODES, "-o", "wide")
     assert code == 0 and "NAME" in out and names[0] in out
     assert run(capsys, "inspect")[0] == 2
+
+
+def test_a_mistyped_option_gets_a_suggestion(capsys):
+    code, out, err = run(capsys, "schedule", NODES, "--profle", "x.yaml")
+    assert code == 2 and out == ""
+    assert "unrecognized arguments: --profle x.yaml (--profle: did you mean --profile?)" in err
+    code, _, err = run(capsys, "schedule", NODES, "--zzzz")
+    assert code == 2 and "did you mean" not in err

@@ -20,18 +20,23 @@ Bindings) is in ``fastsched.cli._common``, report formatting in
 ``fastsched.cli._text``; neither imports this package, so the command modules
 never import it back. This module holds only the top-level parser and ``main``.
 
-Bad input (a manifest that cannot be read, a missing file) prints
-``fastsched: error: <message>`` on stderr and exits with status 2.
-Unschedulable pods are not an error: as for kube-scheduler they are an outcome,
-reported with their reasons, and ``schedule`` still exits with status 0.
+Bad input (a manifest that cannot be read, a missing file, a mistyped option —
+with the option it most likely meant) prints ``fastsched: error: <message>`` on
+stderr and exits with status 2. Unschedulable pods are not an error: as for
+kube-scheduler they are an outcome, reported with their reasons; ``schedule`` and
+``solve`` exit with status 3 then (0 with ``--allow-unschedulable``), so a pipeline
+can gate on it.
 """
 
 from __future__ import annotations
 
 import argparse
+import difflib
 import os
+import re
 import sys
 from collections.abc import Sequence
+from typing import NoReturn
 
 from .. import __version__
 from ..errors import FastschedError
@@ -49,9 +54,40 @@ from .solve import add_solve_parser
 __all__ = ["main", "build_parser", "cmd_inspect", "cmd_schedule", "cmd_demo", "demo_workload"]
 
 
+class _Parser(argparse.ArgumentParser):
+    """argparse, with "did you mean" for a mistyped option (Python 3.11's argparse
+    has no suggestions of its own)."""
+
+    def error(self, message: str) -> NoReturn:
+        found = re.match(r"unrecognized arguments: (.*)", message)
+        if found:
+            options = sorted(_options(self))
+            hints = []
+            for word in found.group(1).split():
+                flag = word.split("=", 1)[0]
+                if flag.startswith("-"):
+                    close = difflib.get_close_matches(flag, options, n=1, cutoff=0.6)
+                    if close:
+                        hints.append(f"{flag}: did you mean {close[0]}?")
+            if hints:
+                message += " (" + "; ".join(hints) + ")"
+        super().error(message)
+
+
+def _options(parser: argparse.ArgumentParser) -> set[str]:
+    """Every option string of ``parser`` and of its subcommands."""
+    out: set[str] = set()
+    for action in parser._actions:
+        out.update(o for o in action.option_strings if o.startswith("--"))
+        if isinstance(action, argparse._SubParsersAction):
+            for sub in action.choices.values():
+                out |= _options(sub)
+    return out
+
+
 def build_parser() -> argparse.ArgumentParser:
     """The argument parser with every subcommand."""
-    parser = argparse.ArgumentParser(
+    parser = _Parser(
         prog="fastsched",
         description="A scheduling core with Kubernetes semantics.")
     parser.add_argument("--version", action="version", version=f"fastsched {__version__}")
