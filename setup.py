@@ -41,7 +41,6 @@ directives = {
 flags = (["-O0", "-g"] if DEBUG else ["-O3"]) + ["-ffp-contract=off"]
 
 
-
 def _local_inputs() -> list[Path]:
     """What every kernel's C depends on in this tree besides its own .pyx."""
     return [p for p in KERNELS.iterdir() if p.suffix in (".h", ".pxd", ".pxi")]

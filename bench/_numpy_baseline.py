@@ -291,6 +291,16 @@ class _Resources:
         self.state[:, row] += s.delta[:, 0]
 
 
+def select(total: np.ndarray, ok: np.ndarray) -> tuple[int, int]:
+    """The node to bind to and its score, (-1, 0) when none is feasible. ``total``
+    holds each node's score plus one (so a feasible node is at least 1): zeroed where
+    infeasible, argmax takes the lowest row among equals. Overwrites ``total``."""
+    np.multiply(total, ok, out=total)
+    row = int(np.argmax(total))
+    best = int(total[row])
+    return (row, best - 1) if best else (-1, 0)
+
+
 class NumpyScheduler:
     """The baseline with its working state kept from call to call, for sustained
     runs (bench/bench_sustained.py): ``schedule_many`` places like
@@ -330,15 +340,10 @@ class NumpyScheduler:
         for t, s in enumerate(self._plan(pods)):
             res.fit(s, ok)
             res.score(s, ok, total)
-            # Select: infeasible nodes total 0, feasible ones at least 1; argmax takes
-            # the lowest row among equals.
-            np.multiply(total, ok, out=total)
-            row = int(np.argmax(total))
-            best = total[row]
-            if best == 0:
+            row, best = select(total, ok)
+            if row < 0:
                 continue
-            rows[t] = row
-            totals[t] = int(best) - 1
+            rows[t], totals[t] = row, best
             res.commit(s, row)
         return (rows, totals) if return_scores else rows
 

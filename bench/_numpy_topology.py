@@ -47,7 +47,7 @@ from collections.abc import Iterable, Sequence
 from typing import Any
 
 import numpy as np
-from _numpy_baseline import _Compiler, _Resources
+from _numpy_baseline import _Compiler, _Resources, select
 
 from fastsched.cluster.cluster import Cluster
 from fastsched.model.pod import Pod
@@ -328,13 +328,10 @@ def numpy_schedule_topology(cluster: Cluster, pods: Sequence[Pod],
         # InterPodAffinity scores 0 everywhere: no pod has terms that score.
 
         # -- select: infeasible nodes total 0, feasible ones at least 1 -----------------
-        np.multiply(total, ok, out=total)
-        row = int(np.argmax(total))
-        best = total[row]
-        if best == 0:
+        row, best = select(total, ok)
+        if row < 0:
             continue
-        rows[t] = row
-        totals[t] = int(best) - 1
+        rows[t], totals[t] = row, best
 
         # -- commit: resources, spread counters, anti-affinity ---------------------------
         res_state.commit(r, row)
