@@ -241,12 +241,17 @@ def test_demo_progress_bar_on_a_terminal():
     out, err = io.StringIO(), Terminal()
     assert cmd_demo(args, out=out, err=err) == 0
     bar = err.getvalue()
-    assert bar.startswith("\rScheduling [") and bar.endswith("100%  400/400 pods\n")
-    assert "pods/s" in out.getvalue()
+    assert bar.startswith("\rScheduling ") and "0/400 pods" in bar   # tqdm's bar
+    assert bar.endswith("\r")                                         # cleared at the end
+    assert "pods/s" in out.getvalue() and "Scheduling" not in out.getvalue()
 
     args = build_parser().parse_args(["demo", "--nodes", "50", "--pods", "400",
                                       "--running", "0", "--no-progress"])
     err = Terminal()
+    assert cmd_demo(args, out=io.StringIO(), err=err) == 0
+    assert err.getvalue() == ""
+    args = build_parser().parse_args(["demo", "--nodes", "50", "--pods", "400",
+                                      "--running", "0", "-q"])
     assert cmd_demo(args, out=io.StringIO(), err=err) == 0
     assert err.getvalue() == ""
 

@@ -15,11 +15,13 @@ from __future__ import annotations
 import argparse
 import sys
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 
 from ._bppfiles import FORMATS, Instance, parse_instance, read_instance
-from ._common import integer_arg, print_error
+from ._common import REPORT_API, emit, integer_arg, print_error
+from ._progress import SearchProgress
 
 __all__ = ["add_binpack_parser", "cmd_binpack", "read_bpplib", "read_instance"]
 
@@ -36,6 +38,10 @@ weight-count; single numbers whose first equals the number of sizes after the se
 (which no size exceeds) are bpplib; anything else is capacity-first. The format read is
 printed; a capacity-first file whose capacity happens to equal its item count minus one
 reads as bpplib, so name the format when in doubt.
+
+output (-o): table (default) prints the lines below; json and yaml write a
+fastsched.io/v1 BinPackReport (version 1): format, items, dimensions, capacity, bins,
+lowerBound, optimal, gap, method, seconds, and assignment (the bin of each item).
 
 exit status:
   0    a packing was found (optimal or not: see the 'optimal:' line)
@@ -72,9 +78,22 @@ def add_binpack_parser(subparsers) -> argparse.ArgumentParser:
     p.add_argument("--seed", type=integer_arg(0, (1 << 31) - 1), default=0, metavar="N",
                    help="random seed (default 0)")
     p.add_argument("--assignment", action="store_true",
-                   help="also print the bin of each item, one per line")
+                   help="also print the bin of each item, one per line (always in json/yaml)")
+    p.add_argument("-o", "--output", type=_output, default="table", metavar="FORMAT",
+                   help="table (default), json or yaml (a BinPackReport)")
+    p.add_argument("-q", "--quiet", action="store_true",
+                   help="no live line on stderr (there is none off a terminal)")
     p.set_defaults(run=cmd_binpack)
     return p
+
+
+def _output(text: str) -> str:
+    if text == "wide":
+        return "table"
+    if text in ("table", "json", "yaml"):
+        return text
+    raise argparse.ArgumentTypeError(f"invalid choice {text!r} (choose from table, json, "
+                                     f"yaml)")
 
 
 def _load(path: str, fmt: str) -> Instance:
@@ -98,11 +117,17 @@ def cmd_binpack(args: argparse.Namespace) -> int:
         return print_error(str(exc))
     solve = binpack_vector if inst.vector else binpack
     try:
-        res = solve(inst.sizes, inst.capacity, time_limit=args.time_limit,
-                    workers=args.workers, seed=args.seed)
+        with SearchProgress(sys.stderr, args.time_limit, label="packing", unit="bins",
+                            quiet=getattr(args, "quiet", False)) as live:
+            res = solve(inst.sizes, inst.capacity, time_limit=args.time_limit,
+                        workers=args.workers, seed=args.seed, progress=live)
     except (ValueError, TypeError) as exc:
         return print_error(f"{args.file}: {exc}")
     how = "detected" if fmt == "auto" else "given"
+    output = getattr(args, "output", "table")
+    if output != "table":
+        emit(report_document(inst, res, how), output, sys.stdout)
+        return 0
     print(f"format: {inst.format} ({how})")
     if inst.vector:
         capacity = " ".join(map(str, np.asarray(inst.capacity).tolist()))
@@ -122,3 +147,19 @@ def cmd_binpack(args: argparse.Namespace) -> int:
         for b in res.assignment.tolist():
             print(b)
     return 0
+
+
+def report_document(inst: Instance, res: Any, how: str = "detected") -> dict[str, Any]:
+    """The ``-o json|yaml`` report of ``fastsched binpack`` (fields are only ever
+    added; ``version`` changes if one changes meaning)."""
+    capacity = np.asarray(inst.capacity).tolist()
+    return {
+        "apiVersion": REPORT_API, "kind": "BinPackReport", "version": 1,
+        "format": inst.format, "formatSource": how,
+        "items": int(inst.sizes.shape[0]),
+        "dimensions": int(inst.sizes.shape[1]) if inst.vector else 1,
+        "capacity": capacity, "bins": int(res.bins), "lowerBound": int(res.lower_bound),
+        "optimal": bool(res.optimal), "gap": float(res.gap), "status": str(res.status.value),
+        "method": res.method, "seconds": round(float(res.wall_time), 6),
+        "assignment": res.assignment.tolist(),
+    }

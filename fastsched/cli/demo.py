@@ -40,6 +40,7 @@ from ..plot import (
 )
 from ..scheduler.scheduler import Scheduler, Unschedulable
 from ._common import integer_arg
+from ._progress import count_progress
 from ._text import cluster_total, column_share, duration, percent, plural, pod_rate, table_lines
 
 __all__ = ["DEMO_WORKLOAD", "DEMO_RESOURCES", "demo_workload", "add_demo_parser", "cmd_demo",
@@ -122,8 +123,9 @@ def add_demo_parser(commands: Any) -> None:
     parser.add_argument("--plot", metavar="FILE.png",
                         help="also draw per-node cpu and memory utilization by zone and "
                              f"node shape (needs matplotlib: {INSTALL_HINT})")
-    parser.add_argument("--no-progress", action="store_true",
+    parser.add_argument("-q", "--quiet", action="store_true",
                         help="no progress bar (there is none when stderr is not a terminal)")
+    parser.add_argument("--no-progress", action="store_true", help=argparse.SUPPRESS)
     parser.set_defaults(run=cmd_demo)
 
 
@@ -152,14 +154,14 @@ def cmd_demo(args: argparse.Namespace, out: TextIO | None = None,
 
     # solve: a few calls, sized for a progress bar that moves about ten times a second
     scheduler = Scheduler(cluster)
-    progress = _Progress(err, len(pods), enabled=not args.no_progress)
+    progress = count_progress(err, len(pods), label="Scheduling", unit="pods",
+                              quiet=args.no_progress or args.quiet)
     rows = np.full(len(pods), -1, np.int64)
     reasons: Counter[str] = Counter()      # reason -> unschedulable pods it applied to
     ruled_out: Counter[str] = Counter()    # reason -> nodes it ruled out, summed over pods
     examples: dict[str, Unschedulable] = {}
     elapsed, calls, done = 0.0, 0, 0
     step = max(1, math.ceil(len(pods) / PROGRESS_CHUNKS))
-    progress.show(0)
     while done < len(pods):
         chunk = pods[done:done + step]
         tick = time.perf_counter()
@@ -173,7 +175,7 @@ def cmd_demo(args: argparse.Namespace, out: TextIO | None = None,
             ruled_out.update(failure.reasons)
             examples.setdefault(_group_of(chunk[t]), failure)
         done += len(chunk)
-        progress.show(done)
+        progress.update(len(chunk))
         # the next call: about PROGRESS_SECONDS at the rate seen so far
         rate = done / elapsed if elapsed > 0 else float("inf")
         step = max(step, int(min(rate * PROGRESS_SECONDS, len(pods))))
@@ -197,32 +199,6 @@ def cmd_demo(args: argparse.Namespace, out: TextIO | None = None,
             f"{placed:,} of {len(pods):,} pods on {len(cluster):,} nodes (seed {args.seed})"))
         print(f"\nPlot: {args.plot} ({duration(time.perf_counter() - tick)})", file=out)
     return 0
-
-
-class _Progress:
-    """A one-line text progress bar, redrawn in place on a terminal (else silent)."""
-
-    WIDTH = 30
-
-    def __init__(self, stream: TextIO, total: int, enabled: bool = True) -> None:
-        isatty = getattr(stream, "isatty", None)
-        self.stream = stream
-        self.total = total
-        self.enabled = enabled and isatty is not None and isatty()
-
-    def show(self, done: int) -> None:
-        if not self.enabled:
-            return
-        fraction = done / self.total if self.total else 1.0
-        filled = int(fraction * self.WIDTH)
-        self.stream.write(f"\rScheduling [{'#' * filled}{' ' * (self.WIDTH - filled)}] "
-                          f"{fraction:4.0%}  {done:,}/{self.total:,} pods")
-        self.stream.flush()
-
-    def close(self) -> None:
-        if self.enabled:
-            self.stream.write("\n")
-            self.stream.flush()
 
 
 def _taint_counts(cluster: Cluster) -> Counter[str]:

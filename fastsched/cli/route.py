@@ -3,13 +3,17 @@
 ::
 
     fastsched route FILES... --service my-service --keys FILE|- [--method maglev]
+                    [-o table|wide|json|yaml|name]
 
-Loads the manifests, takes the Service's endpoints (the bound pods it selects;
-with ``--schedule`` the pending pods are scheduled first, with kube-scheduler's
-default profile) and prints one line per key: the key, the pod and its node,
-separated by tabs. ``add_route_parser(commands)`` declares the command and sets
-``run=cmd_route``; ``cmd_route(args) -> int`` returns the exit status: 0, or 2
-after printing ``fastsched: error: <message>`` on bad input.
+Loads the manifests (``-`` or ``-f FILE`` as elsewhere), takes the Service's
+endpoints (the bound pods it selects; with ``--schedule`` the pending pods are
+scheduled first, with kube-scheduler's default profile) and prints one line per
+key: the key, the pod and its node, separated by tabs (``wide`` adds a header and
+the endpoint's index; ``json``/``yaml`` write a ``fastsched.io/v1 RouteReport``;
+``name`` the ``pod/NAMESPACE/NAME`` of each key). ``add_route_parser(commands)``
+declares the command and sets ``run=cmd_route``; ``cmd_route(args) -> int``
+returns the exit status: 0, or 2 after printing ``fastsched: error: <message>``
+on bad input.
 """
 
 from __future__ import annotations
@@ -22,7 +26,17 @@ from ..errors import FastschedError, ValidationError
 from ..hashing import is_prime
 from ..routing import METHODS, endpoints, route_to
 from ..scheduler.scheduler import Scheduler
-from ._common import describe_error, integer_arg, print_error, read_manifests
+from ._common import (
+    REPORT_API,
+    add_manifest_args,
+    describe_error,
+    emit,
+    integer_arg,
+    manifest_files,
+    output_arg,
+    print_error,
+    read_manifests,
+)
 
 __all__ = ["add_route_parser", "cmd_route", "MAX_TABLE_SIZE"]
 
@@ -42,9 +56,11 @@ def add_route_parser(commands: Any) -> argparse.ArgumentParser:
                     "maglev builds a Maglev table as kube-proxy's IPVS mh scheduler does; "
                     "ketama a uhashring-compatible ketama ring; rendezvous uses highest "
                     "random weight. Endpoints are hashed by namespace/name.",
-        epilog="Exit status: 0, or 2 on bad input (including a Service without endpoints).")
-    parser.add_argument("files", nargs="+", metavar="FILE",
-                        help="YAML or JSON manifest files (or directories of them)")
+        epilog="Exit status: 0, or 2 on bad input (including a Service without endpoints). "
+               "-o json/yaml write a fastsched.io/v1 RouteReport (version 1): service, "
+               "method, tableSize, endpoints [{pod, node}] and routes [{key, pod, node, "
+               "endpoint}].")
+    add_manifest_args(parser)
     parser.add_argument("--service", required=True, metavar="NAME",
                         help="the Service: NAME, or NAMESPACE/NAME")
     parser.add_argument("-n", "--namespace", default="default",
@@ -60,6 +76,9 @@ def add_route_parser(commands: Any) -> argparse.ArgumentParser:
     parser.add_argument("--schedule", action="store_true",
                         help="schedule the pending pods first (kube-scheduler's default "
                              "profile), so that pods of Deployments become endpoints")
+    parser.add_argument("-o", "--output", type=output_arg, default="table", metavar="FORMAT",
+                        help="table (default: KEY, POD, NODE by tabs), wide (with a header "
+                             "and the endpoint index), json, yaml (the RouteReport) or name")
     parser.set_defaults(run=cmd_route)
     return parser
 
@@ -76,21 +95,36 @@ def cmd_route(args: argparse.Namespace, out: TextIO | None = None,
               stdin: TextIO | None = None) -> int:
     """``fastsched route``: print each key's endpoint; 2 on bad input."""
     try:
-        lines = _route(args, stdin or sys.stdin)
+        report = _route(args, stdin or sys.stdin)
     except KeyError as err:            # Manifests.service: no such Service
         return print_error(f"{err.args[0] if err.args else err}")
     except (FastschedError, OSError) as err:
         return print_error(describe_error(err))
     out = out or sys.stdout
+    output = getattr(args, "output", "table")
+    if output in ("json", "yaml"):
+        emit(report, output, out)
+        return 0
+    routes = report["routes"]
+    if output == "name":
+        lines = [f"pod/{r['pod']}" for r in routes]
+    elif output == "wide":
+        lines = ["KEY\tPOD\tNODE\tENDPOINT"] + [
+            f"{r['key']}\t{r['pod']}\t{r['node']}\t{r['endpoint']}" for r in routes]
+    else:
+        lines = [f"{r['key']}\t{r['pod']}\t{r['node']}" for r in routes]
     if lines:
         out.write("\n".join(lines) + "\n")
     return 0
 
 
-def _route(args: argparse.Namespace, stdin: TextIO) -> list[str]:
+def _route(args: argparse.Namespace, stdin: TextIO) -> dict[str, Any]:
     # data: the keys first (cheap to check), then the manifests
+    files = manifest_files(args)
+    if args.keys == "-" and "-" in files:
+        raise FastschedError("stdin ('-') can hold the keys or the manifests, not both")
     keys = _read_keys(args.keys, stdin)
-    manifests = read_manifests(args.files)
+    manifests = read_manifests(files)
     name, namespace = args.service, args.namespace
     if "/" in name:
         namespace, name = name.split("/", 1)
@@ -108,11 +142,18 @@ def _route(args: argparse.Namespace, stdin: TextIO) -> list[str]:
             hint = (f" ({len(pending)} of its pods are pending: add --schedule to place "
                     "them first)")
         raise ValidationError(f"Service {service.key} has no endpoints{hint}")
-    if not keys:
-        return []
-    routes = route_to(found, keys, args.method, table_size=args.table_size)
-    cells = [f"{e.pod}\t{e.node}" for e in routes.endpoints]
-    return [f"{key}\t{cells[j]}" for key, j in zip(keys, routes.index.tolist())]
+    report: dict[str, Any] = {
+        "apiVersion": REPORT_API, "kind": "RouteReport", "version": 1,
+        "service": service.key, "method": args.method,
+        "tableSize": args.table_size if args.method == "maglev" else None,
+        "endpoints": [{"pod": e.pod, "node": e.node} for e in found], "routes": []}
+    if keys:
+        routes = route_to(found, keys, args.method, table_size=args.table_size)
+        chosen = routes.endpoints
+        report["endpoints"] = [{"pod": e.pod, "node": e.node} for e in chosen]
+        report["routes"] = [{"key": key, "pod": chosen[j].pod, "node": chosen[j].node,
+                             "endpoint": j} for key, j in zip(keys, routes.index.tolist())]
+    return report
 
 
 def _read_keys(path: str, stdin: TextIO) -> list[str]:

@@ -23,9 +23,11 @@ from __future__ import annotations
 import argparse
 import math
 import sys
-import threading
 import time
+from collections import Counter
 from typing import Any, TextIO
+
+import numpy as np
 
 from ..errors import FastschedError
 from ._common import (
@@ -37,8 +39,11 @@ from ._common import (
     read_manifests,
     write_bindings,
 )
+from ._progress import SearchProgress
 
 __all__ = ["add_solve_parser", "cmd_solve"]
+
+UNPLACED_SHOWN = 5      # pod names listed per reason in the table summary
 
 OBJECTIVE_UNITS = {"max_placed": "weighted pods placed", "min_nodes": "nodes in use",
                    "balance": "permille peak utilization"}
@@ -106,57 +111,6 @@ def add_solve_parser(commands: Any) -> argparse.ArgumentParser:
     return parser
 
 
-class _LiveLine:
-    """``incumbent … bound … gap …`` redrawn in place on a terminal (else silent)."""
-
-    def __init__(self, stream: TextIO, start: float, limit: float, quiet: bool = False) -> None:
-        isatty = getattr(stream, "isatty", None)
-        self.stream = stream
-        self.start = start
-        self.limit = limit
-        self.enabled = bool(isatty is not None and isatty()) and not quiet
-        self.width = 0
-        self.last: tuple[int, int] | None = None
-        self.lock = threading.Lock()
-        self.done = threading.Event()
-        # The solver reports only improvements: a ticker redraws the clock meanwhile,
-        # so a long search never looks frozen.
-        self.ticker = threading.Thread(target=self._tick, daemon=True)
-        if self.enabled:
-            self.ticker.start()
-
-    def __call__(self, incumbent: int, bound: int) -> None:
-        self.last = (incumbent, bound)
-        self._draw()
-
-    def _tick(self) -> None:
-        while not self.done.wait(0.5):
-            self._draw()
-
-    def _draw(self) -> None:
-        if not self.enabled:
-            return
-        elapsed = time.perf_counter() - self.start
-        text = f"\rsolving  {elapsed:.1f} / {self.limit:g} s"
-        if self.last is not None:
-            incumbent, bound = self.last
-            gap = abs(incumbent - bound) / max(1, abs(incumbent))
-            text += f"  incumbent {incumbent:,}  bound {bound:,}  gap {gap:.2%}"
-        with self.lock:
-            if self.done.is_set():
-                return
-            self.width = max(self.width, len(text))
-            self.stream.write(text.ljust(self.width))
-            self.stream.flush()
-
-    def close(self) -> None:
-        with self.lock:
-            self.done.set()
-            if self.enabled and self.width:
-                self.stream.write("\n")
-                self.stream.flush()
-
-
 def cmd_solve(args: argparse.Namespace, out: TextIO | None = None,
               err: TextIO | None = None) -> int:
     """``fastsched solve``: place the pending pods in one batch, report, write Bindings."""
@@ -178,15 +132,15 @@ def cmd_solve(args: argparse.Namespace, out: TextIO | None = None,
     cluster, pending = manifests.cluster, list(manifests.pending)
 
     # solve, with the live line
-    start = time.perf_counter()
-    live = _LiveLine(err, start, args.time_limit, args.quiet)
-    try:
+    with SearchProgress(err, args.time_limit, quiet=args.quiet) as live:
         result = solve_batch(cluster, pending, objective=args.objective,
                              time_limit=args.time_limit, workers=args.workers,
                              seed=args.seed, hint=None if args.no_hint else "greedy",
                              progress=live)
-    finally:
-        live.close()
+
+    # beside it: the online scheduler's answer, and why the unplaced pods fit nowhere
+    online = online_answer(cluster, pending)
+    why = unplaced_reasons(cluster, result)
 
     # bindings before the report: if the file cannot be written, that error is final
     if args.bindings and args.bindings != "-":
@@ -194,14 +148,14 @@ def cmd_solve(args: argparse.Namespace, out: TextIO | None = None,
 
     # report
     if args.output in ("json", "yaml"):
-        emit(report_document(result, len(pending)), args.output, out)
+        emit(report_document(result, len(pending), online, why), args.output, out)
     elif args.output == "name":
         for pod, _ in result.bindings:
             print(f"pod/{pod.namespace}/{pod.name}", file=out)
     elif args.bindings == "-":
         write_bindings("-", result.bindings)
     else:
-        print("\n".join(_summary(cluster, pending, result)), file=out)
+        print("\n".join(_summary(cluster, pending, result, online, why)), file=out)
         if args.bindings:
             print(f"\nBindings: {len(result.bindings):,} written to {args.bindings}",
                   file=out)
@@ -210,10 +164,51 @@ def cmd_solve(args: argparse.Namespace, out: TextIO | None = None,
     return 0
 
 
-def report_document(result: Any, pending: int) -> dict[str, Any]:
+def online_answer(cluster: Any, pending: list) -> dict[str, Any]:
+    """What kube-scheduler's default profile does with the same pods, one after
+    another on a copy of the cluster: pods placed, nodes in use (counted as the
+    solver counts them), seconds."""
+    from ..scheduler.scheduler import Scheduler
+    from ..solver.batch.problem import uncounted_nodes
+    copy = cluster.copy()
+    tick = time.perf_counter()
+    placed = int(np.count_nonzero(Scheduler(copy).schedule_many(pending).rows >= 0))
+    seconds = time.perf_counter() - tick
+    in_use = (np.asarray(copy.pod_counts) > 0) & ~uncounted_nodes(copy)
+    return {"placed": placed, "nodesAfter": int(np.count_nonzero(in_use)),
+            "seconds": round(seconds, 6)}
+
+
+def unplaced_reasons(cluster: Any, result: Any) -> list[tuple[str, str]]:
+    """``(pod key, reason)`` for each pod the plan leaves out: kube-scheduler's
+    ``0/N nodes are available: …`` on the cluster as the plan leaves it, or, for a
+    pod that would still fit alone, that the batch's rules or time left it out."""
+    unplaced = list(result.unplaced)
+    if not unplaced:
+        return []
+    from ..scheduler.scheduler import Scheduler, Unschedulable
+    after = cluster.copy()
+    pairs = result.bindings
+    after.bind_many([p for p, _ in pairs], [n for _, n in pairs], force=True)
+    tried = Scheduler(after).schedule_many(unplaced)
+    out = []
+    for t, pod in enumerate(unplaced):
+        answer = tried[t]
+        if isinstance(answer, Unschedulable):
+            out.append((pod.key, answer.message))
+        else:
+            out.append((pod.key, "fits on a node after the plan alone; left out by the "
+                                  "batch's rules (gang, spread, priority) or the time limit"))
+    return out
+
+
+def report_document(result: Any, pending: int, online: dict[str, Any] | None = None,
+                    reasons: list[tuple[str, str]] | None = None) -> dict[str, Any]:
     """The ``-o json|yaml`` report: ``apiVersion``/``kind``/``version``, the status,
-    objective, value, bound and gap, counts, then the placements and the unplaced
-    pods. Fields are only ever added; ``version`` changes if one changes meaning."""
+    objective, value, bound and gap, counts (nodes in use exclude control-plane and
+    cordoned nodes), the placements, the unplaced pods and why (``unplacedReasons``),
+    and the online scheduler's answer (``online``). Fields are only ever added;
+    ``version`` changes if one changes meaning."""
     return {
         "apiVersion": REPORT_API, "kind": "SolveReport", "version": 1,
         "status": str(result.status.value), "objective": result.objective,
@@ -224,10 +219,13 @@ def report_document(result: Any, pending: int) -> dict[str, Any]:
                     "nodesAfter": result.nodes_after},
         "placements": [{"pod": p.key, "node": n} for p, n in result.bindings],
         "unplaced": [p.key for p in result.unplaced],
+        "unplacedReasons": [{"pod": key, "reason": why} for key, why in reasons or ()],
+        "online": online,
     }
 
 
-def _summary(cluster: Any, pending: list, result: Any) -> list[str]:
+def _summary(cluster: Any, pending: list, result: Any, online: dict[str, Any],
+             reasons: list[tuple[str, str]]) -> list[str]:
     if not pending:
         return ["Nothing to solve: the manifests have no pending pods."]
     total = len(pending)
@@ -237,7 +235,8 @@ def _summary(cluster: Any, pending: list, result: Any) -> list[str]:
     width = len(f"{total:,}")
     lines.append(f"  placed          {result.placed:>{width},} of {total:,}")
     lines.append(f"  unplaced        {total - result.placed:>{width},}")
-    lines.append(f"  nodes in use    {result.nodes_before:,} before, {result.nodes_after:,} after")
+    lines.append(f"  nodes in use    {result.nodes_before:,} before, {result.nodes_after:,} after "
+                 "(control-plane and cordoned nodes not counted)")
     unit = OBJECTIVE_UNITS[result.objective]
     if result.objective_value is None:
         lines.append("  objective       none: no plan "
@@ -253,4 +252,15 @@ def _summary(cluster: Any, pending: list, result: Any) -> list[str]:
     stats = result.stats
     lines.append(f"  model           {stats.get('shapes', 0):,} pod shapes, "
                  f"{stats.get('num_variables', 0):,} variables, {result.workers} workers")
+    lines.append(f"  online          kube-scheduler's default profile, pod by pod: "
+                 f"{online['placed']:,} placed, {online['nodesAfter']:,} nodes in use "
+                 f"({online['seconds']:.3f} s)")
+    if reasons:
+        lines += ["", "Unplaced pods:"]
+        by_reason = Counter(why for _, why in reasons)
+        for why, count in sorted(by_reason.items(), key=lambda item: (-item[1], item[0])):
+            pods = [key for key, w in reasons if w == why]
+            shown = ", ".join(pods[:UNPLACED_SHOWN])
+            more = f" and {count - UNPLACED_SHOWN:,} more" if count > UNPLACED_SHOWN else ""
+            lines.append(f"  {count:,} pod{'s' if count != 1 else ''} ({shown}{more}): {why}")
     return lines

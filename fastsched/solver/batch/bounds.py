@@ -48,13 +48,13 @@ def _nodes_bound(p: _Problem, target: int) -> int:
     room vector and the covering solved as a small integer program (a relaxation of
     placement, so its optimum is a valid bound); per resource, largest room first,
     when there are too many groups or no solver."""
-    fixed = int(np.count_nonzero(p.fixed_used))
+    fixed = int(np.count_nonzero(p.fixed_used)) - p.offset
     if target <= 0:
         return fixed
     demand = _least_demand(p, target)
     eligible = p.eligible
     open_rows = eligible & ~p.fixed_used
-    extra = 1 if not p.fixed_used.any() else 0
+    extra = 1 if not (eligible & p.fixed_used).any() else 0
     cols = p.cols.tolist()
     need = np.array([demand[r] - float(p.rem[eligible & p.fixed_used, r].sum())
                      for r in cols])

@@ -14,7 +14,7 @@ def _evaluate(p: _Problem, X: np.ndarray) -> dict[str, int]:
     load = X.sum(axis=0) if p.S else np.zeros(p.n, np.int64)
     return {"placed_weight": int((X.sum(axis=1) * p.weight).sum()) if p.S else 0,
             "placed": int(load.sum()),
-            "nodes": int(np.count_nonzero(p.fixed_used | (load > 0))),
+            "nodes": int(np.count_nonzero(p.fixed_used | (load > 0))) - p.offset,
             "peak": _peak(p, X)}
 
 

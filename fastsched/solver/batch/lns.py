@@ -49,7 +49,8 @@ def _subproblem(p: _Problem, X: np.ndarray, rows: np.ndarray) -> _Problem:
                             g.skew) for g in p.spreads]
     return _Problem(n=len(rows), cols=p.cols, A=p.A, count=count, weight=p.weight,
                     priority=p.priority, alloc=p.alloc[rows], req=p.req[rows],
-                    rem=p.rem[rows], cap=cap, fixed_used=p.fixed_used[rows], limits=limits,
+                    rem=p.rem[rows], cap=cap, fixed_used=p.fixed_used[rows], free=p.free[rows],
+                    limits=limits,
                     spreads=spreads, gangs=[], balance_cols=p.balance_cols,
                     pod_shape=np.zeros(0, np.int64), pods_col=p.pods_col,
                     node_names=tuple(p.node_names[r] for r in rows.tolist()))

@@ -60,7 +60,7 @@ class _Problem:
     req: np.ndarray            # int64[n, R]
     rem: np.ndarray            # int64[n, R] free room, >= 0
     cap: np.ndarray            # int64[S, n] most pods of a shape a node can take
-    fixed_used: np.ndarray     # bool[n] nodes running pods
+    fixed_used: np.ndarray     # bool[n] nodes running pods, or free (below)
     limits: list[_Limit]
     spreads: list[_SpreadGroup]
     gangs: list[_GangGroup]
@@ -68,6 +68,15 @@ class _Problem:
     pod_shape: np.ndarray      # int64[T] shape of each pod of the batch
     pods_col: int
     node_names: tuple[str, ...]
+    # bool[n] nodes that never count as in use: control-plane and cordoned nodes are
+    # there whatever the plan, so the plan neither pays for nor saves them. They are
+    # "in use" already (fixed_used) and subtracted from every count of nodes.
+    free: np.ndarray
+
+    @property
+    def offset(self) -> int:
+        """Nodes counted by ``fixed_used`` that are not counted as in use."""
+        return int(np.count_nonzero(self.free))
 
     @property
     def S(self) -> int:
@@ -308,12 +317,13 @@ def _problem(cluster: Cluster, pods: list[Pod], objects: list[Pod], of: list[int
                             + [cluster.resources.index(r) for r in (CPU, MEMORY)
                                if not A[:, cluster.resources.index(r)].any()], np.int64)
     balance_cols.sort()
+    free = uncounted_nodes(cluster)
     return _Problem(n=n, cols=cols, A=A, count=count, weight=weight, priority=priority,
                     alloc=alloc, req=req, rem=rem, cap=cap,
-                    fixed_used=np.asarray(cluster.pod_counts) > 0, limits=limits,
+                    fixed_used=(np.asarray(cluster.pod_counts) > 0) | free, limits=limits,
                     spreads=spread_groups, gangs=gang_groups, balance_cols=balance_cols,
                     pod_shape=pod_shape, pods_col=cluster.resources.index(PODS),
-                    node_names=cluster.node_names)
+                    node_names=cluster.node_names, free=free)
 
 
 # The filters that depend on the node alone, not on what runs there: the model
@@ -346,3 +356,19 @@ def _port_limits(cluster: Cluster, reps: list[Pod]) -> list[_Limit]:
             if (proto, port) in held:
                 held[(proto, port)][row] = 0
     return [_Limit(shapes, None, held[key]) for key, shapes in sorted(wanted.items())]
+
+
+CONTROL_PLANE_LABELS = ("node-role.kubernetes.io/control-plane", "node-role.kubernetes.io/master")
+
+
+def uncounted_nodes(cluster: Any) -> np.ndarray:
+    """``bool[nodes]``: the nodes no count of "nodes in use" includes: cordoned
+    nodes and control-plane nodes (labelled ``node-role.kubernetes.io/control-plane``
+    or the older ``.../master``, whatever the value)."""
+    out = np.asarray(cluster.unschedulable, np.bool_).copy()
+    codes, table = cluster.label_codes, cluster.label_table
+    for key in CONTROL_PLANE_LABELS:
+        k = table.key_index.get(key)
+        if k is not None:
+            out |= codes[:, k] >= 0
+    return out

@@ -120,7 +120,7 @@ def _search(p: _Problem, final: list[Pod], options: BatchOptions, workers: int,
             progress: Callable[[int, int], Any] | None, start: float) -> BatchResult:
     objective = options.objective
     deadline = start + options.time_limit
-    fixed = int(np.count_nonzero(p.fixed_used))
+    fixed = int(np.count_nonzero(p.fixed_used)) - p.offset
     total_weight = int((p.count * p.weight).sum())
     classes = _symmetry_classes(p)
     stats: dict[str, Any] = {"shapes": p.S, "nodes": p.n, "pods": len(final),

@@ -35,7 +35,14 @@ from ..status import Status, gap
 from . import arcflow, diving, heuristics, probing
 from .bounds import ItemTypes, item_types, knapsack_bytes, l1_bound, l2_bound, lp_bound
 from .result import PackResult
-from .validation import check_totals, validate_capacity, validate_memory, validate_run, validate_sizes
+from .validation import (
+    Reporter,
+    check_totals,
+    validate_capacity,
+    validate_memory,
+    validate_run,
+    validate_sizes,
+)
 
 __all__ = ["binpack"]
 
@@ -144,7 +151,7 @@ def _patterns_to_assignment(patterns: list[list[int]], type_of: np.ndarray) -> n
 
 def binpack(sizes: Any, capacity: Any, *, time_limit: float = 10.0,
             workers: int | None = None, seed: int = 0,
-            max_memory: int | None = None) -> PackResult:
+            max_memory: int | None = None, progress: Any = None) -> PackResult:
     """Pack items of integer ``sizes`` into the fewest bins of integer ``capacity``.
 
     Returns a :class:`PackResult` within about ``time_limit`` seconds whatever
@@ -155,7 +162,8 @@ def binpack(sizes: Any, capacity: Any, *, time_limit: float = 10.0,
     most 8); ``seed`` fixes every random choice. ``max_memory`` (bytes, default
     2 GiB) bounds the tables the solve allocates: phases whose tables would not
     fit are skipped (``stats["skipped"]`` says which); the greedy phase alone
-    needs ~128 bytes per item.
+    needs ~128 bytes per item. ``progress(bins, lower_bound)``, if given, is called
+    whenever the best packing or the proven bound changes.
 
     Raises ``ValidationError`` (a ValueError whose ``field`` names the value) for
     bad input: a negative, NaN or fractional size (``sizes[i]``), sizes adding up
@@ -169,6 +177,7 @@ def binpack(sizes: Any, capacity: Any, *, time_limit: float = 10.0,
     cap = validate_capacity(capacity)
     tl, nworkers = validate_run(time_limit, workers)
     budget = validate_memory(max_memory, s.size, _BYTES_PER_ITEM)
+    tell = Reporter(progress)
     over = np.flatnonzero(s > cap)
     if over.size:
         i = int(over[0])
@@ -189,6 +198,7 @@ def binpack(sizes: Any, capacity: Any, *, time_limit: float = 10.0,
         assignment = np.zeros(s.size, dtype=np.int64)
         assignment[nz] = assign_nz
         optimal = bins == lb
+        tell(bins, lb)
         return PackResult(bins, assignment, lb, optimal, Status.OPTIMAL if optimal else Status.FEASIBLE,
                           time.monotonic() - t0, method, gap(bins, lb), nworkers, stats)
 
@@ -207,6 +217,7 @@ def binpack(sizes: Any, capacity: Any, *, time_limit: float = 10.0,
         if cand[0] < best[0]:
             best, found_by = cand, name
     stats["greedy_seconds"] = time.monotonic() - t0
+    tell(best[0], lb)
     if best[0] == lb:
         return done(best[0], best[1], lb, f"{found_by}={lb_by}")
 
@@ -236,6 +247,7 @@ def binpack(sizes: Any, capacity: Any, *, time_limit: float = 10.0,
                  lp_iterations=lp.iterations, lp_seconds=lp.seconds)
     if lp.bound > lb:
         lb, lb_by = lp.bound, "lp"
+    tell(best[0], lb)
     if best[0] == lb:
         return done(best[0], best[1], lb, f"{found_by}={lb_by}")
 
@@ -246,6 +258,7 @@ def binpack(sizes: Any, capacity: Any, *, time_limit: float = 10.0,
     stats["perturbed_mbs_seconds"] = time.monotonic() - t_h
     if cand[0] < best[0]:
         best, found_by = cand, "perturbed-mbs'"
+    tell(best[0], lb)
     if best[0] == lb:
         return done(best[0], best[1], lb, f"{found_by}={lb_by}")
 
@@ -257,6 +270,7 @@ def binpack(sizes: Any, capacity: Any, *, time_limit: float = 10.0,
     dived = False
     graph: arcflow.ArcGraph | None      # None: probing proved the target infeasible
     while best[0] > lb:
+        tell(best[0], lb)
         if deadline - time.monotonic() <= 0.05:
             break
         if graph_ok:

@@ -135,3 +135,21 @@ def validate_run(time_limit: Any, workers: Any) -> tuple[float, int]:
     if bad:
         raise ValidationError(f"expected a positive integer, got {workers!r}", "workers")
     return tl, int(workers)
+
+
+class Reporter:
+    """A solver's ``progress(incumbent, bound)`` callback, called only on a change
+    (the live line of ``fastsched binpack`` draws it); a no-op for None."""
+
+    def __init__(self, progress: Any) -> None:
+        if progress is not None and not callable(progress):
+            raise ValidationError(f"expected a callable or None, got "
+                                  f"{type(progress).__name__}", "progress")
+        self.progress = progress
+        self.last: tuple[int, int] | None = None
+
+    def __call__(self, incumbent: int, bound: int) -> None:
+        now = (int(incumbent), int(bound))
+        if self.progress is not None and now != self.last:
+            self.last = now
+            self.progress(*now)

@@ -34,7 +34,14 @@ from ...errors import ValidationError
 from ..status import Status, gap
 from .bounds import l1_bound, l2_bound
 from .result import PackResult
-from .validation import MAX_CAPACITY, check_totals, validate_memory, validate_run, validate_sizes
+from .validation import (
+    MAX_CAPACITY,
+    Reporter,
+    check_totals,
+    validate_memory,
+    validate_run,
+    validate_sizes,
+)
 
 __all__ = ["binpack_vector", "vector_lower_bound", "vector_first_fit",
            "vector_min_bin_slack", "vector_reduce_bins"]
@@ -406,7 +413,7 @@ def _renumber(assign: np.ndarray) -> np.ndarray:
 
 def binpack_vector(sizes: Any, capacity: Any, *, time_limit: float = 10.0,
                    workers: int | None = None, seed: int = 0,
-                   max_memory: int | None = None) -> PackResult:
+                   max_memory: int | None = None, progress: Any = None) -> PackResult:
     """Pack items of integer size vectors ``sizes[n, d]`` into the fewest bins of
     integer ``capacity[d]`` (an item fits when it fits in every dimension).
 
@@ -415,6 +422,7 @@ def binpack_vector(sizes: Any, capacity: Any, *, time_limit: float = 10.0,
     per-dimension bound, or CP-SAT proves it). No items (``[]``, or an ``(0, d)``
     array) is a valid instance: 0 bins, optimal. ``max_memory`` (bytes, default
     2 GiB) must cover the greedy phase, ~256 bytes per item and dimension.
+    ``progress(bins, lower_bound)``, if given, is called whenever either changes.
     Raises ``ValidationError`` (a ValueError whose ``field`` names the value) for
     negative, NaN or fractional sizes, sizes adding up to 2**62 or more in a
     dimension, capacities that are not positive integers of at most 2**62,
@@ -438,6 +446,7 @@ def binpack_vector(sizes: Any, capacity: Any, *, time_limit: float = 10.0,
                               f"dimension), got {s.shape[1]}", "sizes")
     tl, nworkers = validate_run(time_limit, workers)
     validate_memory(max_memory, s.shape[0] * cap.size, _BYTES_PER_ITEM)
+    tell = Reporter(progress)
     over = np.argwhere(s > cap)
     if over.size:
         i, j = (int(v) for v in over[0])
@@ -450,6 +459,7 @@ def binpack_vector(sizes: Any, capacity: Any, *, time_limit: float = 10.0,
         assignment = np.zeros(s.shape[0], dtype=np.int64)
         assignment[nz] = assign_nz
         optimal = bins == lb
+        tell(bins, lb)
         return PackResult(bins, assignment, lb, optimal, Status.OPTIMAL if optimal else Status.FEASIBLE,
                           time.monotonic() - t0, method, gap(bins, lb), nworkers, stats)
 
@@ -483,6 +493,7 @@ def binpack_vector(sizes: Any, capacity: Any, *, time_limit: float = 10.0,
             if best[0] == lb:
                 return done(best[0], best[1], lb, f"{best_by}=l2")
     assert best is not None     # FFD ran for the first measure at least
+    tell(best[0], lb)
     cells = int(np.minimum(np.arange(1, w.shape[0] + 1), best[0]).sum())
     cpsat_ok = cells <= _CPSAT_MAX_CELLS
     if not cpsat_ok:
@@ -506,6 +517,7 @@ def binpack_vector(sizes: Any, capacity: Any, *, time_limit: float = 10.0,
                 unranked = np.empty_like(assign)
                 unranked[order] = assign
                 best, best_by = (bins, unranked), "cpsat"
+        tell(best[0], lb)
 
     # Total volume of exactly `lb` full bins: an exact cover by exact-fill sets.
     if (w.sum(axis=0) == lb * cap).all():
@@ -532,6 +544,7 @@ def binpack_vector(sizes: Any, capacity: Any, *, time_limit: float = 10.0,
         if cand is None:
             break
         best, best_by = cand, "tabu"
+        tell(best[0], lb)
     stats["tabu_seconds"] = time.monotonic() - t_l
     if best[0] == lb:
         return done(best[0], best[1], lb, f"{best_by}=bound")
