@@ -1,0 +1,116 @@
+"""The documented schemas of the reports ``-o json|yaml`` writes, as JSON Schema.
+
+Every report starts with ``apiVersion: fastsched.io/v1``, a ``kind`` and a
+``version`` (an integer). The contract: fields are only ever added; a field never
+changes meaning or type without ``version`` changing. ``SCHEMAS[kind]`` is the
+schema of one kind (JSON Schema, draft 2020-12 vocabulary: ``type``, ``required``,
+``properties``, ``items``, ``enum``, ``const``, ``additionalProperties``); readers
+should ignore fields they do not know, which is why ``additionalProperties`` is
+never false.
+
+=================  =========================  ==================================
+kind               command                    holds
+=================  =========================  ==================================
+ScheduleReport     ``fastsched schedule``     placements, unschedulable pods with
+                                              kube-scheduler's message, evictions
+InspectReport      ``fastsched inspect``      nodes, bound and pending pods
+SolveReport        ``fastsched solve``        the plan, its bound and gap, the
+                                              unplaced pods and why, the online
+                                              scheduler's answer
+RouteReport        ``fastsched route``        the endpoint of each key
+BinPackReport      ``fastsched binpack``      bins, proven bound, assignment
+=================  =========================  ==================================
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+__all__ = ["SCHEMAS", "API_VERSION"]
+
+API_VERSION = "fastsched.io/v1"
+
+_INT = {"type": "integer"}
+_NUM = {"type": "number"}
+_STR = {"type": "string"}
+_BOOL = {"type": "boolean"}
+_KEY = {"type": "string", "description": "NAMESPACE/NAME"}
+
+
+def _obj(required: dict[str, Any], **optional: Any) -> dict[str, Any]:
+    return {"type": "object", "required": list(required),
+            "properties": {**required, **optional}}
+
+
+def _list(item: dict[str, Any]) -> dict[str, Any]:
+    return {"type": "array", "items": item}
+
+
+def _maybe(schema: dict[str, Any]) -> dict[str, Any]:
+    return {"type": [schema["type"], "null"]}
+
+
+def _report(kind: str, **fields: Any) -> dict[str, Any]:
+    schema = _obj({"apiVersion": {"const": API_VERSION}, "kind": {"const": kind},
+                   "version": {"const": 1}, **fields})
+    schema["$schema"] = "https://json-schema.org/draft/2020-12/schema"
+    schema["title"] = f"{API_VERSION} {kind}"
+    return schema
+
+
+_AMOUNTS = {"type": "object", "additionalProperties": _INT,
+            "description": "resource name -> integer amount (cpu in millicores, memory "
+                           "and storage in bytes, counts as is)"}
+
+SCHEMAS: dict[str, dict[str, Any]] = {
+    "ScheduleReport": _report(
+        "ScheduleReport",
+        profiles=_list(_STR), seconds=_NUM,
+        summary=_obj({"pending": _INT, "placed": _INT, "unschedulable": _INT,
+                      "evicted": _INT, "notOurs": _INT}),
+        placements=_list(_obj({"pod": _KEY, "node": _STR, "profile": _STR,
+                               "score": _maybe(_INT)}, preempted=_list(_KEY))),
+        unschedulable=_list(_obj({"pod": _KEY, "profile": _STR, "message": _STR,
+                                  "reasons": {"type": "object",
+                                              "additionalProperties": _INT}})),
+        evictions=_list(_obj({"pod": _KEY, "node": _STR})),
+        notOurs=_list(_obj({"pod": _KEY, "schedulerName": _STR}))),
+    "InspectReport": _report(
+        "InspectReport",
+        nodes=_list(_obj({"name": _STR, "allocatable": _AMOUNTS, "requested": _AMOUNTS,
+                          "labels": {"type": "object", "additionalProperties": _STR},
+                          "taints": _list(_obj({"key": _STR, "value": _STR,
+                                                "effect": _STR})),
+                          "unschedulable": _BOOL})),
+        pods=_obj({"bound": _list(_obj({"pod": _KEY, "node": _STR})),
+                   "pending": _list(_KEY)}),
+        services=_list(_KEY), skipped=_list(_STR)),
+    "SolveReport": _report(
+        "SolveReport",
+        status={"enum": ["OPTIMAL", "FEASIBLE", "INFEASIBLE", "UNKNOWN"]},
+        objective={"enum": ["max_placed", "min_nodes", "balance"]},
+        objectiveValue=_maybe(_INT), bound=_maybe(_INT), gap=_maybe(_NUM), seconds=_NUM,
+        workers=_INT,
+        summary=_obj({"pending": _INT, "placed": _INT, "unplaced": _INT,
+                      "nodesBefore": _INT, "nodesAfter": _INT}),
+        placements=_list(_obj({"pod": _KEY, "node": _STR})),
+        unplaced=_list(_KEY),
+        unplacedReasons=_list(_obj({"pod": _KEY, "reason": _STR})),
+        online=_obj({"placed": _INT, "nodesAfter": _INT, "seconds": _NUM})),
+    "RouteReport": _report(
+        "RouteReport",
+        service=_KEY, method={"enum": ["maglev", "ketama", "rendezvous"]},
+        tableSize=_maybe(_INT),
+        endpoints=_list(_obj({"pod": _KEY, "node": _STR})),
+        routes=_list(_obj({"key": _STR, "pod": _KEY, "node": _STR, "endpoint": _INT}))),
+    "BinPackReport": _report(
+        "BinPackReport",
+        format={"enum": ["bpplib", "weight-count", "vbp", "capacity-first"]},
+        formatSource={"enum": ["detected", "given"]},
+        items=_INT, dimensions=_INT,
+        capacity={"type": ["integer", "array"], "items": _INT},
+        bins=_INT, lowerBound=_INT, optimal=_BOOL, gap=_NUM,
+        status={"enum": ["OPTIMAL", "FEASIBLE"]}, method=_STR, seconds=_NUM,
+        assignment=_list(_INT)),
+}
+"""kind -> JSON Schema of the report."""
