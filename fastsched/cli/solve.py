@@ -24,7 +24,6 @@ import argparse
 import math
 import sys
 import time
-from collections import Counter
 from typing import Any, TextIO
 
 import numpy as np
@@ -257,9 +256,11 @@ def _summary(cluster: Any, pending: list, result: Any, online: dict[str, Any],
                  f"({online['seconds']:.3f} s)")
     if reasons:
         lines += ["", "Unplaced pods:"]
-        by_reason = Counter(why for _, why in reasons)
-        for why, count in sorted(by_reason.items(), key=lambda item: (-item[1], item[0])):
-            pods = [key for key, w in reasons if w == why]
+        by_reason: dict[str, list[str]] = {}
+        for key, why in reasons:            # one pass: pods grouped by their reason
+            by_reason.setdefault(why, []).append(key)
+        for why, pods in sorted(by_reason.items(), key=lambda item: (-len(item[1]), item[0])):
+            count = len(pods)
             shown = ", ".join(pods[:UNPLACED_SHOWN])
             more = f" and {count - UNPLACED_SHOWN:,} more" if count > UNPLACED_SHOWN else ""
             lines.append(f"  {count:,} pod{'s' if count != 1 else ''} ({shown}{more}): {why}")
