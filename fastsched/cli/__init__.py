@@ -55,8 +55,8 @@ __all__ = ["main", "build_parser", "cmd_inspect", "cmd_schedule", "cmd_demo", "d
 
 
 class _Parser(argparse.ArgumentParser):
-    """argparse, with "did you mean" for a mistyped option (Python 3.11's argparse
-    has no suggestions of its own)."""
+    """argparse, with "did you mean" for a mistyped option, command or choice
+    (Python 3.11's argparse has no suggestions of its own)."""
 
     def error(self, message: str) -> NoReturn:
         found = re.match(r"unrecognized arguments: (.*)", message)
@@ -71,6 +71,13 @@ class _Parser(argparse.ArgumentParser):
                         hints.append(f"{flag}: did you mean {close[0]}?")
             if hints:
                 message += " (" + "; ".join(hints) + ")"
+        choice = re.match(r"argument .*: invalid choice: '([^']*)' \(choose from (.*)\)",
+                          message)
+        if choice:
+            names = re.findall(r"'([^']*)'", choice.group(2))
+            close = difflib.get_close_matches(choice.group(1), names, n=1, cutoff=0.6)
+            if close:
+                message += f" (did you mean {close[0]!r}?)"
         super().error(message)
 
 

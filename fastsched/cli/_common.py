@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import sys
 import warnings
 from collections.abc import Iterable, Sequence
@@ -47,6 +48,10 @@ def read_manifests(paths: Sequence[str]) -> Manifests:
     """Load manifests, printing skipped documents as warnings on stderr."""
     if list(paths).count("-") > 1:
         raise FastschedError("'-' (stdin) can be given once")
+    for path in paths:
+        if path != "-" and not os.path.isfile(path):
+            what = "a directory, not a file" if os.path.isdir(path) else "no such file"
+            raise FastschedError(f"{path}: {what}")
     sources = [_Stdin() if p == "-" else p for p in paths]
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always", ManifestWarning)

@@ -33,6 +33,7 @@ from ._common import (
     REPORT_API,
     add_manifest_args,
     emit,
+    integer_arg,
     manifest_files,
     output_arg,
     read_manifests,
@@ -58,18 +59,6 @@ def _seconds_arg(text: str) -> float:
     return value
 
 
-def _count_arg(low: int, high: int) -> Any:
-    def count(text: str) -> int:
-        try:
-            value = int(text)
-        except ValueError:
-            raise argparse.ArgumentTypeError(f"expected an integer, got {text!r}") from None
-        if not low <= value <= high:
-            raise argparse.ArgumentTypeError(f"must be in [{low}, {high}], got {value}")
-        return value
-    return count
-
-
 def add_solve_parser(commands: Any) -> argparse.ArgumentParser:
     """Declare ``fastsched solve`` on the subparsers ``commands``."""
     from ..solver.batch import OBJECTIVES
@@ -91,9 +80,9 @@ def add_solve_parser(commands: Any) -> argparse.ArgumentParser:
                         help="what to optimize (default: min_nodes)")
     parser.add_argument("--time-limit", type=_seconds_arg, default=10.0, metavar="SECONDS",
                         help="wall-clock limit for the whole solve (default: 10)")
-    parser.add_argument("--workers", type=_count_arg(1, 256), metavar="N",
+    parser.add_argument("--workers", type=integer_arg(1, 256), metavar="N",
                         help="CP-SAT search workers (default: the number of CPUs)")
-    parser.add_argument("--seed", type=_count_arg(0, (1 << 31) - 1), default=0, metavar="N",
+    parser.add_argument("--seed", type=integer_arg(0, (1 << 31) - 1), default=0, metavar="N",
                         help="CP-SAT random seed (default: 0)")
     parser.add_argument("--no-hint", action="store_true",
                         help="search from scratch instead of from the greedy plan")
