@@ -1,0 +1,391 @@
+"""Trace replay on GPU nodes: filter, score, select and bind every task in one call.
+
+The policies are those of Weng et al., "Beware of Fragmentation" (USENIX ATC'23),
+as its simulator (hkust-adsl/kubernetes-scheduler-simulator) scores them with
+kube-scheduler's framework; ``fastsched/sim/plugins/`` documents each one and
+``tests/_gpu_reference.py`` is the plain Python they are tested against.
+
+State is columns owned by the caller and updated in place: cpu and memory left
+(``i64[n]``), free milli per device (``i32[n, 8]``), per-node counts of the GPU
+"affinity" tags of bound tasks (``i32[n, 9]``: 0 a GPU share, k a task of k whole
+GPUs). FGD's node scores are cached per (task shape, node) and recomputed only for
+nodes whose state changed since, so a replay costs about one evaluation per node
+per distinct shape plus one per bind and shape.
+"""
+
+from libc.math cimport exp
+from libc.stdlib cimport free, malloc
+
+from fastsched._kernels.common cimport i32, i64, u64
+
+DEF NDEV = 8
+DEF NTAG = 9
+
+cdef enum:
+    P_RANDOM = 0
+    P_DOTPROD = 1
+    P_CLUSTERING = 2
+    P_PACKING = 3
+    P_BESTFIT = 4
+    P_FGD = 5
+
+cdef double MAX_SPEC_CPU = 128000.0     # the simulator's normalizers (MaxSpecCpu, MaxSpecGpu)
+cdef double MAX_SPEC_GPU = 8000.0
+
+POLICIES = {"Random": P_RANDOM, "DotProd": P_DOTPROD, "GpuClustering": P_CLUSTERING,
+            "GpuPacking": P_PACKING, "BestFit": P_BESTFIT, "FGD": P_FGD}
+
+
+cdef inline u64 _splitmix(u64* state) noexcept nogil:
+    state[0] += <u64>0x9E3779B97F4A7C15
+    cdef u64 z = state[0]
+    z = (z ^ (z >> 30)) * <u64>0xBF58476D1CE4E5B9
+    z = (z ^ (z >> 27)) * <u64>0x94D049BB133111EB
+    return z ^ (z >> 31)
+
+
+cdef inline bint _accessible(i32 model, u64 spec) noexcept nogil:
+    # IsNodeAccessibleToPodByType: no constraint passes; a GPU-less node never does
+    if spec == 0:
+        return True
+    if model < 0:
+        return False
+    return (spec >> model) & 1
+
+
+cdef inline int _fitting(const i32* g, int ng, i32 milli) noexcept nogil:
+    cdef int d, c = 0
+    for d in range(ng):
+        c += g[d] >= milli
+    return c
+
+
+cdef double _frag(const i32* g, int ng, i64 cpu_left, i32 model,
+                  const i64[::1] tcpu, const i32[::1] tnum, const i32[::1] tmilli,
+                  const u64[::1] tspec, const double[::1] tp) noexcept nogil:
+    """FGD's fragmentation of one node against the target shapes: for each shape,
+    the free milli on devices too small for it when the node could host it
+    (kube's "Q3", frag.go's NodeGpuShareFragAmount), else all free milli."""
+    cdef int d, m
+    cdef i64 total = 0, small
+    cdef double out = 0.0
+    for d in range(ng):
+        total += g[d]
+    if total == 0:
+        return 0.0
+    for m in range(tcpu.shape[0]):
+        if (tmilli[m] > 0 and _accessible(model, tspec[m]) and cpu_left >= tcpu[m]
+                and _fitting(g, ng, tmilli[m]) >= tnum[m]):
+            small = 0
+            for d in range(ng):
+                if g[d] < tmilli[m]:
+                    small += g[d]
+            out += tp[m] * <double>small
+        else:
+            out += tp[m] * <double>total
+    return out
+
+
+cdef inline i32 _best_fit_device(const i32* g, int ng, i32 milli) noexcept nogil:
+    # the device with the least free milli that fits; the first such on ties
+    cdef int d, best = -1
+    for d in range(ng):
+        if g[d] >= milli and (best < 0 or g[d] < g[best]):
+            best = d
+    return best
+
+
+cdef inline u64 _whole_devices(const i32* g, int ng, int num) noexcept nogil:
+    # AllocateExclusiveGpuId: the first ``num`` fully free devices
+    cdef int d
+    cdef u64 mask = 0
+    for d in range(ng):
+        if num == 0:
+            break
+        if g[d] == 1000:
+            mask |= (<u64>1) << d
+            num -= 1
+    return mask
+
+
+cdef i64 _fgd_score(const i32* g, int ng, i64 cpu_left, i32 model, i64 cpu, int num,
+                    i32 milli, double before, i32* device,
+                    const i64[::1] tcpu, const i32[::1] tnum, const i32[::1] tmilli,
+                    const u64[::1] tspec, const double[::1] tp) noexcept nogil:
+    """int(100 × sigmoid((frag before − frag after) / 1000)), and for a GPU share the
+    device giving the highest such score (the first on ties)."""
+    cdef i32 h[NDEV]
+    cdef int d, k, left
+    cdef i64 score = -1, s
+    cdef double after
+    for d in range(ng):
+        h[d] = g[d]
+    device[0] = -1
+    if num == 1 and milli < 1000:
+        for d in range(ng):
+            if g[d] >= milli:
+                h[d] = g[d] - milli
+                after = _frag(h, ng, cpu_left - cpu, model, tcpu, tnum, tmilli, tspec, tp)
+                h[d] = g[d]
+                s = <i64>((1.0 / (1.0 + exp(-(before - after) / 1000.0))) * 100.0)
+                if device[0] < 0 or s > score:
+                    score, device[0] = s, d
+        return score
+    # whole GPUs (or none): the simulator's NodeResource.Sub takes the fitting devices
+    # with the least free first; for whole GPUs those are all fully free, so which
+    # ones does not change the fragmentation
+    left = num
+    for k in range(ng):
+        if left == 0:
+            break
+        if h[k] >= milli and milli > 0:
+            h[k] -= milli
+            left -= 1
+    after = _frag(h, ng, cpu_left - cpu, model, tcpu, tnum, tmilli, tspec, tp)
+    return <i64>((1.0 / (1.0 + exp(-(before - after) / 1000.0))) * 100.0)
+
+
+cdef i64 _packing_score(const i32* g, int ng, int num, i32 milli) noexcept nogil:
+    """gpu_packing_score.go: prefer GPUs already in use, then partly used nodes,
+    then idle ones."""
+    cdef int d, full = 0, need = num, full_used = 0, i, j, t
+    cdef int order[NDEV]
+    cdef i64 ratio = 0, s
+    if num == 0:
+        return 0
+    for d in range(ng):
+        full += g[d] == 1000
+    if full == ng:
+        s = 100 // 3 - full
+        return s if s > full else full
+    # devices by free milli ascending, stable (SortedMilliGpuLeftIndexList)
+    for d in range(ng):
+        order[d] = d
+    for i in range(1, ng):
+        t = order[i]
+        j = i - 1
+        while j >= 0 and g[order[j]] > g[t]:
+            order[j + 1] = order[j]
+            j -= 1
+        order[j + 1] = t
+    for i in range(ng):
+        if need == 0:
+            break
+        d = order[i]
+        if milli <= g[d]:
+            need -= 1
+            if g[d] == 1000:
+                full_used += 1
+            ratio += <i64>g[d] * 100 // 1000
+    if full_used > 0:
+        s = 100 // 2 - full_used
+        return s if s > 100 // 3 else 100 // 3
+    s = 100 - ratio // 10
+    return s if s > 100 // 2 else 100 // 2
+
+
+cdef i64 _clustering_score(const i32* g, int ng, const i32* tags, int num, i32 milli) noexcept nogil:
+    """gpu_clustering_score.go: tasks of one GPU shape together, in four bands."""
+    cdef int t, kinds = 0, tag
+    cdef i64 left = 0, base
+    if num == 0:
+        return 0
+    tag = 0 if milli < 1000 else num
+    for t in range(NTAG):
+        kinds += tags[t] > 0
+    for t in range(ng):
+        left += g[t]
+    if tags[tag] > 0:
+        base = 75 if kinds == 1 else 50
+    else:
+        base = 25 if kinds == 0 else 0
+    return 25 * (8000 - left) // 8000 + base
+
+
+cdef i64 _dotprod_score(i64 cpu_left, i64 gpu_left, i64 cpu, i64 gpu) noexcept nogil:
+    # dot_product_score.go with dimExtMethod merge, normMethod max: the smaller the
+    # dot product of the free and requested vectors, the higher the score
+    cdef double dot = (<double>cpu_left / MAX_SPEC_CPU) * (<double>cpu / MAX_SPEC_CPU) \
+        + (<double>gpu_left / MAX_SPEC_GPU) * (<double>gpu / MAX_SPEC_GPU)
+    return <i64>(100.0 * (1.0 - dot / 2.0))
+
+
+cdef i64 _bestfit_raw(i64 cpu_left, i64 gpu_left, i64 cpu, i64 gpu) noexcept nogil:
+    # best_fit_score.go before NormalizeScore: 100 × (1 − what would be left, weighted)
+    cdef double left = (<double>(cpu_left - cpu)) / MAX_SPEC_CPU * 0.5 \
+        + (<double>(gpu_left - gpu)) / MAX_SPEC_GPU * 0.5
+    return <i64>((1.0 - left) * 100.0)
+
+
+def replay(int policy, u64 seed,
+           const i64[::1] cpu_cap, const i32[::1] ngpu, const i32[::1] model,
+           const i64[::1] rank,
+           i64[::1] cpu_left, i64[::1] mem_left, i32[:, ::1] gfree, i32[:, ::1] tags,
+           const i64[::1] cpu, const i64[::1] mem, const i32[::1] num, const i32[::1] milli,
+           const u64[::1] spec, const i32[::1] shape, int nshapes,
+           const i64[::1] tcpu, const i32[::1] tnum, const i32[::1] tmilli,
+           const u64[::1] tspec, const double[::1] tp,
+           i32[::1] out_node, u64[::1] out_devices, i64[::1] out_used,
+           i64 start, i64 stop, i64 used0, u64 rng_state):
+    """Schedule tasks ``start``..``stop`` in order under ``policy``.
+
+    ``out_node[t]``: the node row (-1: no node fits), ``out_devices[t]``: a bitmask
+    of the devices it got, ``out_used[t]``: milli-GPU allocated in the cluster after
+    it. ``rank`` breaks ties (lowest wins). ``used0`` is the milli allocated before
+    ``start``; ``rng_state`` the random state, returned with the new ``used``, so a
+    replay can be cut into pieces that give the same answer as one call.
+    """
+    cdef Py_ssize_t n = cpu_cap.shape[0], i, t, best
+    cdef i64 used = used0, score, best_score, raw, lo, hi, gl, req
+    cdef i32 dev, best_dev
+    cdef int d, ng, feasible, pick, k
+    cdef u64 state = rng_state, mask
+    cdef i32* g
+    cdef bint share, ok
+    cdef i64* scores = <i64*>malloc(n * sizeof(i64))
+    cdef i32* devs = <i32*>malloc(n * sizeof(i32))
+    cdef char* fit = <char*>malloc(n)
+    # FGD caches: the node's fragmentation, and each (shape, node) score and device
+    cdef double* frag = <double*>malloc(n * sizeof(double))
+    cdef i64* version = <i64*>malloc(n * sizeof(i64))
+    cdef i64* frag_version = <i64*>malloc(n * sizeof(i64))
+    cdef Py_ssize_t cache_n = n * nshapes if policy == P_FGD else 1
+    cdef i64* cache_score = <i64*>malloc(cache_n * sizeof(i64))
+    cdef i32* cache_dev = <i32*>malloc(cache_n * sizeof(i32))
+    cdef i64* cache_version = <i64*>malloc(cache_n * sizeof(i64))
+    if not (scores and devs and fit and frag and version and frag_version and cache_score
+            and cache_dev and cache_version):
+        free(scores); free(devs); free(fit); free(frag); free(version); free(frag_version)
+        free(cache_score); free(cache_dev); free(cache_version)
+        raise MemoryError()
+    with nogil:
+        for i in range(n):
+            version[i] = 0
+            frag_version[i] = -1
+        for i in range(cache_n):
+            cache_version[i] = -1
+        for t in range(start, stop):
+            share = num[t] == 1 and milli[t] < 1000
+            req = <i64>num[t] * milli[t]
+            feasible = 0
+            for i in range(n):
+                ok = cpu_left[i] >= cpu[t] and mem_left[i] >= mem[t]
+                if ok and num[t] > 0:
+                    ok = (ngpu[i] > 0 and _accessible(model[i], spec[t])
+                          and _fitting(&gfree[i, 0], ngpu[i], milli[t]) >= num[t])
+                fit[i] = ok
+                feasible += ok
+            out_devices[t] = 0
+            if feasible == 0:
+                out_node[t] = -1
+                out_used[t] = used
+                continue
+            best = -1
+            best_score = 0
+            best_dev = -1
+            if policy == P_RANDOM:
+                # random_score.go's PreScore: one feasible node uniformly at random
+                pick = <int>(_splitmix(&state) % <u64>feasible)
+                for i in range(n):
+                    if fit[i]:
+                        if pick == 0:
+                            best = i
+                            break
+                        pick -= 1
+                if share:
+                    # open_gpu_share.go's random device: uniform over fitting devices
+                    k = 0
+                    g = &gfree[best, 0]
+                    for d in range(ngpu[best]):
+                        if g[d] >= milli[t]:
+                            k += 1
+                            if _splitmix(&state) % <u64>k == 0:
+                                best_dev = d
+            else:
+                lo = 1 << 62
+                hi = -(1 << 62)
+                for i in range(n):
+                    if not fit[i]:
+                        continue
+                    g = &gfree[i, 0]
+                    ng = ngpu[i]
+                    dev = -1
+                    if policy == P_FGD:
+                        k = shape[t] * n + i
+                        if cache_version[k] == version[i]:
+                            score, dev = cache_score[k], cache_dev[k]
+                        else:
+                            if frag_version[i] != version[i]:
+                                frag[i] = _frag(g, ng, cpu_left[i], model[i], tcpu, tnum,
+                                                tmilli, tspec, tp)
+                                frag_version[i] = version[i]
+                            score = _fgd_score(g, ng, cpu_left[i], model[i], cpu[t], num[t],
+                                               milli[t], frag[i], &dev, tcpu, tnum, tmilli,
+                                               tspec, tp)
+                            cache_score[k], cache_dev[k], cache_version[k] = score, dev, version[i]
+                    else:
+                        gl = 0
+                        for d in range(ng):
+                            gl += g[d]
+                        if policy == P_DOTPROD:
+                            score = _dotprod_score(cpu_left[i], gl, cpu[t], req)
+                        elif policy == P_CLUSTERING:
+                            score = _clustering_score(g, ng, &tags[i, 0], num[t], milli[t])
+                        elif policy == P_PACKING:
+                            score = _packing_score(g, ng, num[t], milli[t])
+                        else:
+                            score = _bestfit_raw(cpu_left[i], gl, cpu[t], req)
+                    scores[i] = score
+                    devs[i] = dev
+                    if score < lo:
+                        lo = score
+                    if score > hi:
+                        hi = score
+                if policy == P_BESTFIT:
+                    # NormalizeScore: min-max to [0, 100] over the feasible nodes
+                    for i in range(n):
+                        if fit[i]:
+                            scores[i] = (scores[i] - lo) * 100 // (hi - lo) if hi > lo else 0
+                for i in range(n):
+                    if fit[i] and (best < 0 or scores[i] > best_score
+                                   or (scores[i] == best_score and rank[i] < rank[best])):
+                        best, best_score = i, scores[i]
+                best_dev = devs[best]
+                if share and policy != P_FGD:
+                    best_dev = _best_fit_device(&gfree[best, 0], ngpu[best], milli[t])
+            # bind
+            g = &gfree[best, 0]
+            if num[t] == 0:
+                mask = 0
+            elif share:
+                mask = (<u64>1) << best_dev
+                g[best_dev] -= milli[t]
+                tags[best, 0] += 1
+            else:
+                mask = _whole_devices(g, ngpu[best], num[t])
+                for d in range(ngpu[best]):
+                    if (mask >> d) & 1:
+                        g[d] -= 1000
+                tags[best, num[t]] += 1
+            cpu_left[best] -= cpu[t]
+            mem_left[best] -= mem[t]
+            version[best] += 1
+            used += req
+            out_node[t] = <i32>best
+            out_devices[t] = mask
+            out_used[t] = used
+    free(scores); free(devs); free(fit); free(frag); free(version); free(frag_version)
+    free(cache_score); free(cache_dev); free(cache_version)
+    return used, state
+
+
+def node_frag(const i64[::1] cpu_left, const i32[::1] ngpu, const i32[::1] model,
+              const i32[:, ::1] gfree, const i64[::1] tcpu, const i32[::1] tnum,
+              const i32[::1] tmilli, const u64[::1] tspec, const double[::1] tp,
+              double[::1] out):
+    """FGD's fragmentation (milli-GPU) of every node against the target shapes."""
+    cdef Py_ssize_t i
+    with nogil:
+        for i in range(cpu_left.shape[0]):
+            out[i] = _frag(&gfree[i, 0], ngpu[i], cpu_left[i], model[i], tcpu, tnum, tmilli,
+                           tspec, tp)
