@@ -47,6 +47,7 @@ from .inspect import add_inspect_parser, cmd_inspect
 from .replica import add_replica_parser
 from .route import add_route_parser
 from .schedule import add_schedule_parser, cmd_schedule
+from .simulate import add_simulate_parser
 from .solve import add_solve_parser
 
 # cmd_inspect, cmd_schedule, cmd_demo and demo_workload stay importable from here,
@@ -105,6 +106,7 @@ def build_parser() -> argparse.ArgumentParser:
     add_solve_parser(commands)
     add_route_parser(commands)
     add_binpack_parser(commands)
+    add_simulate_parser(commands)
     add_replica_parser(commands)
     return parser
 

@@ -19,6 +19,8 @@ SolveReport        ``fastsched solve``        the plan, its bound and gap, the
                                               scheduler's answer
 RouteReport        ``fastsched route``        the endpoint of each key
 BinPackReport      ``fastsched binpack``      bins, proven bound, assignment
+SimulateReport     ``fastsched simulate``     one trace experiment: the GPU
+                                              allocation curve, final ratios
 =================  =========================  ==================================
 """
 
@@ -112,5 +114,12 @@ SCHEMAS: dict[str, dict[str, Any]] = {
         bins=_INT, lowerBound=_INT, optimal=_BOOL, gap=_NUM,
         status={"enum": ["OPTIMAL", "FEASIBLE"]}, method=_STR, seconds=_NUM,
         assignment=_list(_INT)),
+    "SimulateReport": _report(
+        "SimulateReport",
+        policy={"enum": ["Random", "DotProd", "GpuClustering", "GpuPacking", "BestFit", "FGD"]},
+        seed=_INT, inflate=_NUM, total_gpus=_INT,
+        gpu_alloc_curve={"type": "array", "items": {"type": ["number", "null"]}},
+        gpu_alloc_ratio=_NUM, frag_ratio=_NUM, cpu_alloc_ratio=_NUM, placed=_INT, failed=_INT,
+        wall_s=_NUM),
 }
 """kind -> JSON Schema of the report."""

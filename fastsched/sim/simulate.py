@@ -19,10 +19,11 @@ import numpy as np
 from .._kernels import gpusim
 from ..errors import ValidationError
 from .gpucluster import MAX_GPUS, MILLI, GpuCluster
+from .plugins.fgd import cluster_fragmentation
 from .trace import Trace
-from .workload import TargetShapes, arrival_order, target_shapes, tune
+from .workload import arrival_order, target_shapes, tune
 
-__all__ = ["POLICIES", "SimResult", "simulate", "allocation_curve", "cluster_frag"]
+__all__ = ["POLICIES", "SimResult", "simulate", "allocation_curve"]
 
 POLICIES = tuple(gpusim.POLICIES)
 """The placement policies, as the paper names them."""
@@ -36,7 +37,8 @@ class SimResult:
     """What one experiment measured.
 
     ``gpu_alloc_curve``: allocated GPU as % of the cluster's at 0, 1, … 130% of its
-    GPUs arrived; ``gpu_alloc_ratio``: its last value; ``frag_ratio``: % of idle GPU
+    GPUs arrived (NaN past the demand that arrived; None in :meth:`to_dict`);
+    ``gpu_alloc_ratio``: its last value that is not NaN; ``frag_ratio``: % of idle GPU
     that is fragmented for the target workload at the end; ``cpu_alloc_ratio``: %
     of cpu allocated at the end. ``nodes``/``devices``: per arrived task, its node
     row (-1: it found none) and the bitmask of its GPU devices; ``order``: which
@@ -66,7 +68,8 @@ class SimResult:
     def to_dict(self) -> dict[str, Any]:
         """The JSON fields of ``fastsched simulate -o json``."""
         return {"policy": self.policy, "seed": self.seed, "inflate": self.inflate,
-                "total_gpus": self.total_gpus, "gpu_alloc_curve": list(self.gpu_alloc_curve),
+                "total_gpus": self.total_gpus,
+                "gpu_alloc_curve": [v if v == v else None for v in self.gpu_alloc_curve],
                 "gpu_alloc_ratio": self.gpu_alloc_ratio, "frag_ratio": self.frag_ratio,
                 "cpu_alloc_ratio": self.cpu_alloc_ratio, "placed": self.placed,
                 "failed": self.failed, "wall_s": self.wall_s}
@@ -99,17 +102,6 @@ def allocation_curve(arrived: np.ndarray, used: np.ndarray, total_gpus: int) -> 
             c = counts[lo:hi].sum()
             out.append(round(float(sums[lo:hi].sum() / c), 2) if c else float("nan"))
     return tuple(out)
-
-
-def cluster_frag(cluster: GpuCluster, shapes: TargetShapes) -> tuple[np.ndarray, float]:
-    """FGD's fragmentation of every node (milli-GPU) against ``shapes``, and the
-    cluster's fragmentation ratio: fragmented idle GPU as % of all idle GPU."""
-    out = np.zeros(len(cluster), dtype=np.float64)
-    gpusim.node_frag(np.ascontiguousarray(cluster.cpu_free), cluster.gpus, cluster.model,
-                     cluster.gpu_free, shapes.cpu, shapes.num_gpu, shapes.gpu_milli,
-                     shapes.gpu_spec, shapes.p, out)
-    idle = float(cluster.gpu_free.sum(dtype=np.int64))
-    return out, (100.0 * float(out.sum()) / idle if idle else 0.0)
 
 
 def simulate(cluster: GpuCluster, trace: Trace, policy: str = "FGD", seed: int = 42,
@@ -174,11 +166,11 @@ def simulate(cluster: GpuCluster, trace: Trace, policy: str = "FGD", seed: int =
     # one logged state before the first task and one after each (failed ones too)
     arrived = np.concatenate(([0], np.cumsum(demand)))
     curve = allocation_curve(arrived, np.concatenate(([0], used)), total_gpus)
-    _, frag_ratio = cluster_frag(state, shapes)
+    _, frag_ratio = cluster_fragmentation(state, shapes)
     placed = int(np.count_nonzero(nodes >= 0))
     total_cpu = int(state.cpu.sum())
     return SimResult(policy, int(seed), float(inflate), total_gpus, curve,
-                     curve[-1], round(frag_ratio, 2),
+                     next((v for v in reversed(curve) if v == v), 0.0), round(frag_ratio, 2),
                      round(100.0 * int(state.cpu_used.sum()) / total_cpu, 2) if total_cpu else 0.0,
                      placed, m - placed, round(time.perf_counter() - started, 4),
                      order, nodes, devices)

@@ -1,0 +1,119 @@
+"""``fastsched simulate``: replay a GPU trace (openb CSV files) under a policy.
+
+Runs one experiment of Weng et al. (ATC'23) with :func:`fastsched.sim.simulate`
+and reports the GPU allocation curve and the final ratios.
+
+Wired in ``fastsched/cli/__init__.py`` with ``add_simulate_parser(subparsers)``;
+the parser sets ``run=cmd_simulate``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from typing import Any
+
+from ._common import REPORT_API, emit, integer_arg, print_error
+from ._progress import count_progress
+
+__all__ = ["add_simulate_parser", "cmd_simulate"]
+
+_EPILOG = """\
+The experiment: tasks arrive in a seeded random order, the workload is tuned (by
+copying random tasks) to INFLATE x the cluster's GPUs, each task is scheduled once as
+it arrives, and the share of GPU allocated is recorded at every 1% of GPU demand
+arrived (0 ... 130% for --inflate 1.3).
+
+output (-o): table (default) for a person; json and yaml write one object:
+apiVersion fastsched.io/v1, kind SimulateReport, version 1, policy, seed, inflate,
+total_gpus, gpu_alloc_curve (the allocation ratio in % at 0 ... 130% arrived),
+gpu_alloc_ratio (its last value), frag_ratio (% of idle GPU fragmented, final),
+cpu_alloc_ratio, placed, failed, wall_s.
+
+exit status:
+  0    the experiment ran (tasks that found no node are counted in 'failed')
+  2    usage error, or a CSV file that cannot be read (FILE: row R, column 'C': why)
+"""
+
+
+def _inflate(text: str) -> float:
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a number, got {text!r}") from None
+    if not 0 <= value <= 100:
+        raise argparse.ArgumentTypeError(f"must be in [0, 100], got {value:g}")
+    return value
+
+
+def add_simulate_parser(commands: Any) -> argparse.ArgumentParser:
+    """Declare ``fastsched simulate`` on the subparsers ``commands``."""
+    from ..sim import POLICIES
+    parser = commands.add_parser(
+        "simulate", help="replay a GPU trace (openb CSV) under a placement policy",
+        description="Replay the openb GPU trace (or one shaped like it) under one of the "
+                    "policies of 'Beware of Fragmentation' (ATC'23).",
+        epilog=_EPILOG, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--nodes", required=True, metavar="NODES.csv",
+                        help="node list: sn, cpu_milli, memory_mib, gpu, model")
+    parser.add_argument("--pods", required=True, metavar="PODS.csv",
+                        help="task list: name, cpu_milli, memory_mib, num_gpu, gpu_milli "
+                             "[, gpu_spec, qos, pod_phase, creation_time, ...]")
+    parser.add_argument("--policy", default="FGD", metavar="NAME",
+                        help=f"one of {', '.join(POLICIES)} (default: FGD; any case)")
+    parser.add_argument("--seed", type=integer_arg(0, (1 << 63) - 1), default=42, metavar="N",
+                        help="seed of the arrival order, the tuning and the ties (default 42)")
+    parser.add_argument("--inflate", type=_inflate, default=1.3, metavar="RATIO",
+                        help="GPU demand to reach, as a multiple of the cluster's GPUs "
+                             "(default 1.3; 0 keeps the trace as it is)")
+    parser.add_argument("-o", "--output", choices=("table", "json", "yaml"), default="table",
+                        metavar="FORMAT", help="table (default), json or yaml")
+    parser.add_argument("-q", "--quiet", action="store_true",
+                        help="no progress bar (there is none when stderr is not a terminal)")
+    parser.set_defaults(run=cmd_simulate)
+    return parser
+
+
+def report_document(result: Any) -> dict[str, Any]:
+    """The ``-o json|yaml`` document of a :class:`~fastsched.sim.SimResult`."""
+    return {"apiVersion": REPORT_API, "kind": "SimulateReport", "version": 1,
+            **result.to_dict()}
+
+
+def _table(result: Any, out: Any) -> None:
+    curve = result.gpu_alloc_curve
+    marks = ", ".join(f"{k}%: {curve[k]:.2f}" for k in range(0, len(curve), 10)
+                      if curve[k] == curve[k])
+    print(f"policy:           {result.policy} (seed {result.seed}, inflate {result.inflate:g})",
+          file=out)
+    print(f"cluster:          {result.total_gpus:,} GPUs", file=out)
+    print(f"tasks:            {result.placed:,} placed, {result.failed:,} failed", file=out)
+    print(f"GPU allocated:    {result.gpu_alloc_ratio:.2f}% at the end", file=out)
+    print(f"fragmentation:    {result.frag_ratio:.2f}% of idle GPU", file=out)
+    print(f"cpu allocated:    {result.cpu_alloc_ratio:.2f}%", file=out)
+    print(f"time:             {result.wall_s:.2f} s", file=out)
+    print(f"allocation curve (GPU allocated % by GPU arrived %): {marks}", file=out)
+
+
+def cmd_simulate(args: argparse.Namespace) -> int:
+    """Run ``fastsched simulate``."""
+    from ..sim import POLICIES, load_openb, simulate
+    if args.policy.lower() not in {p.lower() for p in POLICIES}:
+        return print_error(f"--policy: must be one of {', '.join(POLICIES)}, got {args.policy!r}")
+    cluster, trace = load_openb(args.nodes, args.pods)
+    bar = count_progress(sys.stderr, 1, label="simulating", unit="tasks", quiet=args.quiet)
+
+    def progress(done: int, total: int) -> None:
+        bar.total = total
+        bar.update(done - bar.n)
+
+    try:
+        result = simulate(cluster, trace, args.policy, args.seed, args.inflate,
+                          progress=None if bar.disable else progress)
+    finally:
+        bar.close()
+    if args.output == "table":
+        _table(result, sys.stdout)
+    else:
+        emit(report_document(result), args.output, sys.stdout)
+    return 0
