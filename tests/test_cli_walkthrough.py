@@ -23,6 +23,7 @@ import yaml
 from fastsched.cli._bppfiles import FORMATS
 from fastsched.cli.schemas import API_VERSION, SCHEMAS
 from fastsched.routing import METHODS
+from fastsched.sim import POLICIES
 from fastsched.solver.batch.options import OBJECTIVES
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -35,21 +36,21 @@ STATUS = {
     "demo": 0, "inspect-json": 0, "inspect-yaml": 0, "inspect-name": 0,
     "schedule-table": 0, "schedule-wide": 0, "schedule-json": 0, "schedule-name": 0,
     "solve-json": 0, "solve-table": 0, "route-table": 0, "route-json": 0,
-    "binpack-table": 0, "binpack-json": 0,
+    "binpack-table": 0, "binpack-json": 0, "simulate-json": 0, "simulate-table": 0,
     "schedule-stdin": 0, "inspect-stdin": 0, "route-stdin": 0, "binpack-stdin": 0,
     "bindings-stdout": 0, "bindings-file": 0,
     "unschedulable": 3, "unschedulable-ok": 0, "solve-unplaced": 3,
     "solve-unplaced-ok": 0,
     "bad-missing-file": 2, "bad-yaml": 2, "bad-option": 2, "bad-output": 2,
     "bad-command": 2, "bad-no-manifests": 2, "bad-service": 2, "bad-binpack": 2,
-    "bad-two-stdins": 2,
+    "bad-two-stdins": 2, "bad-sim-row": 2, "bad-sim-policy": 2,
 }
 JSON_KIND = {
     "inspect-json": "InspectReport", "inspect-stdin": "InspectReport",
     "schedule-json": "ScheduleReport", "schedule-stdin": "ScheduleReport",
     "unschedulable": "ScheduleReport", "solve-json": "SolveReport",
     "solve-unplaced": "SolveReport", "route-json": "RouteReport",
-    "binpack-json": "BinPackReport",
+    "binpack-json": "BinPackReport", "simulate-json": "SimulateReport",
 }
 YAML_KIND = {"inspect-yaml": "InspectReport", "binpack-stdin": "BinPackReport"}
 
@@ -108,6 +109,7 @@ def test_the_schemas_name_what_the_code_accepts() -> None:
     assert SCHEMAS["RouteReport"]["properties"]["method"]["enum"] == list(METHODS)
     assert set(SCHEMAS["BinPackReport"]["properties"]["format"]["enum"]) == set(FORMATS)
     assert SCHEMAS["SolveReport"]["properties"]["objective"]["enum"] == list(OBJECTIVES)
+    assert SCHEMAS["SimulateReport"]["properties"]["policy"]["enum"] == list(POLICIES)
     for kind, schema in SCHEMAS.items():
         assert schema["properties"]["kind"] == {"const": kind}
         assert {"apiVersion", "kind", "version"} <= set(schema["required"])
@@ -199,7 +201,9 @@ def test_bindings_go_to_stdout_or_a_file(steps: Path) -> None:
 def test_errors_are_one_clear_line(steps: Path) -> None:
     expect = {"bad-option": "did you mean --profile", "bad-command": "did you mean",
               "bad-missing-file": "no-such-file.yaml", "bad-yaml": "broken.yaml",
-              "bad-binpack": "broken.txt", "bad-service": "nope"}
+              "bad-binpack": "broken.txt", "bad-service": "nope",
+              "bad-sim-row": "bad-pods.csv: row 1, column 'gpu_milli'",
+              "bad-sim-policy": "Tetris"}
     for name, part in expect.items():
         err = _read(steps, name, "err")
         assert part in err, (name, err)

@@ -133,8 +133,8 @@ def simulate(cluster: GpuCluster, trace: Trace, policy: str = "FGD", seed: int =
     shapes = target_shapes(trace)
     keys = np.stack([trace.cpu, trace.num_gpu.astype(np.int64), trace.gpu_milli.astype(np.int64),
                      trace.gpu_spec.astype(np.int64)], axis=1)[order]
-    uniq, shape = np.unique(keys, axis=0, return_inverse=True)
-    shape = shape.reshape(-1).astype(np.int32)
+    uniq, inverse = np.unique(keys, axis=0, return_inverse=True)
+    shape: np.ndarray = np.ascontiguousarray(inverse.reshape(-1), dtype=np.int32)
     cpu = np.ascontiguousarray(trace.cpu[order])
     mem = np.ascontiguousarray(trace.memory[order])
     num = np.ascontiguousarray(trace.num_gpu[order])

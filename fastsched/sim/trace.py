@@ -34,12 +34,13 @@ _MAX_VALUE = 1 << 40                 # 1e12 millicores or MiB: larger is a typo,
 
 class TraceError(ValidationError):
     """A trace file that cannot be read: ``source`` is the file, ``row`` the data
-    row (1-based, the header not counted; 0 for the header) and ``column`` the
-    column's name."""
+    row (1-based, the header not counted; 0 for the header, None for the whole
+    file) and ``column`` the column's name."""
 
-    def __init__(self, message: str, source: str, row: int = 0, column: str = "") -> None:
+    def __init__(self, message: str, source: str, row: int | None = None,
+                 column: str = "") -> None:
         self.source, self.row, self.column = source, row, column
-        where = source + (f": row {row}" if row else ": header")
+        where = source + ("" if row is None else f": row {row}" if row else ": header")
         if column:
             where += f", column {column!r}"
         super().__init__(message, where)
@@ -114,12 +115,12 @@ def _table(path: str | os.PathLike[str], required: Sequence[str],
         if name not in required and name not in optional:
             raise TraceError(f"unknown column (expected {', '.join(required)}"
                              f"{', ' if optional else ''}{', '.join(optional)})", source,
-                             column=name)
+                             0, name)
     for name in required:
         if name not in header:
-            raise TraceError(f"missing column {name!r}", source)
+            raise TraceError(f"missing column {name!r}", source, 0)
     if len(set(header)) != len(header):
-        raise TraceError("a column is named twice", source)
+        raise TraceError("a column is named twice", source, 0)
     body = rows[1:]
     for r, row in enumerate(body, 1):
         if len(row) != len(header):

@@ -31,6 +31,12 @@ spec:
 YAML
 printf '10.0.0.1\n10.0.0.2\nclient-3\n' >"$out/keys.txt"
 printf '5\n10\n6\n5\n4\n3\n2\n' >"$out/bpplib.txt"          # BPPLIB: n, capacity, sizes
+# an openb-shaped GPU trace: two nodes, four tasks (a GPU share, whole GPUs, cpu only)
+printf 'sn,cpu_milli,memory_mib,gpu,model\nn1,32000,65536,4,T4\nn2,64000,131072,8,G2\n' \
+    >"$out/gpu-nodes.csv"
+printf 'name,cpu_milli,memory_mib,num_gpu,gpu_milli,gpu_spec\n%s\n%s\n%s\n%s\n' \
+    'a,4000,8192,1,500,' 'b,8000,16384,2,1000,G2' 'c,1000,2048,0,0,' 'd,2000,4096,1,1000,' \
+    >"$out/gpu-pods.csv"
 
 # reports in every format
 step demo           $fastsched demo --nodes 200 --pods 500 --running 20
@@ -47,6 +53,8 @@ step route-table    $fastsched route "$nodes" "$app" --service my-service --keys
 step route-json     $fastsched route "$nodes" "$app" --service my-service --keys "$out/keys.txt" --schedule -o json
 step binpack-table  $fastsched binpack "$out/bpplib.txt"
 step binpack-json   $fastsched binpack "$out/bpplib.txt" -o json
+step simulate-json  $fastsched simulate --nodes "$out/gpu-nodes.csv" --pods "$out/gpu-pods.csv" --policy FGD -o json
+step simulate-table $fastsched simulate --nodes "$out/gpu-nodes.csv" --pods "$out/gpu-pods.csv" --policy bestfit --seed 7
 
 # stdin: manifests, keys and instances through pipes
 cat "$app" | step schedule-stdin $fastsched schedule "$nodes" - -o json
@@ -75,4 +83,7 @@ step bad-no-manifests $fastsched solve
 step bad-service      $fastsched route "$nodes" "$app" --service nope --keys "$out/keys.txt"
 step bad-binpack      $fastsched binpack "$out/broken.txt"
 step bad-two-stdins   $fastsched route - --service my-service --keys -
+printf 'name,cpu_milli,memory_mib,num_gpu,gpu_milli\na,1000,1024,3,500\n' >"$out/bad-pods.csv"
+step bad-sim-row      $fastsched simulate --nodes "$out/gpu-nodes.csv" --pods "$out/bad-pods.csv"
+step bad-sim-policy   $fastsched simulate --nodes "$out/gpu-nodes.csv" --pods "$out/gpu-pods.csv" --policy Tetris
 exit 0
