@@ -84,7 +84,8 @@ def _kernel(policy, cluster, todo, shapes):
                   t[:, 2].astype(np.int32), t[:, 3].astype(np.int32), t[:, 4].astype(np.uint64),
                   np.ascontiguousarray(inv.reshape(-1), dtype=np.int32), len(uniq),
                   shapes.cpu, shapes.num_gpu, shapes.gpu_milli, shapes.gpu_spec, shapes.p,
-                  nodes, np.empty(m, dtype=np.uint64), np.empty(m, dtype=np.int64), 0, m, 0, 1)
+                  nodes, np.empty(m, dtype=np.uint64), np.empty(m, dtype=np.int64), np.empty(m),
+                  0, m, 0, 1)
     return nodes.tolist()
 
 

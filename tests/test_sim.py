@@ -106,7 +106,7 @@ def _replay(policy, nodes, tasks, shapes, rank=None, rng_state=12345):
                   t[:, 2].astype(np.int32), t[:, 3].astype(np.int32),
                   t[:, 4].astype(np.uint64), shape.reshape(-1).astype(np.int32), len(uniq),
                   sh.cpu, sh.num_gpu, sh.gpu_milli, sh.gpu_spec, sh.p,
-                  out_node, out_dev, out_used, 0, m, 0, rng_state)
+                  out_node, out_dev, out_used, np.empty(m), 0, m, 0, rng_state)
     placed = [(int(x), [d for d in range(8) if (int(b) >> d) & 1])
               for x, b in zip(out_node, out_dev)]
     return placed, out_used.tolist(), gfree, cpu_left

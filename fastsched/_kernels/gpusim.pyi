@@ -15,7 +15,7 @@ def replay(
     tcpu: npt.NDArray[np.int64], tnum: npt.NDArray[np.int32], tmilli: npt.NDArray[np.int32],
     tspec: npt.NDArray[np.uint64], tp: npt.NDArray[np.float64],
     out_node: npt.NDArray[np.int32], out_devices: npt.NDArray[np.uint64],
-    out_used: npt.NDArray[np.int64],
+    out_used: npt.NDArray[np.int64], out_frag: npt.NDArray[np.float64],
     start: int, stop: int, used0: int, rng_state: int,
 ) -> tuple[int, int]: ...
 

@@ -226,17 +226,19 @@ def replay(int policy, u64 seed,
            const i64[::1] tcpu, const i32[::1] tnum, const i32[::1] tmilli,
            const u64[::1] tspec, const double[::1] tp,
            i32[::1] out_node, u64[::1] out_devices, i64[::1] out_used,
-           i64 start, i64 stop, i64 used0, u64 rng_state):
+           double[::1] out_frag, i64 start, i64 stop, i64 used0, u64 rng_state):
     """Schedule tasks ``start``..``stop`` in order under ``policy``.
 
     ``out_node[t]``: the node row (-1: no node fits), ``out_devices[t]``: a bitmask
     of the devices it got, ``out_used[t]``: milli-GPU allocated in the cluster after
-    it. ``rank`` breaks ties (lowest wins). ``used0`` is the milli allocated before
+    it, ``out_frag[t]``: the cluster's fragmentation (milli) against the target
+    shapes after it. ``rank`` breaks ties (lowest wins). ``used0`` is the milli allocated before
     ``start``; ``rng_state`` the random state, returned with the new ``used``, so a
     replay can be cut into pieces that give the same answer as one call.
     """
     cdef Py_ssize_t n = cpu_cap.shape[0], i, t, best
     cdef i64 used = used0, score, best_score, raw, lo, hi, gl, req
+    cdef double cluster_frag = 0.0
     cdef i32 dev, best_dev
     cdef int d, ng, feasible, pick, k
     cdef u64 state = rng_state, mask
@@ -245,23 +247,24 @@ def replay(int policy, u64 seed,
     cdef i64* scores = <i64*>malloc(n * sizeof(i64))
     cdef i32* devs = <i32*>malloc(n * sizeof(i32))
     cdef char* fit = <char*>malloc(n)
-    # FGD caches: the node's fragmentation, and each (shape, node) score and device
+    # each node's fragmentation (kept current), and FGD's (shape, node) score and device
     cdef double* frag = <double*>malloc(n * sizeof(double))
     cdef i64* version = <i64*>malloc(n * sizeof(i64))
-    cdef i64* frag_version = <i64*>malloc(n * sizeof(i64))
     cdef Py_ssize_t cache_n = n * nshapes if policy == P_FGD else 1
     cdef i64* cache_score = <i64*>malloc(cache_n * sizeof(i64))
     cdef i32* cache_dev = <i32*>malloc(cache_n * sizeof(i32))
     cdef i64* cache_version = <i64*>malloc(cache_n * sizeof(i64))
-    if not (scores and devs and fit and frag and version and frag_version and cache_score
+    if not (scores and devs and fit and frag and version and cache_score
             and cache_dev and cache_version):
-        free(scores); free(devs); free(fit); free(frag); free(version); free(frag_version)
+        free(scores); free(devs); free(fit); free(frag); free(version)
         free(cache_score); free(cache_dev); free(cache_version)
         raise MemoryError()
     with nogil:
         for i in range(n):
             version[i] = 0
-            frag_version[i] = -1
+            frag[i] = _frag(&gfree[i, 0], ngpu[i], cpu_left[i], model[i], tcpu, tnum, tmilli,
+                            tspec, tp)
+            cluster_frag += frag[i]
         for i in range(cache_n):
             cache_version[i] = -1
         for t in range(start, stop):
@@ -279,6 +282,7 @@ def replay(int policy, u64 seed,
             if feasible == 0:
                 out_node[t] = -1
                 out_used[t] = used
+                out_frag[t] = cluster_frag
                 continue
             best = -1
             best_score = 0
@@ -315,10 +319,6 @@ def replay(int policy, u64 seed,
                         if cache_version[k] == version[i]:
                             score, dev = cache_score[k], cache_dev[k]
                         else:
-                            if frag_version[i] != version[i]:
-                                frag[i] = _frag(g, ng, cpu_left[i], model[i], tcpu, tnum,
-                                                tmilli, tspec, tp)
-                                frag_version[i] = version[i]
                             score = _fgd_score(g, ng, cpu_left[i], model[i], cpu[t], num[t],
                                                milli[t], frag[i], &dev, tcpu, tnum, tmilli,
                                                tspec, tp)
@@ -370,11 +370,16 @@ def replay(int policy, u64 seed,
             cpu_left[best] -= cpu[t]
             mem_left[best] -= mem[t]
             version[best] += 1
+            cluster_frag -= frag[best]
+            frag[best] = _frag(g, ngpu[best], cpu_left[best], model[best], tcpu, tnum, tmilli,
+                               tspec, tp)
+            cluster_frag += frag[best]
             used += req
+            out_frag[t] = cluster_frag
             out_node[t] = <i32>best
             out_devices[t] = mask
             out_used[t] = used
-    free(scores); free(devs); free(fit); free(frag); free(version); free(frag_version)
+    free(scores); free(devs); free(fit); free(frag); free(version)
     free(cache_score); free(cache_dev); free(cache_version)
     return used, state
 

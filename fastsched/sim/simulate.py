@@ -23,7 +23,7 @@ from .plugins.fgd import cluster_fragmentation
 from .trace import Trace
 from .workload import arrival_order, target_shapes, tune
 
-__all__ = ["POLICIES", "SimResult", "simulate", "allocation_curve"]
+__all__ = ["POLICIES", "SimResult", "simulate", "allocation_curve", "bucket_curve"]
 
 POLICIES = tuple(gpusim.POLICIES)
 """The placement policies, as the paper names them."""
@@ -39,7 +39,9 @@ class SimResult:
     ``gpu_alloc_curve``: allocated GPU as % of the cluster's at 0, 1, … 130% of its
     GPUs arrived (NaN past the demand that arrived; None in :meth:`to_dict`);
     ``gpu_alloc_ratio``: its last value that is not NaN; ``frag_ratio``: % of idle GPU
-    that is fragmented for the target workload at the end; ``cpu_alloc_ratio``: %
+    that is fragmented for the target workload at the end (``frag_curve``: the same
+    at each per cent arrived, as the paper's ``analysis_frag_ratio_discrete.csv``
+    has it); ``cpu_alloc_ratio``: %
     of cpu allocated at the end. ``nodes``/``devices``: per arrived task, its node
     row (-1: it found none) and the bitmask of its GPU devices; ``order``: which
     task of the trace each arrival is.
@@ -56,6 +58,7 @@ class SimResult:
     placed: int
     failed: int
     wall_s: float
+    frag_curve: tuple[float, ...] = ()
     order: np.ndarray = field(default_factory=lambda: np.zeros(0, dtype=np.int64))
     nodes: np.ndarray = field(default_factory=lambda: np.zeros(0, dtype=np.int32))
     devices: np.ndarray = field(default_factory=lambda: np.zeros(0, dtype=np.uint64))
@@ -88,11 +91,15 @@ def allocation_curve(arrived: np.ndarray, used: np.ndarray, total_gpus: int) -> 
     the bucket ``round(arrived %)``; a bucket's value is the mean of its states'
     ``round(allocated %, 2)`` (or of the neighbouring buckets' when empty), rounded to
     2 decimals; NaN when even those are empty."""
-    arrive = np.rint(arrived / total_gpus / 10.0).astype(np.int64)
-    alloc = np.round(used / total_gpus / 10.0, 2)
-    counts = np.bincount(np.clip(arrive, 0, CURVE_POINTS + 1), minlength=CURVE_POINTS + 2)
-    sums = np.bincount(np.clip(arrive, 0, CURVE_POINTS + 1), weights=alloc,
-                       minlength=CURVE_POINTS + 2)
+    return bucket_curve(arrived, np.round(used / total_gpus / 10.0, 2), total_gpus)
+
+
+def bucket_curve(arrived: np.ndarray, values: np.ndarray, total_gpus: int) -> tuple[float, ...]:
+    """``values`` (one per logged state) averaged per whole per cent of arrived GPU
+    milli ``arrived``, as :func:`allocation_curve` does."""
+    arrive = np.clip(np.rint(arrived / total_gpus / 10.0).astype(np.int64), 0, CURVE_POINTS + 1)
+    counts = np.bincount(arrive, minlength=CURVE_POINTS + 2)
+    sums = np.bincount(arrive, weights=values, minlength=CURVE_POINTS + 2)
     out = []
     for k in range(CURVE_POINTS):
         if counts[k]:
@@ -147,6 +154,7 @@ def simulate(cluster: GpuCluster, trace: Trace, policy: str = "FGD", seed: int =
     nodes = np.empty(m, dtype=np.int32)
     devices = np.empty(m, dtype=np.uint64)
     used = np.empty(m, dtype=np.int64)
+    frag = np.empty(m, dtype=np.float64)
     done, allocated, rng_state = 0, state.gpu_allocated_milli(), int(rng.integers(1 << 63))
     step = max(1, -(-m // _CHUNKS)) if progress is not None else max(m, 1)
     code = gpusim.POLICIES[policy]
@@ -156,7 +164,7 @@ def simulate(cluster: GpuCluster, trace: Trace, policy: str = "FGD", seed: int =
             code, rng_state, state.cpu, state.gpus, state.model, rank, cpu_left, mem_left,
             state.gpu_free, tags, cpu, mem, num, milli, spec, shape, len(uniq),
             shapes.cpu, shapes.num_gpu, shapes.gpu_milli, shapes.gpu_spec, shapes.p,
-            nodes, devices, used, done, stop, allocated, rng_state)
+            nodes, devices, used, frag, done, stop, allocated, rng_state)
         done = stop
         if progress is not None:
             progress(done, m)
@@ -167,10 +175,14 @@ def simulate(cluster: GpuCluster, trace: Trace, policy: str = "FGD", seed: int =
     arrived = np.concatenate(([0], np.cumsum(demand)))
     curve = allocation_curve(arrived, np.concatenate(([0], used)), total_gpus)
     _, frag_ratio = cluster_fragmentation(state, shapes)
+    idle = total_gpus * MILLI - np.concatenate(([0], used))
+    frags = np.concatenate(([cluster_fragmentation(cluster, shapes)[0]], frag))
+    frag_curve = bucket_curve(arrived, np.round(100.0 * frags / np.maximum(idle, 1), 2),
+                              total_gpus)
     placed = int(np.count_nonzero(nodes >= 0))
     total_cpu = int(state.cpu.sum())
     return SimResult(policy, int(seed), float(inflate), total_gpus, curve,
                      next((v for v in reversed(curve) if v == v), 0.0), round(frag_ratio, 2),
                      round(100.0 * int(state.cpu_used.sum()) / total_cpu, 2) if total_cpu else 0.0,
                      placed, m - placed, round(time.perf_counter() - started, 4),
-                     order, nodes, devices)
+                     frag_curve, order, nodes, devices)
