@@ -49,6 +49,7 @@ from .route import add_route_parser
 from .schedule import add_schedule_parser, cmd_schedule
 from .simulate import add_simulate_parser
 from .solve import add_solve_parser
+from .sweep import add_sweep_parser
 
 # cmd_inspect, cmd_schedule, cmd_demo and demo_workload stay importable from here,
 # where they lived before each command had its own module.
@@ -107,6 +108,7 @@ def build_parser() -> argparse.ArgumentParser:
     add_route_parser(commands)
     add_binpack_parser(commands)
     add_simulate_parser(commands)
+    add_sweep_parser(commands)
     add_replica_parser(commands)
     return parser
 
