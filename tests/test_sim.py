@@ -278,3 +278,29 @@ def test_missing_files_and_unknown_policies_are_clear(tmp_path):
                                 _write(tmp_path, "p.csv", HEADER + "a,1,1,0,0,\n"))
     with pytest.raises(ValidationError, match="policy: must be one of Random"):
         simulate(cluster, trace, "Tetris")
+
+
+def test_the_bound_covers_the_best_placement_found_by_brute_force():
+    import itertools
+
+    from fastsched.sim.bound import bound_of
+    rng = np.random.default_rng(7)
+    for _ in range(25):
+        gpus = rng.integers(1, 4, size=2)
+        c = GpuCluster(["a", "b"], [8000, 8000], [16384, 16384], gpus, ["T4", "G2"])
+        tasks = [(int(rng.choice([1000, 3000, 6000])), 1024, int(n), int(m), int(rng.choice([0, 1, 2])))
+                 for n, m in (rng.choice([(1, 300), (1, 600), (1, 1000), (2, 1000)]) for _ in range(5))]
+        best = 0
+        for where in itertools.product([-1, 0, 1], repeat=len(tasks)):
+            trial = c.copy()
+            try:
+                for node, (cpu, mem, num, milli, spec) in zip(where, tasks):
+                    if node >= 0:
+                        trial.bind(node, cpu, mem, num, milli, gpu_spec=spec)
+            except DoesNotFitError:
+                continue
+            best = max(best, trial.gpu_allocated_milli())
+        cols = [np.array(x) for x in zip(*tasks)]
+        bound, status = bound_of(c, cols[0], cols[1], cols[2].astype(np.int32),
+                                 cols[3].astype(np.int32), cols[4].astype(np.uint64), exact=True)
+        assert bound >= best, (tasks, bound, best, status)

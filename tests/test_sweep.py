@@ -162,3 +162,23 @@ def test_a_given_client_is_used_and_left_open(files):
         assert client.status == "running"
         assert sweep(_grid(files, policies=("GpuPacking",), seeds=(3,)), client=client,
                      skip={("small", "04-GpuPacking", "1.3", 3)}) == []
+
+
+def test_the_bound_is_never_below_what_a_policy_reached(files, tmp_path):
+    from fastsched.sim.bound import allocation_bound
+    workloads = []
+    for k, shapes in enumerate((SHAPES, SHAPES[:5] * 2, SHAPES[3:] + SHAPES[:2])):
+        path = tmp_path / f"openb_pod_list_w{k}.csv"
+        path.write_text("name,cpu_milli,memory_mib,num_gpu,gpu_milli,gpu_spec\n" + "".join(
+            f"p{i:03d},{c},{m},{n},{g},{s}\n" for i, (c, m, n, g, s) in enumerate(shapes * 9)))
+        cluster, trace = load_openb(files / "nodes.csv", path)
+        workloads.append(Workload(f"w{k}", cluster, trace))
+    grid = Grid(tuple(workloads), seeds=(1, 2))
+    bounds = {(w.name, s): allocation_bound(w.cluster, w.trace, s, 1.3, exact=False)
+              for w in workloads for s in (1, 2)}      # the arrivals do not depend on the policy
+    for exp, result in sweep(grid, workers=2):
+        bound = bounds[(exp.workload, exp.seed)]
+        assert result.gpu_alloc_ratio <= bound.final, (exp, bound)
+        for k, (got, most) in enumerate(zip(result.gpu_alloc_curve, bound.curve)):
+            if got == got:
+                assert got <= most, (exp, k, got, most)

@@ -120,6 +120,11 @@ SCHEMAS: dict[str, dict[str, Any]] = {
         seed=_INT, inflate=_NUM, total_gpus=_INT,
         gpu_alloc_curve={"type": "array", "items": {"type": ["number", "null"]}},
         gpu_alloc_ratio=_NUM, frag_ratio=_NUM, cpu_alloc_ratio=_NUM, placed=_INT, failed=_INT,
-        wall_s=_NUM),
+        wall_s=_NUM, alloc_bound=_NUM, alloc_bound_status={"enum": [
+            "lp", "milp-optimal", "milp-bound", "trivial"]}, headroom=_NUM,
+        alloc_bound_curve={"type": "array", "items": {"type": ["number", "null"]}}),
 }
 """kind -> JSON Schema of the report."""
+# written only with ``fastsched simulate --bound``
+SCHEMAS["SimulateReport"]["required"] = [
+    f for f in SCHEMAS["SimulateReport"]["required"] if not f.startswith(("alloc_bound", "headroom"))]

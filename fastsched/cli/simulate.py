@@ -28,7 +28,10 @@ output (-o): table (default) for a person; json and yaml write one object:
 apiVersion fastsched.io/v1, kind SimulateReport, version 1, policy, seed, inflate,
 total_gpus, gpu_alloc_curve (the allocation ratio in % at 0 ... 130% arrived),
 gpu_alloc_ratio (its last value), frag_ratio (% of idle GPU fragmented, final),
-cpu_alloc_ratio, placed, failed, wall_s.
+cpu_alloc_ratio, placed, failed, wall_s; with --bound also alloc_bound (the most GPU
+any placement of the same arrivals could allocate, %), alloc_bound_status (lp,
+milp-optimal or milp-bound), headroom (alloc_bound - gpu_alloc_ratio) and
+alloc_bound_curve (the bound at 0 ... 130% arrived).
 
 exit status:
   0    the experiment ran (tasks that found no node are counted in 'failed')
@@ -68,6 +71,9 @@ def add_simulate_parser(commands: Any) -> argparse.ArgumentParser:
                              "(default 1.3; 0 keeps the trace as it is)")
     parser.add_argument("-o", "--output", choices=("table", "json", "yaml"), default="table",
                         metavar="FORMAT", help="table (default), json or yaml")
+    parser.add_argument("--bound", action="store_true",
+                        help="also compute the best allocation any placement of the same "
+                             "arrivals could reach (an upper bound, fastsched.sim.bound)")
     parser.add_argument("-q", "--quiet", action="store_true",
                         help="no progress bar (there is none when stderr is not a terminal)")
     parser.set_defaults(run=cmd_simulate)
@@ -112,8 +118,18 @@ def cmd_simulate(args: argparse.Namespace) -> int:
                           progress=None if bar.disable else progress)
     finally:
         bar.close()
+    document = report_document(result)
+    if args.bound:
+        from ..sim.bound import allocation_bound
+        bound = allocation_bound(cluster, trace, args.seed, args.inflate)
+        document.update(alloc_bound=bound.final, alloc_bound_status=bound.status,
+                        headroom=round(bound.final - result.gpu_alloc_ratio, 2),
+                        alloc_bound_curve=[v if v == v else None for v in bound.curve])
     if args.output == "table":
         _table(result, sys.stdout)
+        if args.bound:
+            print(f"best possible:    <= {bound.final:.2f}% ({bound.status}); "
+                  f"{document['headroom']:.2f} points above this policy", file=sys.stdout)
     else:
-        emit(report_document(result), args.output, sys.stdout)
+        emit(document, args.output, sys.stdout)
     return 0
