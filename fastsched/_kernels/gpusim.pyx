@@ -217,6 +217,239 @@ cdef i64 _bestfit_raw(i64 cpu_left, i64 gpu_left, i64 cpu, i64 gpu) noexcept nog
     return <i64>((1.0 - left) * 100.0)
 
 
+cdef class _Sim:
+    """A replay's state: the caller's columns (updated in place), the target shapes,
+    and the caches; ``select``, ``bind`` and ``unbind`` run without the GIL."""
+
+    cdef int policy
+    cdef Py_ssize_t n
+    cdef u64 rng
+    cdef double cluster_frag
+    cdef const i64[::1] cpu_cap
+    cdef const i32[::1] ngpu
+    cdef const i32[::1] model
+    cdef const i64[::1] rank
+    cdef i64[::1] cpu_left
+    cdef i64[::1] mem_left
+    cdef i32[:, ::1] gfree
+    cdef i32[:, ::1] tags
+    cdef const i64[::1] cpu
+    cdef const i64[::1] mem
+    cdef const i32[::1] num
+    cdef const i32[::1] milli
+    cdef const u64[::1] spec
+    cdef const i32[::1] shape
+    cdef const i64[::1] tcpu
+    cdef const i32[::1] tnum
+    cdef const i32[::1] tmilli
+    cdef const u64[::1] tspec
+    cdef const double[::1] tp
+    cdef i64* scores
+    cdef i32* devs
+    cdef char* fit
+    # each node's fragmentation (kept current), and FGD's (shape, node) score and device
+    cdef double* frag
+    cdef i64* version
+    cdef i64* cache_score
+    cdef i32* cache_dev
+    cdef i64* cache_version
+
+    def __cinit__(self, int policy, u64 rng, const i64[::1] cpu_cap, const i32[::1] ngpu,
+                  const i32[::1] model, const i64[::1] rank, i64[::1] cpu_left,
+                  i64[::1] mem_left, i32[:, ::1] gfree, i32[:, ::1] tags,
+                  const i64[::1] cpu, const i64[::1] mem, const i32[::1] num,
+                  const i32[::1] milli, const u64[::1] spec, const i32[::1] shape, int nshapes,
+                  const i64[::1] tcpu, const i32[::1] tnum, const i32[::1] tmilli,
+                  const u64[::1] tspec, const double[::1] tp):
+        cdef Py_ssize_t i, n = cpu_cap.shape[0]
+        self.policy, self.n, self.rng = policy, n, rng
+        self.cpu_cap, self.ngpu, self.model, self.rank = cpu_cap, ngpu, model, rank
+        self.cpu_left, self.mem_left, self.gfree, self.tags = cpu_left, mem_left, gfree, tags
+        self.cpu, self.mem, self.num, self.milli, self.spec, self.shape = cpu, mem, num, milli, spec, shape
+        self.tcpu, self.tnum, self.tmilli, self.tspec, self.tp = tcpu, tnum, tmilli, tspec, tp
+        cdef Py_ssize_t cache_n = n * nshapes if policy == P_FGD else 1
+        self.scores = <i64*>malloc(n * sizeof(i64))
+        self.devs = <i32*>malloc(n * sizeof(i32))
+        self.fit = <char*>malloc(n)
+        self.frag = <double*>malloc(n * sizeof(double))
+        self.version = <i64*>malloc(n * sizeof(i64))
+        self.cache_score = <i64*>malloc(cache_n * sizeof(i64))
+        self.cache_dev = <i32*>malloc(cache_n * sizeof(i32))
+        self.cache_version = <i64*>malloc(cache_n * sizeof(i64))
+        if not (self.scores and self.devs and self.fit and self.frag and self.version
+                and self.cache_score and self.cache_dev and self.cache_version):
+            raise MemoryError()
+        self.cluster_frag = 0.0
+        for i in range(n):
+            self.version[i] = 0
+            self.frag[i] = _frag(&gfree[i, 0], ngpu[i], cpu_left[i], model[i], tcpu, tnum,
+                                 tmilli, tspec, tp)
+            self.cluster_frag += self.frag[i]
+        for i in range(cache_n):
+            self.cache_version[i] = -1
+
+    def __dealloc__(self):
+        free(self.scores); free(self.devs); free(self.fit); free(self.frag)
+        free(self.version); free(self.cache_score); free(self.cache_dev)
+        free(self.cache_version)
+
+    cdef Py_ssize_t select(self, Py_ssize_t t, i32* device) noexcept nogil:
+        """The node task ``t`` goes to under the policy (-1: none fits), and in
+        ``device`` the device of a GPU share."""
+        cdef Py_ssize_t i, best = -1, n = self.n
+        cdef int d, ng, feasible = 0, pick, k
+        cdef i64 score, best_score = 0, lo = 1 << 62, hi = -(1 << 62), gl
+        cdef i64 req = <i64>self.num[t] * self.milli[t]
+        cdef i32 dev
+        cdef i32* g
+        cdef bint ok, share = self.num[t] == 1 and self.milli[t] < 1000
+        for i in range(n):
+            ok = self.cpu_left[i] >= self.cpu[t] and self.mem_left[i] >= self.mem[t]
+            if ok and self.num[t] > 0:
+                ok = (self.ngpu[i] > 0 and _accessible(self.model[i], self.spec[t])
+                      and _fitting(&self.gfree[i, 0], self.ngpu[i], self.milli[t]) >= self.num[t])
+            self.fit[i] = ok
+            feasible += ok
+        device[0] = -1
+        if feasible == 0:
+            return -1
+        if self.policy == P_RANDOM:
+            # random_score.go's PreScore: one feasible node uniformly at random
+            pick = <int>(_splitmix(&self.rng) % <u64>feasible)
+            for i in range(n):
+                if self.fit[i]:
+                    if pick == 0:
+                        best = i
+                        break
+                    pick -= 1
+            if share:
+                # open_gpu_share.go's random device: uniform over fitting devices
+                k = 0
+                g = &self.gfree[best, 0]
+                for d in range(self.ngpu[best]):
+                    if g[d] >= self.milli[t]:
+                        k += 1
+                        if _splitmix(&self.rng) % <u64>k == 0:
+                            device[0] = d
+            return best
+        for i in range(n):
+            if not self.fit[i]:
+                continue
+            g = &self.gfree[i, 0]
+            ng = self.ngpu[i]
+            dev = -1
+            if self.policy == P_FGD:
+                k = self.shape[t] * n + i
+                if self.cache_version[k] == self.version[i]:
+                    score, dev = self.cache_score[k], self.cache_dev[k]
+                else:
+                    score = _fgd_score(g, ng, self.cpu_left[i], self.model[i], self.cpu[t],
+                                       self.num[t], self.milli[t], self.frag[i], &dev,
+                                       self.tcpu, self.tnum, self.tmilli, self.tspec, self.tp)
+                    self.cache_score[k], self.cache_dev[k] = score, dev
+                    self.cache_version[k] = self.version[i]
+            else:
+                gl = 0
+                for d in range(ng):
+                    gl += g[d]
+                if self.policy == P_DOTPROD:
+                    score = _dotprod_score(self.cpu_left[i], gl, self.cpu[t], req)
+                elif self.policy == P_CLUSTERING:
+                    score = _clustering_score(g, ng, &self.tags[i, 0], self.num[t], self.milli[t])
+                elif self.policy == P_PACKING:
+                    score = _packing_score(g, ng, self.num[t], self.milli[t])
+                else:
+                    score = _bestfit_raw(self.cpu_left[i], gl, self.cpu[t], req)
+            self.scores[i] = score
+            self.devs[i] = dev
+            if score < lo:
+                lo = score
+            if score > hi:
+                hi = score
+        if self.policy == P_BESTFIT:
+            # NormalizeScore: min-max to [0, 100] over the feasible nodes
+            for i in range(n):
+                if self.fit[i]:
+                    self.scores[i] = (self.scores[i] - lo) * 100 // (hi - lo) if hi > lo else 0
+        for i in range(n):
+            if self.fit[i] and (best < 0 or self.scores[i] > best_score or (
+                    self.scores[i] == best_score and self.rank[i] < self.rank[best])):
+                best, best_score = i, self.scores[i]
+        device[0] = self.devs[best]
+        if share and self.policy != P_FGD:
+            device[0] = _best_fit_device(&self.gfree[best, 0], self.ngpu[best], self.milli[t])
+        return best
+
+    cdef void _refresh(self, Py_ssize_t i) noexcept nogil:
+        self.version[i] += 1
+        self.cluster_frag -= self.frag[i]
+        self.frag[i] = _frag(&self.gfree[i, 0], self.ngpu[i], self.cpu_left[i], self.model[i],
+                             self.tcpu, self.tnum, self.tmilli, self.tspec, self.tp)
+        self.cluster_frag += self.frag[i]
+
+    cdef u64 bind(self, Py_ssize_t t, Py_ssize_t i, i32 device) noexcept nogil:
+        """Bind task ``t`` to node ``i``; returns the bitmask of its devices."""
+        cdef i32* g = &self.gfree[i, 0]
+        cdef u64 mask = 0
+        cdef int d
+        if self.num[t] == 1 and self.milli[t] < 1000:
+            mask = (<u64>1) << device
+            g[device] -= self.milli[t]
+            self.tags[i, 0] += 1
+        elif self.num[t] > 0:
+            mask = _whole_devices(g, self.ngpu[i], self.num[t])
+            for d in range(self.ngpu[i]):
+                if (mask >> d) & 1:
+                    g[d] -= 1000
+            self.tags[i, self.num[t]] += 1
+        self.cpu_left[i] -= self.cpu[t]
+        self.mem_left[i] -= self.mem[t]
+        self._refresh(i)
+        return mask
+
+    cdef void unbind(self, Py_ssize_t t, Py_ssize_t i, u64 mask) noexcept nogil:
+        """Undo ``bind(t, i, ...)`` that returned ``mask``."""
+        cdef i32* g = &self.gfree[i, 0]
+        cdef int d
+        for d in range(self.ngpu[i]):
+            if (mask >> d) & 1:
+                g[d] += self.milli[t]
+        if self.num[t] > 0:
+            self.tags[i, 0 if self.milli[t] < 1000 else self.num[t]] -= 1
+        self.cpu_left[i] += self.cpu[t]
+        self.mem_left[i] += self.mem[t]
+        self._refresh(i)
+
+    cdef bint fits_on(self, Py_ssize_t t, Py_ssize_t i) noexcept nogil:
+        if self.cpu_left[i] < self.cpu[t] or self.mem_left[i] < self.mem[t]:
+            return False
+        if self.num[t] == 0:
+            return True
+        return (self.ngpu[i] > 0 and _accessible(self.model[i], self.spec[t])
+                and _fitting(&self.gfree[i, 0], self.ngpu[i], self.milli[t]) >= self.num[t])
+
+    cdef i32 device_on(self, Py_ssize_t t, Py_ssize_t i) noexcept nogil:
+        """The device a GPU share of task ``t`` takes on node ``i`` under the policy."""
+        cdef i32 dev = -1
+        cdef int d, k = 0
+        cdef i32* g = &self.gfree[i, 0]
+        if not (self.num[t] == 1 and self.milli[t] < 1000):
+            return -1
+        if self.policy == P_FGD:
+            _fgd_score(g, self.ngpu[i], self.cpu_left[i], self.model[i], self.cpu[t],
+                       self.num[t], self.milli[t], self.frag[i], &dev, self.tcpu, self.tnum,
+                       self.tmilli, self.tspec, self.tp)
+            return dev
+        if self.policy == P_RANDOM:
+            for d in range(self.ngpu[i]):
+                if g[d] >= self.milli[t]:
+                    k += 1
+                    if _splitmix(&self.rng) % <u64>k == 0:
+                        dev = d
+            return dev
+        return _best_fit_device(g, self.ngpu[i], self.milli[t])
+
+
 def replay(int policy, u64 seed,
            const i64[::1] cpu_cap, const i32[::1] ngpu, const i32[::1] model,
            const i64[::1] rank,
@@ -232,156 +465,30 @@ def replay(int policy, u64 seed,
     ``out_node[t]``: the node row (-1: no node fits), ``out_devices[t]``: a bitmask
     of the devices it got, ``out_used[t]``: milli-GPU allocated in the cluster after
     it, ``out_frag[t]``: the cluster's fragmentation (milli) against the target
-    shapes after it. ``rank`` breaks ties (lowest wins). ``used0`` is the milli allocated before
-    ``start``; ``rng_state`` the random state, returned with the new ``used``, so a
-    replay can be cut into pieces that give the same answer as one call.
+    shapes after it. ``rank`` breaks ties (lowest wins). ``used0`` is the milli
+    allocated before ``start``; ``rng_state`` the random state, returned with the
+    new ``used``, so a replay can be cut into pieces that give the same answer as
+    one call.
     """
-    cdef Py_ssize_t n = cpu_cap.shape[0], i, t, best
-    cdef i64 used = used0, score, best_score, raw, lo, hi, gl, req
-    cdef double cluster_frag = 0.0
-    cdef i32 dev, best_dev
-    cdef int d, ng, feasible, pick, k
-    cdef u64 state = rng_state, mask
-    cdef i32* g
-    cdef bint share, ok
-    cdef i64* scores = <i64*>malloc(n * sizeof(i64))
-    cdef i32* devs = <i32*>malloc(n * sizeof(i32))
-    cdef char* fit = <char*>malloc(n)
-    # each node's fragmentation (kept current), and FGD's (shape, node) score and device
-    cdef double* frag = <double*>malloc(n * sizeof(double))
-    cdef i64* version = <i64*>malloc(n * sizeof(i64))
-    cdef Py_ssize_t cache_n = n * nshapes if policy == P_FGD else 1
-    cdef i64* cache_score = <i64*>malloc(cache_n * sizeof(i64))
-    cdef i32* cache_dev = <i32*>malloc(cache_n * sizeof(i32))
-    cdef i64* cache_version = <i64*>malloc(cache_n * sizeof(i64))
-    if not (scores and devs and fit and frag and version and cache_score
-            and cache_dev and cache_version):
-        free(scores); free(devs); free(fit); free(frag); free(version)
-        free(cache_score); free(cache_dev); free(cache_version)
-        raise MemoryError()
+    cdef _Sim sim = _Sim(policy, rng_state, cpu_cap, ngpu, model, rank, cpu_left, mem_left,
+                         gfree, tags, cpu, mem, num, milli, spec, shape, nshapes, tcpu, tnum,
+                         tmilli, tspec, tp)
+    cdef Py_ssize_t t, best
+    cdef i64 used = used0
+    cdef i32 dev
     with nogil:
-        for i in range(n):
-            version[i] = 0
-            frag[i] = _frag(&gfree[i, 0], ngpu[i], cpu_left[i], model[i], tcpu, tnum, tmilli,
-                            tspec, tp)
-            cluster_frag += frag[i]
-        for i in range(cache_n):
-            cache_version[i] = -1
         for t in range(start, stop):
-            share = num[t] == 1 and milli[t] < 1000
-            req = <i64>num[t] * milli[t]
-            feasible = 0
-            for i in range(n):
-                ok = cpu_left[i] >= cpu[t] and mem_left[i] >= mem[t]
-                if ok and num[t] > 0:
-                    ok = (ngpu[i] > 0 and _accessible(model[i], spec[t])
-                          and _fitting(&gfree[i, 0], ngpu[i], milli[t]) >= num[t])
-                fit[i] = ok
-                feasible += ok
-            out_devices[t] = 0
-            if feasible == 0:
+            best = sim.select(t, &dev)
+            if best < 0:
                 out_node[t] = -1
-                out_used[t] = used
-                out_frag[t] = cluster_frag
-                continue
-            best = -1
-            best_score = 0
-            best_dev = -1
-            if policy == P_RANDOM:
-                # random_score.go's PreScore: one feasible node uniformly at random
-                pick = <int>(_splitmix(&state) % <u64>feasible)
-                for i in range(n):
-                    if fit[i]:
-                        if pick == 0:
-                            best = i
-                            break
-                        pick -= 1
-                if share:
-                    # open_gpu_share.go's random device: uniform over fitting devices
-                    k = 0
-                    g = &gfree[best, 0]
-                    for d in range(ngpu[best]):
-                        if g[d] >= milli[t]:
-                            k += 1
-                            if _splitmix(&state) % <u64>k == 0:
-                                best_dev = d
+                out_devices[t] = 0
             else:
-                lo = 1 << 62
-                hi = -(1 << 62)
-                for i in range(n):
-                    if not fit[i]:
-                        continue
-                    g = &gfree[i, 0]
-                    ng = ngpu[i]
-                    dev = -1
-                    if policy == P_FGD:
-                        k = shape[t] * n + i
-                        if cache_version[k] == version[i]:
-                            score, dev = cache_score[k], cache_dev[k]
-                        else:
-                            score = _fgd_score(g, ng, cpu_left[i], model[i], cpu[t], num[t],
-                                               milli[t], frag[i], &dev, tcpu, tnum, tmilli,
-                                               tspec, tp)
-                            cache_score[k], cache_dev[k], cache_version[k] = score, dev, version[i]
-                    else:
-                        gl = 0
-                        for d in range(ng):
-                            gl += g[d]
-                        if policy == P_DOTPROD:
-                            score = _dotprod_score(cpu_left[i], gl, cpu[t], req)
-                        elif policy == P_CLUSTERING:
-                            score = _clustering_score(g, ng, &tags[i, 0], num[t], milli[t])
-                        elif policy == P_PACKING:
-                            score = _packing_score(g, ng, num[t], milli[t])
-                        else:
-                            score = _bestfit_raw(cpu_left[i], gl, cpu[t], req)
-                    scores[i] = score
-                    devs[i] = dev
-                    if score < lo:
-                        lo = score
-                    if score > hi:
-                        hi = score
-                if policy == P_BESTFIT:
-                    # NormalizeScore: min-max to [0, 100] over the feasible nodes
-                    for i in range(n):
-                        if fit[i]:
-                            scores[i] = (scores[i] - lo) * 100 // (hi - lo) if hi > lo else 0
-                for i in range(n):
-                    if fit[i] and (best < 0 or scores[i] > best_score
-                                   or (scores[i] == best_score and rank[i] < rank[best])):
-                        best, best_score = i, scores[i]
-                best_dev = devs[best]
-                if share and policy != P_FGD:
-                    best_dev = _best_fit_device(&gfree[best, 0], ngpu[best], milli[t])
-            # bind
-            g = &gfree[best, 0]
-            if num[t] == 0:
-                mask = 0
-            elif share:
-                mask = (<u64>1) << best_dev
-                g[best_dev] -= milli[t]
-                tags[best, 0] += 1
-            else:
-                mask = _whole_devices(g, ngpu[best], num[t])
-                for d in range(ngpu[best]):
-                    if (mask >> d) & 1:
-                        g[d] -= 1000
-                tags[best, num[t]] += 1
-            cpu_left[best] -= cpu[t]
-            mem_left[best] -= mem[t]
-            version[best] += 1
-            cluster_frag -= frag[best]
-            frag[best] = _frag(g, ngpu[best], cpu_left[best], model[best], tcpu, tnum, tmilli,
-                               tspec, tp)
-            cluster_frag += frag[best]
-            used += req
-            out_frag[t] = cluster_frag
-            out_node[t] = <i32>best
-            out_devices[t] = mask
+                out_devices[t] = sim.bind(t, best, dev)
+                out_node[t] = <i32>best
+                used += <i64>num[t] * milli[t]
             out_used[t] = used
-    free(scores); free(devs); free(fit); free(frag); free(version)
-    free(cache_score); free(cache_dev); free(cache_version)
-    return used, state
+            out_frag[t] = sim.cluster_frag
+    return used, sim.rng
 
 
 def node_frag(const i64[::1] cpu_left, const i32[::1] ngpu, const i32[::1] model,
