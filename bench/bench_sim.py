@@ -2,11 +2,14 @@
 
 1. Per policy: ``load_openb`` of the two CSVs and ``simulate(..., inflate=1.3)``,
    call after call (median of ``--repeat`` runs, results read).
-2. The same replay written plainly (``tests/_gpu_reference.py``, the reference the
+2. A 60-experiment grid (default trace x 6 policies x seeds 42-51) through ``sweep``
+   on the embedded Dask cluster, beside the same grid run one after another in this
+   process (the ratio is what Dask costs, or gains, on this machine).
+3. The same replay written plainly (``tests/_gpu_reference.py``, the reference the
    kernel is tested equal to) on the first ``--tasks`` arrivals of seed 42, beside the
    kernel on exactly those arrivals (placements checked equal).
 
-    python bench/bench_sim.py [--repeat 5] [--tasks 300]
+    python bench/bench_sim.py [--repeat 5] [--tasks 300] [--skip-grid]
 """
 
 from __future__ import annotations
@@ -43,6 +46,23 @@ def end_to_end(repeat: int) -> None:
         print(f"{policy:14s} load + simulate: median {statistics.median(times):.3f} s "
               f"(min {min(times):.3f}, max {max(times):.3f}); "
               f"final {result.gpu_alloc_ratio:.2f}%")
+
+
+def grid_vs_sequential() -> None:
+    from fastsched.sim.sweep import Grid, Workload, sweep
+    cluster, trace = load_openb(DATA / "openb_node_list_gpu_node.csv",
+                                DATA / "openb_pod_list_default.csv")
+    grid = Grid((Workload("default", cluster, trace),))
+    t0 = time.perf_counter()
+    seq = {(e.policy, e.seed): simulate(cluster, trace, e.policy, e.seed, e.inflate)
+           for e in grid.experiments()}
+    sequential = time.perf_counter() - t0
+    t0 = time.perf_counter()
+    pairs = sweep(grid)
+    on_dask = time.perf_counter() - t0
+    assert all(seq[(e.policy, e.seed)].gpu_alloc_ratio == r.gpu_alloc_ratio for e, r in pairs)
+    print(f"60-experiment grid: sequential {sequential:.1f} s, embedded Dask {on_dask:.1f} s "
+          f"(cluster start included; {sequential / on_dask:.2f}x), same results")
 
 
 def against_python(tasks: int) -> None:
@@ -93,11 +113,14 @@ def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--repeat", type=int, default=5)
     parser.add_argument("--tasks", type=int, default=300)
+    parser.add_argument("--skip-grid", action="store_true")
     args = parser.parse_args()
     if not (DATA / "openb_pod_list_default.csv").exists():
         print(f"no openb trace in {DATA}", file=sys.stderr)
         return 2
     end_to_end(args.repeat)
+    if not args.skip_grid:
+        grid_vs_sequential()
     against_python(args.tasks)
     return 0
 

@@ -491,6 +491,154 @@ def replay(int policy, u64 seed,
     return used, sim.rng
 
 
+cdef inline bint _before(i64 ta, char ka, i64 xa, i64 tb, char kb, i64 xb) noexcept nogil:
+    return ta < tb or (ta == tb and (ka < kb or (ka == kb and xa < xb)))
+
+
+cdef void _push(i64* ht, char* hk, i64* hx, Py_ssize_t* hn, i64 t, char k, i64 x) noexcept nogil:
+    cdef Py_ssize_t i = hn[0], parent
+    hn[0] += 1
+    while i > 0:
+        parent = (i - 1) // 2
+        if not _before(t, k, x, ht[parent], hk[parent], hx[parent]):
+            break
+        ht[i], hk[i], hx[i] = ht[parent], hk[parent], hx[parent]
+        i = parent
+    ht[i], hk[i], hx[i] = t, k, x
+
+
+cdef void _pop(i64* ht, char* hk, i64* hx, Py_ssize_t* hn) noexcept nogil:
+    cdef Py_ssize_t i = 0, c, n
+    hn[0] -= 1
+    n = hn[0]
+    cdef i64 t = ht[n], x = hx[n]
+    cdef char k = hk[n]
+    while True:
+        c = 2 * i + 1
+        if c >= n:
+            break
+        if c + 1 < n and _before(ht[c + 1], hk[c + 1], hx[c + 1], ht[c], hk[c], hx[c]):
+            c += 1
+        if not _before(ht[c], hk[c], hx[c], t, k, x):
+            break
+        ht[i], hk[i], hx[i] = ht[c], hk[c], hx[c]
+        i = c
+    ht[i], hk[i], hx[i] = t, k, x
+
+
+def replay_timed(int policy, u64 seed,
+                 const i64[::1] cpu_cap, const i32[::1] ngpu, const i32[::1] model,
+                 const i64[::1] rank,
+                 i64[::1] cpu_left, i64[::1] mem_left, i32[:, ::1] gfree, i32[:, ::1] tags,
+                 const i64[::1] cpu, const i64[::1] mem, const i32[::1] num,
+                 const i32[::1] milli, const u64[::1] spec, const i32[::1] shape, int nshapes,
+                 const i64[::1] tcpu, const i32[::1] tnum, const i32[::1] tmilli,
+                 const u64[::1] tspec, const double[::1] tp,
+                 const i64[::1] arrival, const i64[::1] runtime, const i64[::1] deadline,
+                 const i32[::1] prio,
+                 i32[::1] out_node, i64[::1] out_start,
+                 i64[::1] ev_time, i64[::1] ev_gpu, i64[::1] ev_cpu, i32[::1] ev_queue):
+    """Replay tasks in time: task t arrives at ``arrival[t]`` (non-decreasing), runs
+    ``runtime[t]`` seconds (-1: forever) from when it starts, and gives up waiting at
+    ``deadline[t]`` (-1: never). A task that fits nowhere waits in a queue ordered
+    by ``prio`` (higher first), then arrival; when a task leaves node i, the queue is
+    tried in that order on node i (no other node changed since each waiting task last
+    found nothing). Departures at a time come before arrivals at that time.
+
+    ``out_node``/``out_start``: where and when each task ran (-1: never);
+    ``ev_*``: the time, GPU milli and cpu allocated, and the queue length after each
+    event. Returns the number of events.
+    """
+    cdef _Sim sim = _Sim(policy, seed, cpu_cap, ngpu, model, rank, cpu_left, mem_left,
+                         gfree, tags, cpu, mem, num, milli, spec, shape, nshapes, tcpu, tnum,
+                         tmilli, tspec, tp)
+    cdef Py_ssize_t m = arrival.shape[0], cap = 2 * m + 1, hn = 0, qn = 0, ne = 0
+    cdef Py_ssize_t a = 0, t, w, j, lo, hi, mid, node
+    cdef i64 now, gpu_used = 0, cpu_used = 0
+    cdef char kind
+    cdef i32 dev
+    cdef i64* ht = <i64*>malloc(cap * sizeof(i64))
+    cdef char* hk = <char*>malloc(cap)
+    cdef i64* hx = <i64*>malloc(cap * sizeof(i64))
+    cdef i64* queue = <i64*>malloc((m + 1) * sizeof(i64))
+    cdef char* waiting = <char*>malloc(m + 1)
+    cdef u64* mask = <u64*>malloc((m + 1) * sizeof(u64))
+    if not (ht and hk and hx and queue and waiting and mask):
+        free(ht); free(hk); free(hx); free(queue); free(waiting); free(mask)
+        raise MemoryError()
+    with nogil:
+        for t in range(m):
+            out_node[t] = -1
+            out_start[t] = -1
+            waiting[t] = 0
+        while a < m or hn > 0:
+            if hn > 0 and (a >= m or ht[0] <= arrival[a]):
+                now, kind, t = ht[0], hk[0], hx[0]
+                _pop(ht, hk, hx, &hn)
+                if kind == 0:                                   # t leaves its node
+                    node = out_node[t]
+                    sim.unbind(t, node, mask[t])
+                    gpu_used -= <i64>num[t] * milli[t]
+                    cpu_used -= cpu[t]
+                    j = 0
+                    while j < qn:
+                        w = queue[j]
+                        if sim.fits_on(w, node):
+                            dev = sim.device_on(w, node)
+                            mask[w] = sim.bind(w, node, dev)
+                            out_node[w], out_start[w], waiting[w] = <i32>node, now, 0
+                            gpu_used += <i64>num[w] * milli[w]
+                            cpu_used += cpu[w]
+                            if runtime[w] >= 0:
+                                _push(ht, hk, hx, &hn, now + runtime[w], 0, w)
+                            qn -= 1
+                            for mid in range(j, qn):
+                                queue[mid] = queue[mid + 1]
+                        else:
+                            j += 1
+                elif waiting[t]:                                # t gives up waiting
+                    waiting[t] = 0
+                    for j in range(qn):
+                        if queue[j] == t:
+                            qn -= 1
+                            for mid in range(j, qn):
+                                queue[mid] = queue[mid + 1]
+                            break
+            else:                                               # task a arrives
+                t = a
+                a += 1
+                now = arrival[t]
+                node = sim.select(t, &dev)
+                if node >= 0:
+                    mask[t] = sim.bind(t, node, dev)
+                    out_node[t], out_start[t] = <i32>node, now
+                    gpu_used += <i64>num[t] * milli[t]
+                    cpu_used += cpu[t]
+                    if runtime[t] >= 0:
+                        _push(ht, hk, hx, &hn, now + runtime[t], 0, t)
+                else:
+                    # insert by (higher priority, earlier arrival)
+                    lo, hi = 0, qn
+                    while lo < hi:
+                        mid = (lo + hi) // 2
+                        w = queue[mid]
+                        if prio[w] > prio[t] or (prio[w] == prio[t] and w < t):
+                            lo = mid + 1
+                        else:
+                            hi = mid
+                    for mid in range(qn, lo, -1):
+                        queue[mid] = queue[mid - 1]
+                    queue[lo] = t
+                    qn += 1
+                    waiting[t] = 1
+                    if deadline[t] >= 0:
+                        _push(ht, hk, hx, &hn, deadline[t] if deadline[t] > now else now, 1, t)
+            ev_time[ne], ev_gpu[ne], ev_cpu[ne], ev_queue[ne] = now, gpu_used, cpu_used, <i32>qn
+            ne += 1
+    free(ht); free(hk); free(hx); free(queue); free(waiting); free(mask)
+    return ne
+
+
 def node_frag(const i64[::1] cpu_left, const i32[::1] ngpu, const i32[::1] model,
               const i32[:, ::1] gfree, const i64[::1] tcpu, const i32[::1] tnum,
               const i32[::1] tmilli, const u64[::1] tspec, const double[::1] tp,

@@ -49,6 +49,16 @@ def _inflate(text: str) -> float:
     return value
 
 
+def _speedup(text: str) -> float:
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a number, got {text!r}") from None
+    if not 1e-6 <= value <= 1e9:
+        raise argparse.ArgumentTypeError(f"must be in [1e-6, 1e9], got {value:g}")
+    return value
+
+
 def add_simulate_parser(commands: Any) -> argparse.ArgumentParser:
     """Declare ``fastsched simulate`` on the subparsers ``commands``."""
     from ..sim import POLICIES
@@ -74,6 +84,14 @@ def add_simulate_parser(commands: Any) -> argparse.ArgumentParser:
     parser.add_argument("--bound", action="store_true",
                         help="also compute the best allocation any placement of the same "
                              "arrivals could reach (an upper bound, fastsched.sim.bound)")
+    parser.add_argument("--timed", action="store_true",
+                        help="replay in time instead: tasks arrive at creation_time, run as "
+                             "long as in the trace, wait in a queue when nothing fits")
+    parser.add_argument("--speedup", type=_speedup, default=1.0, metavar="X",
+                        help="with --timed: arrivals X times as dense (default 1)")
+    parser.add_argument("--plot", metavar="FILE.png",
+                        help="draw the allocation curve (with --timed: utilization and queue "
+                             "over time) to FILE (the plot extra)")
     parser.add_argument("-q", "--quiet", action="store_true",
                         help="no progress bar (there is none when stderr is not a terminal)")
     parser.set_defaults(run=cmd_simulate)
@@ -107,6 +125,8 @@ def cmd_simulate(args: argparse.Namespace) -> int:
     if args.policy.lower() not in {p.lower() for p in POLICIES}:
         return print_error(f"--policy: must be one of {', '.join(POLICIES)}, got {args.policy!r}")
     cluster, trace = load_openb(args.nodes, args.pods)
+    if args.timed:
+        return _timed(args, cluster, trace)
     bar = count_progress(sys.stderr, 1, label="simulating", unit="tasks", quiet=args.quiet)
 
     def progress(done: int, total: int) -> None:
@@ -118,6 +138,8 @@ def cmd_simulate(args: argparse.Namespace) -> int:
                           progress=None if bar.disable else progress)
     finally:
         bar.close()
+    if args.plot:
+        _plot_curve(result, args.plot)
     document = report_document(result)
     if args.bound:
         from ..sim.bound import allocation_bound
@@ -132,4 +154,48 @@ def cmd_simulate(args: argparse.Namespace) -> int:
                   f"{document['headroom']:.2f} points above this policy", file=sys.stdout)
     else:
         emit(document, args.output, sys.stdout)
+    return 0
+
+
+def _plot_curve(result: Any, path: str) -> None:
+    from ..sim.plots import _pyplot
+    plt = _pyplot()
+    fig, ax = plt.subplots(figsize=(7, 4.2))
+    ax.plot(range(len(result.gpu_alloc_curve)), result.gpu_alloc_curve, linewidth=1.6,
+            label=f"GPU allocated ({result.gpu_alloc_ratio:.2f}% at the end)")
+    ax.plot(range(len(result.frag_curve)), result.frag_curve, linewidth=1.2, linestyle="--",
+            label="fragmented / idle GPU")
+    ax.set(xlim=(0, 130), ylim=(0, 100), xlabel="arrived GPU demand (% of GPUs)",
+           ylabel="%", title=f"{result.policy}, seed {result.seed}, inflate {result.inflate:g}")
+    ax.grid(alpha=0.3)
+    ax.legend(fontsize=8, loc="upper left")
+    fig.tight_layout()
+    fig.savefig(path, dpi=110)
+    plt.close(fig)
+
+
+def _timed(args: argparse.Namespace, cluster: Any, trace: Any) -> int:
+    from ..sim.timed import replay_timed
+    result = replay_timed(cluster, trace, args.policy, args.seed, args.speedup)
+    if args.plot:
+        from ..sim.plots import plot_timed
+        plot_timed([result], args.plot)
+    summary = result.summary()
+    if args.output != "table":
+        step = max(1, len(result.time) // 1000)
+        emit({"apiVersion": REPORT_API, "kind": "TimedReport", "version": 1, **summary,
+              "timeline": {"time": result.time[::step].tolist(),
+                           "gpu_util": [round(v, 2) for v in result.gpu_util[::step].tolist()],
+                           "queue": result.queue[::step].tolist()}},
+             args.output, sys.stdout)
+        return 0
+    w = summary["wait_s"]
+    print(f"policy:           {result.policy} (seed {result.seed}, arrivals x{args.speedup:g})")
+    print(f"tasks:            {summary['ran']:,} ran, {summary['never_ran']:,} never ran")
+    print(f"GPU allocated:    mean {summary['mean_gpu_util']:.2f}% while tasks arrive, "
+          f"peak {summary['peak_gpu_util']:.2f}%")
+    print(f"queue:            peak {summary['peak_queue']:,} tasks")
+    print(f"wait (ran):       p50 {w['p50']:.0f} s, p90 {w['p90']:.0f} s, p99 {w['p99']:.0f} s, "
+          f"max {w['max']:.0f} s")
+    print(f"time:             {result.wall_s:.2f} s")
     return 0
