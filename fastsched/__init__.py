@@ -41,6 +41,7 @@ from .model.pod import (
 from .model.quantity import format_quantity, parse_quantity
 from .model.service import Service
 from .model.taints import Taint, Toleration
+from .plan.catalog import Catalog, NodeType
 from .profile.profile import FitArgs, Profile
 from .routing import Endpoint, Rebalance, Routes, rebalance_report
 from .scheduler.preemption import PodDisruptionBudget, Preemption
@@ -76,7 +77,7 @@ __all__ = [
     "Scheduler", "Placement", "Unschedulable", "ScheduleResult", "FilterResult", "ScoreResult",
     "Preemption", "PodDisruptionBudget", "QueueResult",
     "solve_batch", "BatchResult", "BatchOptions", "Gang", "AntiAffinity", "Spread",
-    "binpack", "binpack_vector", "PackResult",
+    "binpack", "binpack_vector", "PackResult", "Catalog", "NodeType",
     "HashRing", "Rendezvous", "Maglev", "BoundedLoads", "jump_hash", "fast_hash",
     "KeyTypeError", "Endpoint", "Routes", "Rebalance", "rebalance_report",
     "Profile", "FitArgs",
