@@ -2,5 +2,6 @@
 provisioning and consolidation)."""
 
 from .catalog import CAPACITY_TYPES, Catalog, CatalogError, NodeType
+from .provision import ProvisionPlan, provision
 
-__all__ = ["Catalog", "CatalogError", "NodeType", "CAPACITY_TYPES"]
+__all__ = ["Catalog", "CatalogError", "NodeType", "CAPACITY_TYPES", "provision", "ProvisionPlan"]

@@ -1,0 +1,104 @@
+"""Provisioning: plans that the scheduler accepts, bounds that hold, optimum on small
+cases found by enumeration."""
+
+from __future__ import annotations
+
+import itertools
+from pathlib import Path
+
+import pytest
+
+import fastsched as fs
+from fastsched.plan.provision import provision
+
+EXAMPLES = Path(__file__).resolve().parents[1] / "examples"
+SMALL = fs.Catalog.load(EXAMPLES / "catalog-small.yaml")
+
+
+def _pods(shapes):
+    out = []
+    for k, (req, n, extra) in enumerate(shapes):
+        template = fs.Pod(name=f"s{k}", requests=req, **extra)
+        out += [template.replica(f"s{k}-{i}") for i in range(n)]
+    return out
+
+
+def check_plan(plan, pods, catalog, cluster=None):
+    """Bind the plan on the nodes it names, each pod after Scheduler.filter says its
+    node passes: an independent check of feasibility."""
+    c = cluster.copy() if cluster is not None else fs.Cluster()
+    for name, type_name, zone in plan.nodes:
+        t = catalog[type_name]
+        c.add_node(name, t.allocatable, labels=t.node_labels(zone or None), taints=t.taints)
+    for pod in pods:
+        if pod.key in plan.unplaceable:
+            continue
+        node = plan.assignment[pod.key]
+        feasible = fs.Scheduler(c).filter(pod)
+        assert node in feasible.feasible_nodes if hasattr(feasible, "feasible_nodes") else \
+            feasible.feasible[c.row(node)], (pod.key, node)
+        c.bind(pod, node)
+    assert plan.cost + 1e-9 >= plan.lower_bound
+    assert plan.cost == pytest.approx(sum(catalog[t].price * n for t, n in plan.new_nodes.items()))
+
+
+def test_a_mixed_workload_gets_a_checked_plan_with_a_small_gap():
+    gpu = {"tolerations": [{"key": "nvidia.com/gpu", "operator": "Exists"}]}
+    zone_a = {"node_selector": {"topology.kubernetes.io/zone": "zone-a"}}
+    pods = _pods([({"cpu": "500m", "memory": "1Gi"}, 40, {}),
+                  ({"cpu": "2", "memory": "6Gi"}, 12, zone_a),
+                  ({"cpu": "1", "memory": "16Gi", "nvidia.com/gpu": 1}, 3, gpu),
+                  ({"cpu": "100", "memory": "1Gi"}, 2, {})])          # fits no type
+    plan = provision(fs.Cluster(), pods, SMALL, time_limit=20)
+    check_plan(plan, pods, SMALL)
+    assert sorted(plan.unplaceable) == ["default/s3-0", "default/s3-1"]
+    assert "Insufficient cpu" in plan.unplaceable["default/s3-0"]
+    assert plan.new_nodes.get("gpu") == 2                 # 3 GPU pods, 2 GPUs per node
+    assert plan.status in ("OPTIMAL", "FEASIBLE") and 0 <= plan.gap < 1
+    zone_nodes = {n for n, t, z in plan.nodes if z == "zone-a"}
+    assert all(plan.assignment[p.key] in zone_nodes for p in pods if p.name.startswith("s1-"))
+    assert "ProvisionPlan(" in repr(plan) and len(repr(plan)) < 300
+
+
+@pytest.mark.parametrize("n_small, n_big", [(1, 0), (3, 0), (0, 2), (5, 1), (9, 3)])
+def test_small_cases_are_optimal_by_enumeration(n_small, n_big):
+    catalog = fs.Catalog.from_dict({"types": [
+        {"name": "a", "capacity": {"cpu": "2", "memory": "8Gi"}, "price": 0.10},
+        {"name": "b", "capacity": {"cpu": "8", "memory": "32Gi"}, "price": 0.36}]})
+    pods = _pods([({"cpu": "1", "memory": "1Gi"}, n_small, {}),
+                  ({"cpu": "3", "memory": "2Gi"}, n_big, {})])
+    plan = provision(fs.Cluster(), pods, catalog, time_limit=10)
+    check_plan(plan, pods, catalog)
+    best = min(0.10 * a + 0.36 * b for a, b in itertools.product(range(12), range(6))
+               if _fits(a, b, n_small, n_big))
+    assert plan.lower_bound <= best + 1e-9 <= plan.cost + 1e-9
+    if plan.status == "OPTIMAL":
+        assert plan.cost == pytest.approx(best)
+    assert plan.cost == pytest.approx(best)     # these cases are within the patterns' reach
+
+
+def _fits(a, b, small, big):
+    """Whether ``a`` 2-cpu and ``b`` 8-cpu nodes hold the pods: big (3 cpu) ones go two
+    to a b node at most; the small (1 cpu) ones fill what is left node by node."""
+    if big > 2 * b:
+        return False
+    per_b = [2] * (big // 2) + [1] * (big % 2)
+    room = sum(8 - 3 * k for k in per_b) + 8 * (b - len(per_b))
+    return small <= 2 * a + room
+
+
+def test_existing_capacity_is_used_first():
+    cluster = fs.Cluster()
+    cluster.add_node("old", {"cpu": "4", "memory": "16Gi"})
+    pods = _pods([({"cpu": "1", "memory": "1Gi"}, 6, {})])
+    plan = provision(cluster, pods, SMALL, time_limit=10)
+    assert sum(1 for node in plan.assignment.values() if node == "old") == 4
+    check_plan(plan, pods, SMALL, cluster)
+    assert len(cluster.pods) == 0 if hasattr(cluster, "pods") else True
+
+
+def test_bad_arguments():
+    with pytest.raises(fs.ValidationError, match="objective"):
+        provision(fs.Cluster(), [], SMALL, objective="speed")
+    with pytest.raises(fs.ValidationError, match="time_limit"):
+        provision(fs.Cluster(), [], SMALL, time_limit=0)
