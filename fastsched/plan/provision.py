@@ -224,7 +224,7 @@ def provision(cluster: Cluster, pending: Iterable[Pod], catalog: Any, *,
     seen = {(j, a.tobytes()) for j, a in cols}
     for j, a in list(cols):
         # the pattern, and the pattern with one task fewer of each kind, filled up
-        starts = [a] + [a - np.eye(len(a))[g] for g in np.flatnonzero(a > 0)]
+        starts = [a] + [a - np.eye(len(a))[int(k)] for k in np.flatnonzero(a > 0)]
         for start in starts:
             for first in order:
                 filled = start.copy()
