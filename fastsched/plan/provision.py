@@ -229,14 +229,14 @@ def provision(cluster: Cluster, pending: Iterable[Pod], catalog: Any, *,
             for first in order:
                 filled = start.copy()
                 room = offers[j].capacity - sizes.T @ filled
-                for g in [first, *order]:
-                    if not compat_m[g, j] or filled[g] >= counts[g]:
+                for q in [first, *order]:
+                    if not compat_m[q, j] or filled[q] >= counts[q]:
                         continue
-                    fit = np.min(np.where(sizes[g] > 0, room // np.maximum(sizes[g], 1e-9),
+                    fit = np.min(np.where(sizes[q] > 0, room // np.maximum(sizes[q], 1e-9),
                                           np.inf))
-                    k = min(counts[g] - filled[g], max(0.0, fit))
-                    filled[g] += k
-                    room -= k * sizes[g]
+                    k = min(counts[q] - filled[q], max(0.0, fit))
+                    filled[q] += k
+                    room -= k * sizes[q]
                 key = (j, filled.tobytes())
                 if filled.any() and key not in seen:
                     seen.add(key)
