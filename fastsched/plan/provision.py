@@ -76,15 +76,19 @@ def _offers(catalog: Catalog) -> list[_Offer]:
 
 
 def _knapsack(values: np.ndarray, sizes: np.ndarray, capacity: np.ndarray,
-              counts: np.ndarray) -> tuple[np.ndarray, float]:
-    """max values·a s.t. sizes.T a <= capacity, 0 <= a <= counts, integer."""
+              counts: np.ndarray, seconds: float) -> tuple[np.ndarray, float, float]:
+    """max values·a s.t. sizes.T a <= capacity, 0 <= a <= counts, integer: the best
+    pattern found, its value, and a proven upper bound on the optimum."""
     k = len(values)
     res = milp(-values, constraints=LinearConstraint(sizes.T, -np.inf, capacity),
-               integrality=np.ones(k), bounds=Bounds(0, counts), options={"time_limit": 5})
+               integrality=np.ones(k), bounds=Bounds(0, counts),
+               options={"time_limit": max(0.05, seconds)})
     if res.x is None:
-        return np.zeros(k), 0.0
+        return np.zeros(k), 0.0, float(values @ counts)
     a = np.round(res.x)
-    return a, float(values @ a)
+    dual = getattr(res, "mip_dual_bound", None)
+    upper = -float(dual) if dual is not None and np.isfinite(dual) else float(values @ counts)
+    return a, float(values @ a), max(upper, float(values @ a))
 
 
 def provision(cluster: Cluster, pending: Iterable[Pod], catalog: Any, *,
@@ -168,7 +172,8 @@ def provision(cluster: Cluster, pending: Iterable[Pod], catalog: Any, *,
             if a[g] >= 1:
                 cols.append((j, a))
     limited = [t for t in catalog if t.limit is not None]
-    lp_bound, converged, rounds = 0.0, False, 0
+    lp_bound, converged, rounds, farley = 0.0, False, 0, 0.0
+    lp_x = np.zeros(0)
     while time.perf_counter() < deadline - min(5.0, time_limit / 3):
         rounds += 1
         a_mat = np.array([a for _, a in cols]).T
@@ -185,18 +190,22 @@ def provision(cluster: Cluster, pending: Iterable[Pod], catalog: Any, *,
         lp = linprog(price, A_ub=a_ub, b_ub=b_ub, bounds=(0, None), method="highs")
         if lp.status != 0:
             break
-        lp_bound = float(lp.fun)
+        lp_bound, lp_x = float(lp.fun), np.asarray(lp.x)
         marg = -np.asarray(lp.ineqlin.marginals)
         duals = marg[: len(usable)]
         penalty = dict(zip([t.name for t in limited], marg[len(usable):len(usable) + len(limited)]))
         node_penalty = marg[-1] if max_new_nodes is not None else 0.0
         added = 0
+        theta = 1.0              # Farley: duals scaled by theta price no pattern below cost
         for j in reps:
             mask = compat_m[:, j] & (duals > 1e-12)
             if not mask.any():
                 continue
             idx = np.flatnonzero(mask)
-            a_sub, value = _knapsack(duals[idx], sizes[idx], offers[j].capacity, counts[idx])
+            a_sub, value, upper = _knapsack(duals[idx], sizes[idx], offers[j].capacity,
+                                            counts[idx], 1.0)
+            if upper > 0:
+                theta = min(theta, offers[j].node_type.price / upper)
             cost_j = (offers[j].node_type.price + penalty.get(offers[j].node_type.name, 0.0)
                       + node_penalty)
             if value > cost_j * (1 + 1e-9) + 1e-9:
@@ -204,8 +213,9 @@ def provision(cluster: Cluster, pending: Iterable[Pod], catalog: Any, *,
                 a[idx] = a_sub
                 cols.append((j, a))
                 added += 1
-        if not added:
-            converged = True
+        farley = max(farley, theta * float(duals @ counts))
+        if not added or farley >= lp_bound * (1 - 1e-3):
+            converged = not added
             break
     # a bound that never needs convergence: resources summed against the cheapest
     # price per unit any compatible offer charges
@@ -216,31 +226,31 @@ def provision(cluster: Cluster, pending: Iterable[Pod], catalog: Any, *,
                                   if offers[j].capacity[r] > 0), default=0.0)
                              for g in range(len(usable))])
         fallback = max(fallback, float(np.dot(per_unit, sizes[:, r] * counts)))
-    bound = lp_bound if converged else fallback
+    bound = lp_bound if converged else max(fallback, farley)
     # 4. the integer step over the generated patterns, each also filled up to a
     # maximal one (the leftover room taken by the other kinds, largest first), which
     # gives the integer program the mixed patterns the LP's vertices skip
     order = [int(g) for g in np.argsort(-sizes.sum(axis=1), kind="stable")]
     seen = {(j, a.tobytes()) for j, a in cols}
-    for j, a in list(cols):
-        # the pattern, and the pattern with one task fewer of each kind, filled up
-        starts = [a] + [a - np.eye(len(a))[int(k)] for k in np.flatnonzero(a > 0)]
-        for start in starts:
-            for first in order:
-                filled = start.copy()
-                room = offers[j].capacity - sizes.T @ filled
-                for q in [first, *order]:
-                    if not compat_m[q, j] or filled[q] >= counts[q]:
-                        continue
-                    fit = np.min(np.where(sizes[q] > 0, room // np.maximum(sizes[q], 1e-9),
-                                          np.inf))
-                    k = min(counts[q] - filled[q], max(0.0, fit))
-                    filled[q] += k
-                    room -= k * sizes[q]
-                key = (j, filled.tobytes())
-                if filled.any() and key not in seen:
-                    seen.add(key)
-                    cols.append((j, filled))
+    support = [cols[c] for c in np.flatnonzero(lp_x > 1e-9)] if lp_x.size else list(cols)
+    for j, a in support:
+        # the LP's patterns, and each with one task fewer of a kind, filled up: the
+        # largest kinds first, or the kind removed last
+        starts = [(a, -1)] + [(a - np.eye(len(a))[int(k)], int(k)) for k in np.flatnonzero(a > 0)]
+        for start, removed in starts:
+            filled = start.copy()
+            room = offers[j].capacity - sizes.T @ filled
+            for q in [*(x for x in order if x != removed), *([removed] if removed >= 0 else [])]:
+                if not compat_m[q, j] or filled[q] >= counts[q]:
+                    continue
+                fit = np.min(np.where(sizes[q] > 0, room // np.maximum(sizes[q], 1e-9), np.inf))
+                k = min(counts[q] - filled[q], max(0.0, fit))
+                filled[q] += k
+                room -= k * sizes[q]
+            key = (j, filled.tobytes())
+            if filled.any() and key not in seen:
+                seen.add(key)
+                cols.append((j, filled))
     a_mat = np.array([a for _, a in cols]).T
     price = np.array([offers[j].node_type.price for j, _ in cols])
     rows = [LinearConstraint(a_mat, counts, np.inf)]
@@ -253,18 +263,26 @@ def provision(cluster: Cluster, pending: Iterable[Pod], catalog: Any, *,
     left = max(1.0, deadline - time.perf_counter())
     res = milp(price, constraints=rows, integrality=np.ones(len(cols)),
                bounds=Bounds(0, np.inf), options={"time_limit": left})
-    if res.x is None:
+    # the LP's solution rounded up covers every pod: the plan when the integer
+    # program finds nothing better in time (limits may then be exceeded: checked below)
+    rounded = np.zeros(len(cols))
+    rounded[: len(lp_x)] = np.ceil(lp_x - 1e-9)
+    if res.x is not None and float(price @ np.round(res.x)) <= float(price @ rounded):
+        counts_used = np.round(res.x).astype(int)
+    elif lp_x.size and all(r.A @ rounded <= r.ub + 1e-9 for r in rows[1:]):
+        counts_used = rounded.astype(int)
+    else:
         return _plan(cluster, [], [], {}, assignment, {**unplaceable, **{
             p.key: "no plan within the catalog's limits" for g in usable for p in g}},
             0.0, bound, "INFEASIBLE", started, {"topology": topology, "rounds": rounds})
-    counts_used = np.round(res.x).astype(int)
     nodes, placed = _materialize(usable, cols, counts_used, offers)
     assignment.update(placed)
     cost = sum(offers[j].node_type.price for _, _, j in nodes)
     status = "OPTIMAL" if cost <= bound * (1 + 1e-9) + 1e-9 else "FEASIBLE"
     return _plan(cluster, nodes, offers, {}, assignment, unplaceable, cost, bound, status,
                  started, {"topology": topology, "rounds": rounds, "columns": len(cols),
-                           "lp_converged": converged, "existing": len(pods) - len(rest)})
+                           "lp_converged": converged, "lp": round(lp_bound, 6),
+                           "existing": len(pods) - len(rest)})
 
 
 def _materialize(groups: Sequence[list[Pod]], cols: list[tuple[int, np.ndarray]],
