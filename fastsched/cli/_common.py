@@ -123,6 +123,19 @@ def emit(document: Any, fmt: str, out: Any) -> None:
         yaml.safe_dump(document, out, sort_keys=False, default_flow_style=False)
 
 
+def number_arg(low: float, high: float) -> Any:
+    """An argparse type: a finite number in [low, high]."""
+    def number(text: str) -> float:
+        try:
+            value = float(text)
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"expected a number, got {text[:40]!r}") from None
+        if not low <= value <= high:          # NaN fails both
+            raise argparse.ArgumentTypeError(f"must be in [{low:g}, {high:g}], got {text[:40]}")
+        return value
+    return number
+
+
 def integer_arg(low: int | None = None, high: int | None = None) -> Any:
     """An argparse type: an integer in [low, high] (bounds written with thousands
     separators in the message, so that a limit reads at a glance)."""

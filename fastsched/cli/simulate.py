@@ -13,7 +13,7 @@ import argparse
 import sys
 from typing import Any
 
-from ._common import REPORT_API, emit, integer_arg, print_error
+from ._common import REPORT_API, emit, integer_arg, number_arg, print_error
 from ._progress import count_progress
 
 __all__ = ["add_simulate_parser", "cmd_simulate"]
@@ -39,26 +39,6 @@ exit status:
 """
 
 
-def _inflate(text: str) -> float:
-    try:
-        value = float(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"expected a number, got {text!r}") from None
-    if not 0 <= value <= 100:
-        raise argparse.ArgumentTypeError(f"must be in [0, 100], got {value:g}")
-    return value
-
-
-def _speedup(text: str) -> float:
-    try:
-        value = float(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"expected a number, got {text!r}") from None
-    if not 1e-6 <= value <= 1e9:
-        raise argparse.ArgumentTypeError(f"must be in [1e-6, 1e9], got {value:g}")
-    return value
-
-
 def add_simulate_parser(commands: Any) -> argparse.ArgumentParser:
     """Declare ``fastsched simulate`` on the subparsers ``commands``."""
     from ..sim import POLICIES
@@ -76,7 +56,7 @@ def add_simulate_parser(commands: Any) -> argparse.ArgumentParser:
                         help=f"one of {', '.join(POLICIES)} (default: FGD; any case)")
     parser.add_argument("--seed", type=integer_arg(0, (1 << 63) - 1), default=42, metavar="N",
                         help="seed of the arrival order, the tuning and the ties (default 42)")
-    parser.add_argument("--inflate", type=_inflate, default=1.3, metavar="RATIO",
+    parser.add_argument("--inflate", type=number_arg(0, 100), default=1.3, metavar="RATIO",
                         help="GPU demand to reach, as a multiple of the cluster's GPUs "
                              "(default 1.3; 0 keeps the trace as it is)")
     parser.add_argument("-o", "--output", choices=("table", "json", "yaml"), default="table",
@@ -87,7 +67,7 @@ def add_simulate_parser(commands: Any) -> argparse.ArgumentParser:
     parser.add_argument("--timed", action="store_true",
                         help="replay in time instead: tasks arrive at creation_time, run as "
                              "long as in the trace, wait in a queue when nothing fits")
-    parser.add_argument("--speedup", type=_speedup, default=1.0, metavar="X",
+    parser.add_argument("--speedup", type=number_arg(1e-6, 1e9), default=1.0, metavar="X",
                         help="with --timed: arrivals X times as dense (default 1)")
     parser.add_argument("--plot", metavar="FILE.png",
                         help="draw the allocation curve (with --timed: utilization and queue "

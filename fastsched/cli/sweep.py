@@ -11,7 +11,7 @@ import statistics
 import sys
 from typing import Any
 
-from ._common import REPORT_API, emit, integer_arg, print_error
+from ._common import REPORT_API, emit, integer_arg, number_arg, print_error
 from ._progress import count_progress
 
 __all__ = ["add_sweep_parser", "cmd_sweep"]
@@ -57,13 +57,8 @@ def _seeds(text: str) -> tuple[int, ...]:
 
 
 def _floats(text: str) -> tuple[float, ...]:
-    try:
-        values = tuple(float(x) for x in text.split(","))
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"expected numbers, got {text!r}") from None
-    if any(not 0 <= v <= 100 for v in values):
-        raise argparse.ArgumentTypeError(f"must be in [0, 100], got {text!r}")
-    return values
+    one = number_arg(0, 100)
+    return tuple(one(x) for x in text.split(","))
 
 
 def add_sweep_parser(commands: Any) -> argparse.ArgumentParser:

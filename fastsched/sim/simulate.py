@@ -21,7 +21,7 @@ from ..errors import ValidationError
 from .gpucluster import MAX_GPUS, MILLI, GpuCluster
 from .plugins.fgd import cluster_fragmentation
 from .trace import Trace
-from .workload import arrival_order, target_shapes, tune
+from .workload import TargetShapes, arrival_order, target_shapes, tune
 
 __all__ = ["POLICIES", "SimResult", "simulate", "allocation_curve", "bucket_curve"]
 
@@ -111,6 +111,22 @@ def bucket_curve(arrived: np.ndarray, values: np.ndarray, total_gpus: int) -> tu
     return tuple(out)
 
 
+def replay_inputs(state: GpuCluster, trace: Trace, order: np.ndarray, rng: np.random.Generator,
+                  ) -> tuple[np.ndarray, TargetShapes, np.ndarray, int]:
+    """What both replays give the kernel besides the columns: each node's tie-break
+    rank (a seeded permutation over the name order: the simulator's node names carry a
+    random prefix and the framework takes the smallest name), the target shapes, and
+    each arriving task's shape id with their count (FGD caches scores per shape)."""
+    names = np.argsort(np.array(state.names), kind="stable")
+    rank = np.empty(len(state), dtype=np.int64)
+    rank[names] = rng.permutation(len(state))
+    keys = np.stack([trace.cpu, trace.num_gpu.astype(np.int64), trace.gpu_milli.astype(np.int64),
+                     trace.gpu_spec.astype(np.int64)], axis=1)[order]
+    uniq, inverse = np.unique(keys, axis=0, return_inverse=True)
+    shape = np.ascontiguousarray(inverse.reshape(-1), dtype=np.int32)
+    return rank, target_shapes(trace), shape, len(uniq)
+
+
 def simulate(cluster: GpuCluster, trace: Trace, policy: str = "FGD", seed: int = 42,
              inflate: float = 1.3, *, progress: Callable[[int, int], None] | None = None,
              ) -> SimResult:
@@ -132,16 +148,7 @@ def simulate(cluster: GpuCluster, trace: Trace, policy: str = "FGD", seed: int =
     total_gpus = state.total_gpus
     rng = np.random.default_rng(seed)
     order = tune(trace, arrival_order(trace, rng), total_gpus * MILLI, float(inflate), rng)
-    # ties go to the node whose seeded rank is lowest, as the simulator's node names
-    # carry a random prefix and the framework takes the smallest name
-    names = np.argsort(np.array(state.names), kind="stable")
-    rank = np.empty(len(state), dtype=np.int64)
-    rank[names] = rng.permutation(len(state))
-    shapes = target_shapes(trace)
-    keys = np.stack([trace.cpu, trace.num_gpu.astype(np.int64), trace.gpu_milli.astype(np.int64),
-                     trace.gpu_spec.astype(np.int64)], axis=1)[order]
-    uniq, inverse = np.unique(keys, axis=0, return_inverse=True)
-    shape: np.ndarray = np.ascontiguousarray(inverse.reshape(-1), dtype=np.int32)
+    rank, shapes, shape, nshapes = replay_inputs(state, trace, order, rng)
     cpu = np.ascontiguousarray(trace.cpu[order])
     mem = np.ascontiguousarray(trace.memory[order])
     num = np.ascontiguousarray(trace.num_gpu[order])
@@ -162,7 +169,7 @@ def simulate(cluster: GpuCluster, trace: Trace, policy: str = "FGD", seed: int =
         stop = min(m, done + step)
         allocated, rng_state = gpusim.replay(
             code, rng_state, state.cpu, state.gpus, state.model, rank, cpu_left, mem_left,
-            state.gpu_free, tags, cpu, mem, num, milli, spec, shape, len(uniq),
+            state.gpu_free, tags, cpu, mem, num, milli, spec, shape, nshapes,
             shapes.cpu, shapes.num_gpu, shapes.gpu_milli, shapes.gpu_spec, shapes.p,
             nodes, devices, used, frag, done, stop, allocated, rng_state)
         done = stop

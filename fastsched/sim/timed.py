@@ -21,9 +21,8 @@ import numpy as np
 from .._kernels import gpusim
 from ..errors import ValidationError
 from .gpucluster import MAX_GPUS, MILLI, GpuCluster
-from .simulate import _policy
+from .simulate import _policy, replay_inputs
 from .trace import Trace
-from .workload import target_shapes
 
 __all__ = ["TimedResult", "replay_timed", "QOS_PRIORITY"]
 
@@ -116,14 +115,7 @@ def replay_timed(cluster: GpuCluster, trace: Trace, policy: str = "FGD", seed: i
     state = cluster.copy()
     rng = np.random.default_rng(seed)
     order = np.lexsort((np.array(trace.names), trace.creation))   # by time, then name
-    names = np.argsort(np.array(state.names), kind="stable")
-    rank = np.empty(len(state), dtype=np.int64)
-    rank[names] = rng.permutation(len(state))
-    shapes = target_shapes(trace)
-    keys = np.stack([trace.cpu, trace.num_gpu.astype(np.int64), trace.gpu_milli.astype(np.int64),
-                     trace.gpu_spec.astype(np.int64)], axis=1)[order]
-    uniq, inverse = np.unique(keys, axis=0, return_inverse=True)
-    shape = np.ascontiguousarray(inverse.reshape(-1), dtype=np.int32)
+    rank, shapes, shape, nshapes = replay_inputs(state, trace, order, rng)
     created = trace.creation[order]
     began = np.where(trace.scheduled >= 0, trace.scheduled, trace.creation)[order]
     deletion = trace.deletion[order]
@@ -146,7 +138,7 @@ def replay_timed(cluster: GpuCluster, trace: Trace, policy: str = "FGD", seed: i
         rank, cpu_left, mem_left, state.gpu_free, np.zeros((len(state), MAX_GPUS + 1), np.int32),
         np.ascontiguousarray(trace.cpu[order]), np.ascontiguousarray(trace.memory[order]),
         np.ascontiguousarray(trace.num_gpu[order]), np.ascontiguousarray(trace.gpu_milli[order]),
-        np.ascontiguousarray(trace.gpu_spec[order]), shape, len(uniq), shapes.cpu,
+        np.ascontiguousarray(trace.gpu_spec[order]), shape, nshapes, shapes.cpu,
         shapes.num_gpu, shapes.gpu_milli, shapes.gpu_spec, shapes.p, arrival, runtime, deadline,
         prio, node, start, ev_time, ev_gpu, ev_cpu, ev_queue)
     total_gpu = state.total_gpus * MILLI
