@@ -42,6 +42,7 @@ from .model.quantity import format_quantity, parse_quantity
 from .model.service import Service
 from .model.taints import Taint, Toleration
 from .plan.catalog import Catalog, NodeType
+from .plan.consolidate import ConsolidationPlan, consolidate
 from .plan.provision import ProvisionPlan, provision
 from .profile.profile import FitArgs, Profile
 from .routing import Endpoint, Rebalance, Routes, rebalance_report
@@ -78,7 +79,8 @@ __all__ = [
     "Scheduler", "Placement", "Unschedulable", "ScheduleResult", "FilterResult", "ScoreResult",
     "Preemption", "PodDisruptionBudget", "QueueResult",
     "solve_batch", "BatchResult", "BatchOptions", "Gang", "AntiAffinity", "Spread",
-    "binpack", "binpack_vector", "PackResult", "Catalog", "NodeType", "provision", "ProvisionPlan",
+    "binpack", "binpack_vector", "PackResult",
+    "Catalog", "NodeType", "provision", "ProvisionPlan", "consolidate", "ConsolidationPlan",
     "HashRing", "Rendezvous", "Maglev", "BoundedLoads", "jump_hash", "fast_hash",
     "KeyTypeError", "Endpoint", "Routes", "Rebalance", "rebalance_report",
     "Profile", "FitArgs",

@@ -193,8 +193,8 @@ def _materialize(groups: Sequence[list[Pod]], cols: list[tuple[int, np.ndarray]]
                  used: np.ndarray, offers: list[Offer],
                  home: dict[str, str]) -> tuple[list, dict[str, str]]:
     """Node names and the pod → node assignment of the chosen patterns; nodes left
-    with no pod are dropped. An existing node keeps its name and, first, the pods
-    ``home`` says are on it."""
+    with no pod are dropped, except existing ones (a side row may need them kept). An
+    existing node keeps its name and, first, the pods ``home`` says are on it."""
     queues = [list(g) for g in groups]
     per_type: dict[str, int] = {}
     nodes, placed = [], {}
@@ -206,7 +206,7 @@ def _materialize(groups: Sequence[list[Pod]], cols: list[tuple[int, np.ndarray]]
                 if existing:        # its own pods first: they need not move
                     queues[g].sort(key=lambda p: home.get(p.key) == existing)
                 take += [queues[g].pop() for _ in range(min(k, len(queues[g])))]
-            if not take:
+            if not take and not existing:      # an existing node chosen stays, even empty
                 continue
             if existing:
                 name = existing
