@@ -149,7 +149,9 @@ def test_source_order_does_not_matter():
 
 
 def test_directory_source_reads_every_manifest():
-    m = load_manifests(EXAMPLES)
+    # the node catalogs beside the manifests are fastsched's own kind: skipped, said so
+    with pytest.warns(ManifestWarning, match="unsupported kind 'NodeCatalog'"):
+        m = load_manifests(EXAMPLES)
     assert len(m.cluster) == 9 and len(m.pending) == 3 and len(m.services) == 1
 
 
