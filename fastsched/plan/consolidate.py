@@ -31,7 +31,7 @@ from ..model.pod import Pod, family
 from ..scheduler.preemption import PodDisruptionBudget
 from ..scheduler.scheduler import Scheduler
 from .catalog import Catalog, NodeType
-from .packing import Offer, pack
+from .packing import Offer, check_options, pack
 
 __all__ = ["ConsolidationPlan", "consolidate"]
 
@@ -69,11 +69,7 @@ def consolidate(cluster: Cluster, catalog: Any, *, time_limit: float = 30.0,
     """The cheapest cluster that still holds every pod (see the module's docstring).
     ``cluster`` is not changed."""
     started = time.perf_counter()
-    if not (isinstance(time_limit, (int, float)) and 0 < time_limit <= 86400):
-        raise ValidationError(f"must be in (0, 86400] seconds, got {time_limit!r}", "time_limit")
-    if max_disrupted is not None and (not isinstance(max_disrupted, int) or max_disrupted < 0):
-        raise ValidationError(f"must be a non-negative integer, got {max_disrupted!r}",
-                              "max_disrupted")
+    check_options(time_limit, max_disrupted=max_disrupted)
     catalog = Catalog.coerce(catalog)
     pinned = set(immovable)
     budgets = list(pdbs) if respect_pdbs else []

@@ -20,10 +20,23 @@ from typing import Any
 import numpy as np
 from scipy.optimize import Bounds, LinearConstraint, linprog, milp
 
+from ..errors import ValidationError
 from ..model.pod import Pod
 from .catalog import NodeType
 
-__all__ = ["Offer", "Packing", "pack"]
+__all__ = ["Offer", "Packing", "pack", "check_options"]
+
+
+def check_options(time_limit: Any, **counts: Any) -> None:
+    """The planners' shared arguments: a time limit in (0, 86400] seconds, and
+    optional non-negative integer caps (``max_new_nodes``, ``max_disrupted``)."""
+    if isinstance(time_limit, bool) or not isinstance(time_limit, (int, float)) or not (
+            0 < time_limit <= 86400):
+        raise ValidationError(f"must be in (0, 86400] seconds, got {time_limit!r}", "time_limit")
+    for name, value in counts.items():
+        if value is not None and (isinstance(value, bool) or not isinstance(value, int)
+                                  or value < 0):
+            raise ValidationError(f"must be a non-negative integer, got {value!r}", name)
 
 
 @dataclass

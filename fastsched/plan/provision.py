@@ -33,7 +33,7 @@ from ..errors import ValidationError
 from ..model.pod import Pod, family
 from ..scheduler.scheduler import Placement, Scheduler
 from .catalog import Catalog
-from .packing import Offer, pack
+from .packing import Offer, check_options, pack
 
 __all__ = ["ProvisionPlan", "provision"]
 
@@ -77,11 +77,7 @@ def provision(cluster: Cluster, pending: Iterable[Pod], catalog: Any, *,
     started = time.perf_counter()
     if objective != "cost":
         raise ValidationError(f"only 'cost' is supported, got {objective!r}", "objective")
-    if not (isinstance(time_limit, (int, float)) and 0 < time_limit <= 86400):
-        raise ValidationError(f"must be in (0, 86400] seconds, got {time_limit!r}", "time_limit")
-    if max_new_nodes is not None and (not isinstance(max_new_nodes, int) or max_new_nodes < 0):
-        raise ValidationError(f"must be a non-negative integer, got {max_new_nodes!r}",
-                              "max_new_nodes")
+    check_options(time_limit, max_new_nodes=max_new_nodes)
     catalog = Catalog.coerce(catalog)
     pods = list(pending)
     deadline = started + time_limit
