@@ -34,9 +34,7 @@ def check_plan(plan, pods, catalog, cluster=None):
         if pod.key in plan.unplaceable:
             continue
         node = plan.assignment[pod.key]
-        feasible = fs.Scheduler(c).filter(pod)
-        assert node in feasible.feasible_nodes if hasattr(feasible, "feasible_nodes") else \
-            feasible.feasible[c.row(node)], (pod.key, node)
+        assert fs.Scheduler(c).filter(pod).feasible[c.row(node)], (pod.key, node)
         c.bind(pod, node)
     assert plan.cost + 1e-9 >= plan.lower_bound
     assert plan.cost == pytest.approx(sum(catalog[t].price * n for t, n in plan.new_nodes.items()))
@@ -71,10 +69,8 @@ def test_small_cases_are_optimal_by_enumeration(n_small, n_big):
     check_plan(plan, pods, catalog)
     best = min(0.10 * a + 0.36 * b for a, b in itertools.product(range(12), range(6))
                if _fits(a, b, n_small, n_big))
-    assert plan.lower_bound <= best + 1e-9 <= plan.cost + 1e-9
-    if plan.status == "OPTIMAL":
-        assert plan.cost == pytest.approx(best)
-    assert plan.cost == pytest.approx(best)     # these cases are within the patterns' reach
+    assert plan.lower_bound <= best + 1e-9
+    assert plan.cost == pytest.approx(best)
 
 
 def _fits(a, b, small, big):
@@ -94,7 +90,7 @@ def test_existing_capacity_is_used_first():
     plan = provision(cluster, pods, SMALL, time_limit=10)
     assert sum(1 for node in plan.assignment.values() if node == "old") == 4
     check_plan(plan, pods, SMALL, cluster)
-    assert len(cluster.pods) == 0 if hasattr(cluster, "pods") else True
+    assert not cluster.pods                               # the input cluster is untouched
 
 
 def test_bad_arguments():
