@@ -37,6 +37,7 @@ STATUS = {
     "schedule-table": 0, "schedule-wide": 0, "schedule-json": 0, "schedule-name": 0,
     "solve-json": 0, "solve-table": 0, "route-table": 0, "route-json": 0,
     "binpack-table": 0, "binpack-json": 0, "simulate-json": 0, "simulate-table": 0,
+    "sweep-json": 0, "timed-json": 0,
     "schedule-stdin": 0, "inspect-stdin": 0, "route-stdin": 0, "binpack-stdin": 0,
     "bindings-stdout": 0, "bindings-file": 0,
     "unschedulable": 3, "unschedulable-ok": 0, "solve-unplaced": 3,
@@ -51,6 +52,7 @@ JSON_KIND = {
     "unschedulable": "ScheduleReport", "solve-json": "SolveReport",
     "solve-unplaced": "SolveReport", "route-json": "RouteReport",
     "binpack-json": "BinPackReport", "simulate-json": "SimulateReport",
+    "sweep-json": "SweepReport", "timed-json": "TimedReport",
 }
 YAML_KIND = {"inspect-yaml": "InspectReport", "binpack-stdin": "BinPackReport"}
 

@@ -21,6 +21,9 @@ RouteReport        ``fastsched route``        the endpoint of each key
 BinPackReport      ``fastsched binpack``      bins, proven bound, assignment
 SimulateReport     ``fastsched simulate``     one trace experiment: the GPU
                                               allocation curve, final ratios
+SweepReport        ``fastsched sweep``        every experiment of a grid
+TimedReport        ``simulate --timed``       a time-based replay's summary
+                                              and timeline
 =================  =========================  ==================================
 """
 
@@ -124,6 +127,18 @@ SCHEMAS: dict[str, dict[str, Any]] = {
             "lp", "milp-optimal", "milp-bound", "trivial"]}, headroom=_NUM,
         alloc_bound_curve={"type": "array", "items": {"type": ["number", "null"]}}),
 }
+_EXPERIMENT = {**SCHEMAS["SimulateReport"]["properties"], "workload": _STR, "variant": _STR}
+for _k in ("apiVersion", "kind", "version"):
+    del _EXPERIMENT[_k]
+SCHEMAS["SweepReport"] = _report(
+    "SweepReport", experiments=_list({"type": "object", "properties": _EXPERIMENT,
+                                      "required": ["workload", "variant", "policy", "seed",
+                                                   "gpu_alloc_curve", "gpu_alloc_ratio"]}))
+SCHEMAS["TimedReport"] = _report(
+    "TimedReport", policy=_STR, seed=_INT, speedup=_NUM, total_gpus=_INT, tasks=_INT, ran=_INT,
+    never_ran=_INT, wait_s=_obj({"p50": _NUM, "p90": _NUM, "p99": _NUM, "max": _NUM}),
+    mean_gpu_util=_NUM, peak_gpu_util=_NUM, peak_queue=_INT, wall_s=_NUM,
+    timeline=_obj({"time": _list(_INT), "gpu_util": _list(_NUM), "queue": _list(_INT)}))
 """kind -> JSON Schema of the report."""
 # written only with ``fastsched simulate --bound``
 SCHEMAS["SimulateReport"]["required"] = [

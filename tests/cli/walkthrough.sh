@@ -37,6 +37,9 @@ printf 'sn,cpu_milli,memory_mib,gpu,model\nn1,32000,65536,4,T4\nn2,64000,131072,
 printf 'name,cpu_milli,memory_mib,num_gpu,gpu_milli,gpu_spec\n%s\n%s\n%s\n%s\n' \
     'a,4000,8192,1,500,' 'b,8000,16384,2,1000,G2' 'c,1000,2048,0,0,' 'd,2000,4096,1,1000,' \
     >"$out/gpu-pods.csv"
+printf 'name,cpu_milli,memory_mib,num_gpu,gpu_milli,qos,creation_time,deletion_time\n%s\n%s\n%s\n' \
+    'a,4000,8192,1,500,LS,0,100' 'b,8000,16384,8,1000,BE,10,50' 'c,1000,2048,8,1000,BE,20,90' \
+    >"$out/gpu-timed.csv"
 
 # reports in every format
 step demo           $fastsched demo --nodes 200 --pods 500 --running 20
@@ -54,6 +57,8 @@ step route-json     $fastsched route "$nodes" "$app" --service my-service --keys
 step binpack-table  $fastsched binpack "$out/bpplib.txt"
 step binpack-json   $fastsched binpack "$out/bpplib.txt" -o json
 step simulate-json  $fastsched simulate --nodes "$out/gpu-nodes.csv" --pods "$out/gpu-pods.csv" --policy FGD -o json
+step sweep-json     $fastsched sweep --nodes "$out/gpu-nodes.csv" --pods "$out/gpu-pods.csv" --policies FGD,Random --seeds 1-2 --workers 1 -q -o json
+step timed-json     $fastsched simulate --nodes "$out/gpu-nodes.csv" --pods "$out/gpu-timed.csv" --timed -o json
 step simulate-table $fastsched simulate --nodes "$out/gpu-nodes.csv" --pods "$out/gpu-pods.csv" --policy bestfit --seed 7
 
 # stdin: manifests, keys and instances through pipes
