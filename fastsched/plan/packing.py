@@ -18,7 +18,6 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
-from scipy.optimize import Bounds, LinearConstraint, linprog, milp
 
 from ..errors import ValidationError
 from ..model.pod import Pod
@@ -66,6 +65,7 @@ def _knapsack(values: np.ndarray, sizes: np.ndarray, capacity: np.ndarray,
               counts: np.ndarray, seconds: float) -> tuple[np.ndarray, float, float]:
     """max values·a s.t. sizes.T a <= capacity, 0 <= a <= counts, integer: the best
     pattern found, its value, and a proven upper bound on the optimum."""
+    from scipy.optimize import Bounds, LinearConstraint, milp
     k = len(values)
     res = milp(-values, constraints=LinearConstraint(sizes.T, -np.inf, capacity),
                integrality=np.ones(k), bounds=Bounds(0, counts),
@@ -83,6 +83,8 @@ def pack(usable: Sequence[list[Pod]], compat_m: np.ndarray, offers: list[Offer],
          time_limit: float, home: dict[str, str] | None = None) -> Packing:
     """Pack the pod kinds ``usable`` (``compat_m[kind, offer]``: may it go there) into
     the cheapest offers under the side ``rows`` (see the module's docstring)."""
+    # SciPy's optimizers cost 0.4 s to import: only when a plan is asked for
+    from scipy.optimize import Bounds, LinearConstraint, linprog, milp
     sizes = np.array([[g[0].requests.get(r, 0) + (1 if r == "pods" else 0) for r in resources]
                       for g in usable], float)
     counts = np.array([len(g) for g in usable], float)
