@@ -256,7 +256,7 @@ def test_sampling_rotates_and_matches_reference():
     profile = Profile(percentage_of_nodes_to_score=10)
     s = Scheduler(c, profile)
     start = 0
-    for k in range(30):
+    for k in range(20):       # two full rotations of the 10% window and a bit
         pod = Pod(f"p{k}", requests={"cpu": 300 + 20 * (k % 5), "memory": 1 << 28})
         got = s.schedule(pod)
         # The reference keeps ties in visiting order; the kernel takes the lowest row.
@@ -445,7 +445,7 @@ def test_placement_sequences_equal_reference(cluster, shapes, profile, count, in
 def test_thousand_pod_sequence_with_templates_equals_reference():
     rng = random.Random(7)
     c = Cluster()
-    for i in range(60):
+    for i in range(36):       # 36 nodes fill up within the 1,000 pods: late ones fail too
         c.add_node(f"n{i}", {"cpu": rng.choice([2000, 4000, 8000]),
                              "memory": rng.choice([4 << 30, 8 << 30, 16 << 30]),
                              "pods": 40},
