@@ -81,59 +81,74 @@ def _model(pods, catalog):
     return np.array(compat), sizes, caps, price
 
 
+def _first_fit(i, sizes, compat, node_offer, rooms, n_open):
+    """Index of the first open node pod ``i`` fits, or -1 (one NumPy pass)."""
+    if not n_open:
+        return -1
+    ok = compat[i, node_offer[:n_open]] & (rooms[:n_open] >= sizes[i]).all(axis=1)
+    hit = np.flatnonzero(ok)
+    return int(hit[0]) if hit.size else -1
+
+
 def karpenter(pods, catalog):
     compat, sizes, caps, price = _model(pods, catalog)
     order = np.lexsort((-sizes[:, 1], -sizes[:, 0]))
-    open_nodes: list[list] = []          # [offer, room]
+    n = len(order)
+    rooms = np.zeros((n, caps.shape[1]))
+    node_offer = np.zeros(n, dtype=int)
+    n_open = 0
     for pos, i in enumerate(order):
-        for node in open_nodes:
-            if compat[i, node[0]] and (sizes[i] <= node[1]).all():
-                node[1] -= sizes[i]
-                break
-        else:
-            # the type that holds the most of the pods still pending (first fit, up to
-            # 200 looked at) at the lowest price per pod
+        k = _first_fit(i, sizes, compat, node_offer, rooms, n_open)
+        if k < 0:
+            # the type that holds the most of the next pending pods (up to 200, in
+            # order, while they fit) at the lowest price per pod
+            nxt = order[pos:pos + 200]
             best, best_ratio = -1, np.inf
             for o in np.flatnonzero(compat[i]):
-                room, held = caps[o].copy(), 0
-                for k in order[pos:pos + 200]:
-                    if compat[k, o] and (sizes[k] <= room).all():
-                        room -= sizes[k]
-                        held += 1
+                fits = compat[nxt, o]
+                used = np.cumsum(sizes[nxt] * fits[:, None], axis=0)
+                held = int(np.count_nonzero(fits & (used <= caps[o]).all(axis=1)))
                 if held and price[o] / held < best_ratio:
                     best, best_ratio = int(o), price[o] / held
-            open_nodes.append([best, caps[best] - sizes[i]])
-    return sum(price[o] for o, _ in open_nodes), len(open_nodes)
+            node_offer[n_open], rooms[n_open] = best, caps[best]
+            k, n_open = n_open, n_open + 1
+        rooms[k] -= sizes[i]
+    return float(price[node_offer[:n_open]].sum()), n_open
 
 
 def autoscaler(pods, catalog):
     compat, sizes, caps, price = _model(pods, catalog)
-    left = list(np.lexsort((-sizes[:, 1], -sizes[:, 0])))
+    left = np.lexsort((-sizes[:, 1], -sizes[:, 0]))
+    # one node group per type: zones of a type have the same shape
+    groups = {}
+    for o in range(len(caps)):
+        groups.setdefault((tuple(caps[o]), price[o], tuple(compat[:, o])), o)
     cost, count = 0.0, 0
-    while left:
+    while len(left):
         best = None
-        for o in range(len(caps)):
-            fits = [i for i in left if compat[i, o]]
-            if not fits:
+        for o in groups.values():
+            fits = left[compat[left, o]]
+            if not len(fits):
                 continue
-            rooms: list[np.ndarray] = []
-            for i in fits:
-                for room in rooms:
-                    if (sizes[i] <= room).all():
-                        room -= sizes[i]
-                        break
-                else:
-                    rooms.append(caps[o] - sizes[i])
-            used = caps[o][:2] * len(rooms) - np.sum([r[:2] for r in rooms], axis=0)
-            waste = 1 - float(np.mean(used / (caps[o][:2] * len(rooms))))
-            if best is None or (waste, price[o] * len(rooms)) < best[0]:
-                best = ((waste, price[o] * len(rooms)), o, len(rooms), set(fits))
+            rooms = np.zeros((len(fits), caps.shape[1]))
+            node_offer = np.full(len(fits), o)
+            n_open = 0
+            for i in fits:                      # first-fit decreasing into this type
+                k = _first_fit(i, sizes, compat, node_offer, rooms, n_open)
+                if k < 0:
+                    rooms[n_open] = caps[o]
+                    k, n_open = n_open, n_open + 1
+                rooms[k] -= sizes[i]
+            waste = float(np.mean(rooms[:n_open, :2].sum(axis=0) / (caps[o][:2] * n_open)))
+            key = (waste, price[o] * n_open)
+            if best is None or key < best[0]:
+                best = (key, o, n_open, set(fits.tolist()))
         if best is None:
             break
         _, o, n, placed = best
-        cost += price[o] * n
+        cost += float(price[o]) * n
         count += n
-        left = [i for i in left if i not in placed]
+        left = np.array([i for i in left if i not in placed], dtype=int)
     return cost, count
 
 
