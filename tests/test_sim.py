@@ -304,3 +304,23 @@ def test_the_bound_covers_the_best_placement_found_by_brute_force():
         bound, status = bound_of(c, cols[0], cols[1], cols[2].astype(np.int32),
                                  cols[3].astype(np.int32), cols[4].astype(np.uint64), exact=True)
         assert bound >= best, (tasks, bound, best, status)
+
+
+def test_traces_that_cannot_be_simulated_are_refused(tmp_path):
+    nodes = _write(tmp_path, "n.csv", NODES)
+    cpu_only = _write(tmp_path, "c.csv", HEADER + "a,1000,1024,0,0,\n")
+    cluster, trace = load_openb(nodes, cpu_only)
+    with pytest.raises(ValidationError, match="no task asks for a GPU"):
+        simulate(cluster, trace, "FGD")                      # tuning would never stop
+    assert simulate(cluster, trace, "FGD", inflate=0).placed == 1
+    with pytest.raises(TraceError, match="no tasks"):
+        load_openb(nodes, _write(tmp_path, "h.csv", HEADER))
+    no_gpu, trace = load_openb(_write(tmp_path, "g.csv", "sn,cpu_milli,memory_mib,gpu,model\n"
+                                      "n1,8000,8192,0,\n"), cpu_only)
+    with pytest.raises(ValidationError, match="no GPUs"):
+        simulate(no_gpu, trace, "FGD", inflate=0)
+    for cell in ("inf", "1e400", "5_00"):
+        with pytest.raises(TraceError, match="row 1, column 'cpu_milli'"):
+            load_openb(nodes, _write(tmp_path, "x.csv", HEADER + f"a,{cell},1024,0,0,\n"))
+    bom = _write(tmp_path, "b.csv", "\ufeff" + HEADER + "a,1000,1024,1,500,\n\n")
+    assert len(load_openb(nodes, bom)[1]) == 1               # a BOM and a blank line are fine

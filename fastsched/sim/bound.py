@@ -29,6 +29,7 @@ import numpy as np
 from scipy.optimize import Bounds, LinearConstraint, linprog, milp
 from scipy.sparse import csr_matrix
 
+from ..errors import ValidationError
 from .gpucluster import MILLI, GpuCluster
 from .simulate import CURVE_POINTS
 from .trace import Trace
@@ -128,6 +129,8 @@ def allocation_bound(cluster: GpuCluster, trace: Trace, seed: int = 42, inflate:
     tasks arrived by k + 1.5% (so that it covers every state the curve averages
     there); the final one is over all arrivals, the integer model's when
     ``exact``."""
+    if cluster.total_gpus == 0:
+        raise ValidationError("the cluster has no GPUs: GPU allocation is undefined", "cluster")
     rng = np.random.default_rng(seed)
     order = tune(trace, arrival_order(trace, rng), cluster.total_gpus * MILLI, inflate, rng)
     cols = [np.ascontiguousarray(c[order]) for c in

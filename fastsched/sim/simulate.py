@@ -144,6 +144,11 @@ def simulate(cluster: GpuCluster, trace: Trace, policy: str = "FGD", seed: int =
     if len(cluster.models) > 64 or tuple(trace.models[: len(cluster.models)]) != cluster.models:
         raise ValidationError("the trace's GPU models must start with the cluster's "
                               "(load both with load_openb)", "trace")
+    if cluster.total_gpus == 0:
+        raise ValidationError("the cluster has no GPUs: GPU allocation is undefined", "cluster")
+    if inflate > 0 and trace.gpu_total_milli() == 0:
+        raise ValidationError(f"{trace.source}: no task asks for a GPU, so the workload cannot "
+                              "be tuned to a GPU demand (use inflate 0)", "trace")
     state = cluster.copy()
     total_gpus = state.total_gpus
     rng = np.random.default_rng(seed)

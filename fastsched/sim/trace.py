@@ -14,7 +14,9 @@ file, the row (1 = the first line after the header) and the column.
 from __future__ import annotations
 
 import csv
+import math
 import os
+import re
 from collections.abc import Sequence
 from dataclasses import dataclass
 
@@ -29,6 +31,8 @@ NODE_COLUMNS = ("sn", "cpu_milli", "memory_mib", "gpu", "model")
 POD_COLUMNS = ("name", "cpu_milli", "memory_mib", "num_gpu", "gpu_milli")
 POD_OPTIONAL = ("gpu_spec", "qos", "pod_phase", "creation_time", "deletion_time",
                 "scheduled_time")
+_ASCII_INT = re.compile(r"[+-]?[0-9]+")
+_ASCII_REAL = re.compile(r"[+-]?([0-9]+\.?[0-9]*|\.[0-9]+)([eE][+-]?[0-9]+)?")
 _MAX_VALUE = 1 << 40                 # 1e12 millicores or MiB: larger is a typo, not a node
 
 
@@ -104,7 +108,7 @@ def _table(path: str | os.PathLike[str], required: Sequence[str],
         raise TraceError("no such file" if not os.path.isdir(source)
                          else "a directory, not a file", source)
     try:
-        with open(source, newline="", encoding="utf-8") as f:
+        with open(source, newline="", encoding="utf-8-sig") as f:
             rows = list(csv.reader(f))
     except (UnicodeDecodeError, csv.Error) as exc:
         raise TraceError(f"not a CSV file ({exc})", source) from None
@@ -121,7 +125,7 @@ def _table(path: str | os.PathLike[str], required: Sequence[str],
             raise TraceError(f"missing column {name!r}", source, 0)
     if len(set(header)) != len(header):
         raise TraceError("a column is named twice", source, 0)
-    body = rows[1:]
+    body = [row for row in rows[1:] if any(cell.strip() for cell in row)]   # blank lines
     for r, row in enumerate(body, 1):
         if len(row) != len(header):
             raise TraceError(f"{len(row)} fields, the header has {len(header)}", source, r)
@@ -140,13 +144,13 @@ def _ints(source: str, header: list[str], body: list[list[str]], column: str, *,
             out[r] = empty
             continue
         try:
+            if not _ASCII_INT.fullmatch(text):     # int() takes "5_00" and full-width digits
+                raise ValueError(text)
             value = int(text)
         except ValueError:
-            try:                             # "12000.0" as some exports write integers
-                real = float(text)
-            except ValueError:
-                real = float("nan")
-            if real != real or real != int(real):
+            # "12000.0" or "1.2e4", as some exports write integers (ASCII only)
+            real = float(text) if _ASCII_REAL.fullmatch(text) else float("nan")
+            if not math.isfinite(real) or real != int(real):
                 raise TraceError(f"expected an integer, got {text!r}", source, r + 1,
                                  column) from None
             value = int(real)
@@ -198,6 +202,8 @@ def read_pods(path: str | os.PathLike[str], models: Sequence[str] = ()) -> Trace
     """The tasks of an openb pod list; ``models`` (the cluster's GPU models) come
     first in :attr:`Trace.models`, so masks line up with :attr:`GpuCluster.models`."""
     source, header, body = _table(path, POD_COLUMNS, POD_OPTIONAL)
+    if not body:
+        raise TraceError("no tasks", source)
     names = _names(source, header, body, "name")
     cpu = _ints(source, header, body, "cpu_milli")
     memory = _ints(source, header, body, "memory_mib")

@@ -70,6 +70,8 @@ def tune(trace: Trace, order: np.ndarray, capacity_milli: int, ratio: float,
     target = ratio * capacity_milli
     demand = trace.num_gpu.astype(np.int64) * trace.gpu_milli
     total = int(demand[order].sum())
+    if total == target:                      # tuneUpPods never runs (simulator.go)
+        return order
     if total > target:
         keep = list(order.tolist())
         while total > target and keep:
