@@ -119,7 +119,8 @@ def cmd_simulate(args: argparse.Namespace) -> int:
     finally:
         bar.close()
     if args.plot:
-        _plot_curve(result, args.plot)
+        from ..sim.plots import plot_curve
+        plot_curve(result, args.plot)
     document = report_document(result)
     if args.bound:
         from ..sim.bound import allocation_bound
@@ -135,23 +136,6 @@ def cmd_simulate(args: argparse.Namespace) -> int:
     else:
         emit(document, args.output, sys.stdout)
     return 0
-
-
-def _plot_curve(result: Any, path: str) -> None:
-    from ..sim.plots import _pyplot
-    plt = _pyplot()
-    fig, ax = plt.subplots(figsize=(7, 4.2))
-    ax.plot(range(len(result.gpu_alloc_curve)), result.gpu_alloc_curve, linewidth=1.6,
-            label=f"GPU allocated ({result.gpu_alloc_ratio:.2f}% at the end)")
-    ax.plot(range(len(result.frag_curve)), result.frag_curve, linewidth=1.2, linestyle="--",
-            label="fragmented / idle GPU")
-    ax.set(xlim=(0, 130), ylim=(0, 100), xlabel="arrived GPU demand (% of GPUs)",
-           ylabel="%", title=f"{result.policy}, seed {result.seed}, inflate {result.inflate:g}")
-    ax.grid(alpha=0.3)
-    ax.legend(fontsize=8, loc="upper left")
-    fig.tight_layout()
-    fig.savefig(path, dpi=110)
-    plt.close(fig)
 
 
 def _timed(args: argparse.Namespace, cluster: Any, trace: Any) -> int:

@@ -119,7 +119,7 @@ def provision(cluster: Cluster, pending: Iterable[Pod], catalog: Any, *,
         if kind[0].topology_spread_constraints or kind[0].pod_anti_affinity:
             topology += len(kind)
     if not usable:
-        return _plan(cluster, [], [], {}, assignment, unplaceable, 0.0, 0.0, "OPTIMAL", started,
+        return _plan([], [], assignment, unplaceable, 0.0, 0.0, "OPTIMAL", started,
                      {"topology": topology})
     for o in offers:
         o.capacity = np.array([o.node_type.allocatable.get(r, 0) for r in resources], float)
@@ -133,15 +133,15 @@ def provision(cluster: Cluster, pending: Iterable[Pod], catalog: Any, *,
     packed = pack(usable, np.array(compat), offers, resources, rows, deadline, time_limit)
     stats = {"topology": topology, "existing": len(pods) - len(rest), **packed.stats}
     if packed.status == "INFEASIBLE":
-        return _plan(cluster, [], [], {}, assignment, {**unplaceable, **{
+        return _plan([], [], assignment, {**unplaceable, **{
             p.key: "no plan within the catalog's limits" for g in usable for p in g}},
             0.0, packed.bound, "INFEASIBLE", started, stats)
     assignment.update(packed.placed)
-    return _plan(cluster, packed.nodes, offers, {}, assignment, unplaceable, packed.cost,
+    return _plan(packed.nodes, offers, assignment, unplaceable, packed.cost,
                  packed.bound, packed.status, started, stats)
 
 
-def _plan(cluster: Cluster, nodes: list, offers: list, _: dict, assignment: dict[str, str],
+def _plan(nodes: list, offers: list, assignment: dict[str, str],
           unplaceable: dict[str, str], cost: float, bound: float, status: str, started: float,
           stats: dict[str, Any]) -> ProvisionPlan:
     new_nodes: dict[str, int] = {}

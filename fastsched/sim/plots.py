@@ -14,7 +14,7 @@ from ..errors import ValidationError
 from .results import frag_path, read_curves
 from .timed import TimedResult
 
-__all__ = ["plot_sweep", "plot_timed"]
+__all__ = ["plot_curve", "plot_sweep", "plot_timed"]
 
 _DAY = 86400.0
 
@@ -32,6 +32,23 @@ def _pyplot() -> Any:
 
 def _policy_order(labels: Sequence[str]) -> list[str]:
     return sorted(set(labels))             # "01-Random" ... "06-FGD": the paper's order
+
+
+def plot_curve(result: Any, out: str | os.PathLike[str]) -> None:
+    """One experiment's GPU allocation and fragmentation ratio against arrived demand."""
+    plt = _pyplot()
+    fig, ax = plt.subplots(figsize=(7, 4.2))
+    ax.plot(range(len(result.gpu_alloc_curve)), result.gpu_alloc_curve, linewidth=1.6,
+            label=f"GPU allocated ({result.gpu_alloc_ratio:.2f}% at the end)")
+    ax.plot(range(len(result.frag_curve)), result.frag_curve, linewidth=1.2, linestyle="--",
+            label="fragmented / idle GPU")
+    ax.set(xlim=(0, 130), ylim=(0, 100), xlabel="arrived GPU demand (% of GPUs)",
+           ylabel="%", title=f"{result.policy}, seed {result.seed}, inflate {result.inflate:g}")
+    ax.grid(alpha=0.3)
+    ax.legend(fontsize=8, loc="upper left")
+    fig.tight_layout()
+    fig.savefig(out, dpi=110)
+    plt.close(fig)
 
 
 def _band(ax: Any, rows: list[dict], label: str, color: Any = None) -> float:
@@ -73,8 +90,9 @@ def plot_sweep(results_csv: str | os.PathLike[str], out: str | os.PathLike[str],
     for p in reversed(policies):
         mine = [r for r in rows if r["workload"] == chosen and r["sc_policy"] == p]
         if mine:
-            final = _band(alloc_ax, mine, "", color[p])
-            alloc_ax.lines[-1].set_label(f"{p.split('-', 1)[-1]} ({final:.2f}%)")
+            finals_of = [next((v for v in reversed(r["curve"]) if v == v), np.nan) for r in mine]
+            _band(alloc_ax, mine, f"{p.split('-', 1)[-1]} ({np.nanmean(finals_of):.2f}%)",
+                  color[p])
         theirs = [r for r in frags if r["workload"] == chosen and r["sc_policy"] == p]
         if theirs:
             _band(frag_ax, theirs, p.split("-", 1)[-1], color[p])

@@ -116,8 +116,3 @@ def target_shapes(trace: Trace, popularity: int = POPULARITY) -> TargetShapes:
                         np.array([k[1] for k in chosen], dtype=np.int32),
                         np.array([mask[k] for k in chosen], dtype=np.uint64), p)
 
-
-def demand_milli(trace: Trace) -> int:
-    """GPU milli all tasks of ``trace`` ask for."""
-    return int(np.dot(trace.num_gpu.astype(np.int64), trace.gpu_milli.astype(np.int64)))
-
