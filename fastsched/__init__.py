@@ -44,6 +44,7 @@ from .model.taints import Taint, Toleration
 from .plan.catalog import Catalog, NodeType
 from .plan.consolidate import ConsolidationPlan, consolidate
 from .plan.provision import ProvisionPlan, provision
+from .plan.whatif import WhatIf, whatif
 from .profile.profile import FitArgs, Profile
 from .routing import Endpoint, Rebalance, Routes, rebalance_report
 from .scheduler.preemption import PodDisruptionBudget, Preemption
@@ -81,6 +82,7 @@ __all__ = [
     "solve_batch", "BatchResult", "BatchOptions", "Gang", "AntiAffinity", "Spread",
     "binpack", "binpack_vector", "PackResult",
     "Catalog", "NodeType", "provision", "ProvisionPlan", "consolidate", "ConsolidationPlan",
+    "whatif", "WhatIf",
     "HashRing", "Rendezvous", "Maglev", "BoundedLoads", "jump_hash", "fast_hash",
     "KeyTypeError", "Endpoint", "Routes", "Rebalance", "rebalance_report",
     "Profile", "FitArgs",

@@ -45,6 +45,8 @@ STATUS = {
     "bad-missing-file": 2, "bad-yaml": 2, "bad-option": 2, "bad-output": 2,
     "bad-command": 2, "bad-no-manifests": 2, "bad-service": 2, "bad-binpack": 2,
     "bad-two-stdins": 2, "bad-sim-row": 2, "bad-sim-policy": 2,
+    "plan-drain": 3, "plan-scale": 3, "plan-like": 0, "plan-bindings": 0,
+    "bad-plan-node": 2, "bad-plan-scale": 2,
 }
 JSON_KIND = {
     "inspect-json": "InspectReport", "inspect-stdin": "InspectReport",
@@ -52,9 +54,10 @@ JSON_KIND = {
     "unschedulable": "ScheduleReport", "solve-json": "SolveReport",
     "solve-unplaced": "SolveReport", "route-json": "RouteReport",
     "binpack-json": "BinPackReport", "simulate-json": "SimulateReport",
-    "sweep-json": "SweepReport", "timed-json": "TimedReport",
+    "sweep-json": "SweepReport", "timed-json": "TimedReport", "plan-drain": "PlanReport",
 }
-YAML_KIND = {"inspect-yaml": "InspectReport", "binpack-stdin": "BinPackReport"}
+YAML_KIND = {"inspect-yaml": "InspectReport", "binpack-stdin": "BinPackReport",
+             "plan-scale": "PlanReport"}
 
 _TYPES: dict[str, Any] = {
     "object": dict, "array": list, "string": str, "boolean": bool, "null": type(None),
@@ -205,8 +208,27 @@ def test_errors_are_one_clear_line(steps: Path) -> None:
               "bad-missing-file": "no-such-file.yaml", "bad-yaml": "broken.yaml",
               "bad-binpack": "broken.txt", "bad-service": "nope",
               "bad-sim-row": "bad-pods.csv: row 1, column 'gpu_milli'",
-              "bad-sim-policy": "Tetris"}
+              "bad-sim-policy": "Tetris", "bad-plan-node": "drain[0]: no node named 'worker-z'",
+              "bad-plan-scale": "prod/nope"}
     for name, part in expect.items():
         err = _read(steps, name, "err")
         assert part in err, (name, err)
         assert _read(steps, name, "out") == "", name
+
+
+def test_the_plans_answer_the_questions(steps: Path) -> None:
+    drain = json.loads(_read(steps, "plan-drain", "out"))
+    assert drain["edits"]["drained"] == ["worker-b"]        # the one node of eu-west-1b
+    assert "prod/ledger-0" in drain["displaced"]           # its StatefulSet pod, pending again
+    assert drain["after"]["cordoned"] == 1 and not drain["fits"]
+    scale = yaml.safe_load(_read(steps, "plan-scale", "out"))
+    assert scale["edits"]["scaled"] == {"prod/web": {"from": 6, "to": 500}}
+    plan = scale["provision"]
+    assert plan["newNodes"] and not plan["unplaceable"]
+    assert len(plan["assignment"]) == scale["summary"]["unschedulable"]
+    assert "everything fits" in _read(steps, "plan-like", "out")
+    docs = [d for d in yaml.safe_load_all(_read(steps, "plan-bindings", "out")) if d]
+    nodes = [d["metadata"]["name"] for d in docs if d["kind"] == "Node"]
+    assert nodes == ["m5.xlarge-0", "m5.xlarge-1"]
+    bound = {d["target"]["name"] for d in docs if d["kind"] == "Binding"}
+    assert set(nodes) <= bound               # each new node gets at least its DaemonSet pod

@@ -44,6 +44,7 @@ from ._common import describe_error, print_error
 from .binpack import add_binpack_parser
 from .demo import add_demo_parser, cmd_demo, demo_workload
 from .inspect import add_inspect_parser, cmd_inspect
+from .plan import add_plan_parser
 from .plot import add_plot_parser
 from .replica import add_replica_parser
 from .route import add_route_parser
@@ -110,6 +111,7 @@ def build_parser() -> argparse.ArgumentParser:
     add_binpack_parser(commands)
     add_simulate_parser(commands)
     add_sweep_parser(commands)
+    add_plan_parser(commands)
     add_plot_parser(commands)
     add_replica_parser(commands)
     return parser

@@ -24,6 +24,9 @@ SimulateReport     ``fastsched simulate``     one trace experiment: the GPU
 SweepReport        ``fastsched sweep``        every experiment of a grid
 TimedReport        ``simulate --timed``       a time-based replay's summary
                                               and timeline
+PlanReport         ``fastsched plan``         a what-if's edits, outcome,
+                                              utilization before and after, the
+                                              nodes to add for what does not fit
 =================  =========================  ==================================
 """
 
@@ -139,6 +142,29 @@ SCHEMAS["TimedReport"] = _report(
     never_ran=_INT, wait_s=_obj({"p50": _NUM, "p90": _NUM, "p99": _NUM, "max": _NUM}),
     mean_gpu_util=_NUM, peak_gpu_util=_NUM, peak_queue=_INT, wall_s=_NUM,
     timeline=_obj({"time": _list(_INT), "gpu_util": _list(_NUM), "queue": _list(_INT)}))
+_SHARE = _obj({"requested": _INT, "allocatable": _INT, "share": _NUM})
+_UTILIZATION = _obj({"nodes": _INT, "cordoned": _INT}, cpu=_SHARE, memory=_SHARE, pods=_SHARE,
+                    pricePerHour=_NUM, unpriced=_INT)
+_UTILIZATION["properties"]["types"] = {"type": "object", "additionalProperties": _UTILIZATION}
+SCHEMAS["PlanReport"] = _report(
+    "PlanReport", seconds=_NUM, fits=_BOOL,
+    edits=_obj({"drained": _list(_STR), "removed": _list(_STR), "added": _list(_STR),
+                "scaled": {"type": "object",
+                           "additionalProperties": _obj({"from": _INT, "to": _INT})}}),
+    summary=_obj({"pending": _INT, "placed": _INT, "unschedulable": _INT, "evicted": _INT,
+                  "lost": _INT, "notOurs": _INT}),
+    before=_UTILIZATION, after=_UTILIZATION,
+    placements=_list(_obj({"pod": _KEY, "node": _STR})),
+    unschedulable=_list(_obj({"pod": _KEY, "message": _STR})),
+    evictions=_list(_obj({"pod": _KEY, "node": _STR})),
+    lost=_list(_obj({"pod": _KEY, "reason": _STR})), gone=_list(_KEY), displaced=_list(_KEY),
+    provision={"type": ["object", "null"], "properties": {
+        "status": {"enum": ["OPTIMAL", "FEASIBLE", "INFEASIBLE"]},
+        "newNodes": {"type": "object", "additionalProperties": _INT},
+        "costPerHour": _NUM, "costPerMonth": _NUM, "lowerBound": _NUM, "gap": _NUM,
+        "nodes": _list(_obj({"name": _STR, "type": _STR, "zone": _STR})),
+        "assignment": {"type": "object", "additionalProperties": _STR},
+        "unplaceable": _list(_obj({"pod": _KEY, "message": _STR}))}})
 """kind -> JSON Schema of the report."""
 # written only with ``fastsched simulate --bound``
 SCHEMAS["SimulateReport"]["required"] = [

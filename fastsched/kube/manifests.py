@@ -44,7 +44,7 @@ import os
 import warnings
 from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 from .._documents import check_structure, parse_documents
@@ -111,7 +111,12 @@ class Manifests:
     ``workloads`` the controllers that were expanded into pods; ``skipped`` the
     ``kind/name`` of documents that were not loaded: kinds fastsched does not read,
     pods that have finished, and controllers whose pods (or ReplicaSets) the
-    manifests list themselves.
+    manifests list themselves. ``owners`` maps ``Kind/namespace/name`` of each pod
+    and controller with a controller reference to its controller's
+    (``Pod/prod/web-5d8f7c9b4-4kq9z`` → ``ReplicaSet/prod/web-5d8f7c9b4`` →
+    ``Deployment/prod/web``; a workload's expanded pods → the workload);
+    ``do_not_disrupt`` holds the keys of the pods annotated
+    ``karpenter.sh/do-not-disrupt: "true"`` (directly or by their template).
     """
 
     cluster: Cluster
@@ -119,6 +124,14 @@ class Manifests:
     services: tuple[Service, ...] = ()
     workloads: tuple[Workload, ...] = ()
     skipped: tuple[str, ...] = ()
+    owners: Mapping[str, str] = field(default_factory=dict)
+    do_not_disrupt: frozenset[str] = frozenset()
+
+    def owner(self, pod: Pod | str) -> str:
+        """``Kind/namespace/name`` of the controller of a pod (or any object key), or
+        "" when it has none."""
+        key = pod if isinstance(pod, str) else f"Pod/{pod.key}"
+        return self.owners.get(key if key.count("/") == 2 else f"Pod/{key}", "")
 
     @property
     def bound(self) -> tuple[Pod, ...]:
@@ -359,6 +372,8 @@ def _load(sources: tuple[Any, ...]) -> tuple[Manifests, list[str]]:
     controllers = _controller_selectors(objects)
     owned = _owners(objects)
     pod_origin: dict[str, str] = {}
+    owners: dict[str, str] = {}
+    calm: set[str] = set()          # karpenter.sh/do-not-disrupt
     pending: list[Pod] = []
     workloads: list[Workload] = []
     made = 0                        # pods created so far, against MAX_PODS
@@ -378,6 +393,9 @@ def _load(sources: tuple[Any, ...]) -> tuple[Manifests, list[str]]:
                 raise doc.wrap(err) from None
             pod = _with_owner(doc, pod, controllers)
             _place(cluster, doc, pod, "spec.nodeName", pod_origin, pending)
+            _note_owner(doc, f"Pod/{pod.key}", owners)
+            if _do_not_disrupt(doc.data):
+                calm.add(pod.key)
         elif doc.kind in _WORKLOADS:
             namespace = _namespace_of(doc)
             if (doc.kind, namespace, doc.name) in owned or _uid(doc) in owned:
@@ -385,9 +403,13 @@ def _load(sources: tuple[Any, ...]) -> tuple[Manifests, list[str]]:
                 continue
             pods = _expand(doc, namespace, MAX_PODS - made, classes)
             made += len(pods)
+            calm_template = _do_not_disrupt(_mapping_at(doc.data, "spec").get("template"))
             for i, pod in enumerate(pods):
                 _place(cluster, doc, pod, "spec.template.spec.nodeName", pod_origin, pending,
                        replica=i)
+                owners[f"Pod/{pod.key}"] = f"{doc.kind}/{namespace}/{doc.name}"
+                if calm_template:
+                    calm.add(pod.key)
             workloads.append(Workload(doc.kind, doc.name, namespace, pods))
 
     services: list[Service] = []
@@ -405,9 +427,34 @@ def _load(sources: tuple[Any, ...]) -> tuple[Manifests, list[str]]:
             seen_services[service.key] = doc
             services.append(service)
 
+    for doc in objects:
+        if doc.kind in _WORKLOADS:
+            _note_owner(doc, f"{doc.kind}/{_namespace_of(doc)}/{doc.name}", owners)
     return Manifests(cluster=cluster, pending=tuple(pending), services=tuple(services),
                      workloads=tuple(workloads),
-                     skipped=tuple(obj for _, obj in sorted(skipped))), notes
+                     skipped=tuple(obj for _, obj in sorted(skipped)), owners=owners,
+                     do_not_disrupt=frozenset(calm)), notes
+
+
+def _note_owner(doc: _Doc, key: str, owners: dict[str, str]) -> None:
+    """Record the controller of ``key`` (the ownerReference with ``controller: true``)."""
+    meta = doc.data.get("metadata")
+    refs = meta.get("ownerReferences") if isinstance(meta, Mapping) else None
+    if not isinstance(refs, list):
+        return
+    for ref in refs:
+        if isinstance(ref, Mapping) and ref.get("controller") is True and \
+                isinstance(ref.get("kind"), str) and isinstance(ref.get("name"), str):
+            owners[key] = f"{ref['kind']}/{_namespace_of(doc)}/{ref['name']}"
+            return
+
+
+def _do_not_disrupt(data: Any) -> bool:
+    """Whether an object (a pod, or a pod template) carries Karpenter's
+    ``karpenter.sh/do-not-disrupt: "true"`` annotation."""
+    meta = data.get("metadata") if isinstance(data, Mapping) else None
+    notes = meta.get("annotations") if isinstance(meta, Mapping) else None
+    return isinstance(notes, Mapping) and notes.get("karpenter.sh/do-not-disrupt") == "true"
 
 
 def _add_node(cluster: Cluster, doc: _Doc, origin: dict[str, _Doc]) -> None:

@@ -28,7 +28,7 @@ from .._validation import (
 from ..errors import ValidationError
 
 __all__ = ["LabelSelectorRequirement", "LabelSelector", "NodeSelectorRequirement",
-           "NodeSelectorTerm", "parse_int64_label"]
+           "NodeSelectorTerm", "parse_int64_label", "parse_label_selector"]
 
 _INT_RE = re.compile(r"[+-]?[0-9]+")
 _INT64 = (-(1 << 63), (1 << 63) - 1)
@@ -202,3 +202,48 @@ class NodeSelectorTerm:
         name = {"metadata.name": node_name}
         return (all(r.matches(labels) for r in self.match_expressions)
                 and all(r.matches(name) for r in self.match_fields))
+
+
+# kubectl's selector syntax: key=value, key==value, key!=value, key in (a,b),
+# key notin (a,b), key, !key; requirements joined by commas.
+_SELECTOR_TERM = re.compile(
+    r"\s*(?:(?P<not>!)\s*(?P<absent>[^\s,=!()]+)"
+    r"|(?P<key>[^\s,=!()]+)\s*(?:(?P<op>==|=|!=)\s*(?P<value>[^\s,=!()]*)"
+    r"|\s+(?P<set>in|notin)\s*\((?P<values>[^()]*)\))?)\s*(?:,|$)")
+
+
+def parse_label_selector(text: str, field: str = "selector") -> LabelSelector:
+    """A label selector written as kubectl's ``-l`` takes it
+    (``zone=b,tier!=db,app in (web,api),gpu,!spot``); ``field`` names the argument in
+    the error a malformed selector raises."""
+    text = check_str(text, field).strip()
+    if not text:
+        raise ValidationError("empty selector", field)
+    labels: dict[str, str] = {}
+    exprs: list[LabelSelectorRequirement] = []
+    pos = 0
+    try:
+        while pos < len(text):
+            m = _SELECTOR_TERM.match(text, pos)
+            if m is None or m.end() == pos:
+                raise ValidationError(f"cannot parse selector {text!r} at {text[pos:]!r}",
+                                      field)
+            pos = m.end()
+            if m["absent"]:
+                exprs.append(LabelSelectorRequirement(m["absent"], "DoesNotExist"))
+            elif m["op"] in ("=", "=="):
+                check_label_key(m["key"], field)
+                labels[m["key"]] = check_label_value(m["value"], field)
+            elif m["op"] == "!=":
+                exprs.append(LabelSelectorRequirement(m["key"], "NotIn", (m["value"],)))
+            elif m["set"]:
+                values = tuple(v.strip() for v in m["values"].split(",") if v.strip())
+                exprs.append(LabelSelectorRequirement(m["key"], "In" if m["set"] == "in"
+                                                      else "NotIn", values))
+            else:
+                exprs.append(LabelSelectorRequirement(m["key"], "Exists"))
+    except ValidationError as err:
+        if err.field == field:
+            raise
+        raise ValidationError(f"{err.message} in selector {text!r}", field) from None
+    return LabelSelector(labels, tuple(exprs))

@@ -41,6 +41,9 @@ printf 'name,cpu_milli,memory_mib,num_gpu,gpu_milli,qos,creation_time,deletion_t
     'a,4000,8192,1,500,LS,0,100' 'b,8000,16384,8,1000,BE,10,50' 'c,1000,2048,8,1000,BE,20,90' \
     >"$out/gpu-timed.csv"
 
+dump=$examples/cluster-dump/cluster.yaml
+catalog=$examples/catalog-aws.yaml
+
 # reports in every format
 step demo           $fastsched demo --nodes 200 --pods 500 --running 20
 step inspect-json   $fastsched inspect "$nodes" "$app" -o json
@@ -66,6 +69,13 @@ cat "$app" | step schedule-stdin $fastsched schedule "$nodes" - -o json
 { cat "$nodes"; echo ---; cat "$app"; } | step inspect-stdin $fastsched inspect - -o json
 cat "$out/keys.txt" | step route-stdin $fastsched route "$nodes" "$app" --service my-service --keys - --schedule
 cat "$out/bpplib.txt" | step binpack-stdin $fastsched binpack - -o yaml
+
+# what-if: the questions of the README, each under 5 s
+step plan-drain     $fastsched plan "$dump" --drain topology.kubernetes.io/zone=eu-west-1b -o json
+step plan-scale     $fastsched plan "$dump" --scale prod/web=500 --catalog "$catalog" -o yaml
+step plan-like      $fastsched plan "$dump" --add-nodes worker-a=10
+step plan-bindings  $fastsched plan "$dump" --add-nodes m5.xlarge=2 --catalog "$catalog" --bindings -
+
 # Bindings on stdout, one pipeline further: kubectl-style YAML
 step bindings-stdout $fastsched schedule "$nodes" "$app" --bindings -
 step bindings-file   $fastsched schedule "$nodes" "$app" --bindings "$out/bindings.json"
@@ -91,4 +101,6 @@ step bad-two-stdins   $fastsched route - --service my-service --keys -
 printf 'name,cpu_milli,memory_mib,num_gpu,gpu_milli\na,1000,1024,3,500\n' >"$out/bad-pods.csv"
 step bad-sim-row      $fastsched simulate --nodes "$out/gpu-nodes.csv" --pods "$out/bad-pods.csv"
 step bad-sim-policy   $fastsched simulate --nodes "$out/gpu-nodes.csv" --pods "$out/gpu-pods.csv" --policy Tetris
+step bad-plan-node    $fastsched plan "$dump" --drain worker-z
+step bad-plan-scale   $fastsched plan "$dump" --scale prod/nope=3
 exit 0
