@@ -123,3 +123,99 @@ def test_pinned_pods_and_budgets_keep_their_nodes():
     assert capped.moved == {} and capped.removed == ()
     with pytest.raises(fs.ValidationError, match="max_disrupted"):
         consolidate(cluster, CATALOG, max_disrupted=-1)
+
+
+# -- consolidation from manifests: what may move is read from them ---------------------
+
+
+def _node_doc(name, t):
+    alloc = CATALOG[t].allocatable
+    return {"apiVersion": "v1", "kind": "Node",
+            "metadata": {"name": name, "labels": {"node.kubernetes.io/instance-type": t}},
+            "status": {"allocatable": {"cpu": f"{alloc['cpu']}m", "memory": str(alloc["memory"]),
+                                       "pods": "110"}}}
+
+
+def _pod_doc(name, node, cpu, owner="ReplicaSet/web", annotations=None, labels=None):
+    meta = {"name": name, "labels": labels or {"app": "web"}}
+    if owner:
+        kind, oname = owner.split("/")
+        meta["ownerReferences"] = [{"kind": kind, "name": oname, "controller": True,
+                                    "apiVersion": "apps/v1", "uid": f"u-{oname}"}]
+    if annotations:
+        meta["annotations"] = annotations
+    return {"apiVersion": "v1", "kind": "Pod", "metadata": meta,
+            "spec": {"nodeName": node, "containers": [{"name": "c", "resources": {
+                "requests": {"cpu": cpu, "memory": "1Gi"}}}]}}
+
+
+def _three_medium(extra=()):
+    """Three medium nodes, each with a DaemonSet pod and one 1-cpu web pod: one node
+    holds them all."""
+    docs = [_node_doc(f"m{i}", "medium") for i in range(3)]
+    for i in range(3):
+        docs.append(_pod_doc(f"ds-m{i}", f"m{i}", "200m", owner="DaemonSet/ds",
+                             labels={"app": "ds"}))
+        docs.append(_pod_doc(f"web-{i}", f"m{i}", "1"))
+    return fs.load_manifests([*docs, *extra])
+
+
+def test_daemonset_pods_go_with_their_node_and_do_not_pin_it():
+    plan = consolidate(_three_medium(), CATALOG, time_limit=10)
+    assert len(plan.removed) == 2 and not plan.added
+    assert all(k.startswith("default/web-") for k in plan.moved)     # DaemonSet pods stay
+    assert plan.stats["daemonset"] == 3
+
+
+def test_do_not_disrupt_and_pods_without_a_controller_keep_their_node():
+    m = load = _three_medium([_pod_doc("calm", "m1", "100m",
+                                       annotations={"karpenter.sh/do-not-disrupt": "true"}),
+                              _pod_doc("bare", "m2", "100m", owner=None)])
+    assert "default/calm" in load.do_not_disrupt
+    plan = consolidate(m, CATALOG, time_limit=10)
+    assert plan.removed == ("m0",)                 # m1 and m2 hold pods that may not move
+    assert "default/calm" not in plan.moved and "default/bare" not in plan.moved
+
+
+def test_a_budget_with_one_disruption_left_allows_one_move():
+    pdb = {"apiVersion": "policy/v1", "kind": "PodDisruptionBudget",
+           "metadata": {"name": "web"},
+           "spec": {"maxUnavailable": 1, "selector": {"matchLabels": {"app": "web"}}}}
+    m = _three_medium([pdb])
+    assert [b.disruptions_allowed for b in m.pdbs] == [1]
+    plan = consolidate(m, CATALOG, time_limit=10)
+    assert len(plan.removed) == 1 and len(plan.moved) == 1
+    assert len(consolidate(m, CATALOG, time_limit=10, respect_pdbs=False).removed) == 2
+
+
+@pytest.mark.parametrize("spec, status, allowed", [
+    ({"minAvailable": 2}, None, 1), ({"minAvailable": "50%"}, None, 1),
+    ({"maxUnavailable": "34%"}, None, 2), ({"maxUnavailable": 0}, None, 0),
+    ({"minAvailable": 5}, None, 0), ({"minAvailable": 1}, {"disruptionsAllowed": 0}, 0),
+])
+def test_budgets_are_read_as_the_disruption_controller_counts(spec, status, allowed):
+    # three selected pods, all bound: minAvailable 50% of 3 rounds up to 2; maxUnavailable
+    # 34% of 3 rounds up to 2
+    doc = {"apiVersion": "policy/v1", "kind": "PodDisruptionBudget", "metadata": {"name": "b"},
+           "spec": {**spec, "selector": {"matchLabels": {"app": "web"}}}}
+    if status:
+        doc["status"] = status
+    assert _three_medium([doc]).pdbs[0].disruptions_allowed == allowed
+
+
+def test_a_budget_with_both_fields_is_refused():
+    doc = {"apiVersion": "policy/v1", "kind": "PodDisruptionBudget", "metadata": {"name": "b"},
+           "spec": {"minAvailable": 1, "maxUnavailable": 1}}
+    with pytest.raises(fs.ManifestError, match="PodDisruptionBudget/b.*not both"):
+        _three_medium([doc])
+
+
+def test_new_nodes_keep_room_for_the_daemonsets():
+    # one large node (7.9 cpu) with a 1.5-cpu DaemonSet pod and 3 x 1.9 cpu: a small
+    # node (2 cpu) cannot hold a 1.9-cpu pod next to the DaemonSet pod, so the plan
+    # may not split into smalls; mediums (4 cpu: 1.5 + 1.9 fits) are the answer
+    docs = [_node_doc("big", "large"), _pod_doc("ds-big", "big", "1500m", owner="DaemonSet/ds")]
+    docs += [_pod_doc(f"w{i}", "big", "1900m") for i in range(3)]
+    plan = consolidate(fs.load_manifests(docs), CATALOG, time_limit=10)
+    assert {t for _, t, _ in plan.added} <= {"medium", "large"}
+    assert not any(t == "small" for _, t, _ in plan.added)

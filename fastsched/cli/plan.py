@@ -87,6 +87,13 @@ def add_plan_parser(commands: Any) -> None:
     parser.add_argument("--catalog", metavar="FILE",
                         help="a NodeCatalog (YAML or CSV): prices, node types for --add-nodes, "
                              "and the cheapest new nodes for what does not fit")
+    parser.add_argument("--consolidate", action="store_true",
+                        help="also plan consolidation (needs --catalog): which nodes to remove "
+                             "and which cheaper ones to add so that every pod still fits, "
+                             "never moving DaemonSet, static, do-not-disrupt or uncontrolled "
+                             "pods, within the PodDisruptionBudgets")
+    parser.add_argument("--max-disrupted", type=integer_arg(0), metavar="N",
+                        help="with --consolidate: move at most N pods")
     parser.add_argument("--profile", metavar="CONFIG",
                         help="a KubeSchedulerConfiguration file (default: kube-scheduler's "
                              "default profile)")
@@ -119,6 +126,8 @@ def cmd_plan(args: argparse.Namespace, out: TextIO | None = None) -> int:
     if args.catalog is not None:
         from ..plan.catalog import Catalog
         catalog = Catalog.load(args.catalog)
+    if args.consolidate and catalog is None:
+        raise FastschedError("--consolidate needs --catalog FILE (the prices)")
     manifests = read_manifests(manifest_files(args))
     for flag, pairs in (("--scale", args.scale), ("--add-nodes", args.add_nodes)):
         keys = [k for k, _ in pairs]
@@ -128,13 +137,18 @@ def cmd_plan(args: argparse.Namespace, out: TextIO | None = None) -> int:
     w = whatif(manifests, drain=args.drain, remove_nodes=args.remove_nodes,
                scale=dict(args.scale), add_nodes=dict(args.add_nodes), catalog=catalog,
                profiles=profiles, preempt=args.preempt, time_limit=args.time_limit)
+    merged = None
+    if args.consolidate and w.state is not None:
+        from ..plan.consolidate import consolidate
+        merged = consolidate(w.state, catalog, time_limit=args.time_limit,
+                             max_disrupted=args.max_disrupted)
     if args.bindings:
         _write_bindings(args.bindings, w, catalog)
     if args.output in ("json", "yaml"):
-        emit(report_document(w), args.output, out)
+        emit(report_document(w, merged), args.output, out)
     elif args.bindings != "-":
-        print("\n\n".join("\n".join(s) for s in _sections(w, args.output == "wide", catalog) if s),
-              file=out)
+        sections = _sections(w, args.output == "wide", catalog) + [_consolidation_lines(merged)]
+        print("\n\n".join("\n".join(s) for s in sections if s), file=out)
         if args.bindings:
             print(f"\nNodes and Bindings written to {args.bindings}", file=out)
     settled = w.fits or (w.provision is not None and not w.provision.unplaceable
@@ -143,8 +157,9 @@ def cmd_plan(args: argparse.Namespace, out: TextIO | None = None) -> int:
     return 0 if settled or args.allow_unschedulable else EXIT_UNSCHEDULABLE
 
 
-def report_document(w: WhatIf) -> dict[str, Any]:
-    """The ``-o json|yaml`` report (fields are only ever added)."""
+def report_document(w: WhatIf, merged: Any = None) -> dict[str, Any]:
+    """The ``-o json|yaml`` report (fields are only ever added); ``merged``: the
+    ConsolidationPlan of ``--consolidate``."""
     plan = w.provision
     doc: dict[str, Any] = {
         "apiVersion": REPORT_API, "kind": "PlanReport", "version": REPORT_VERSION,
@@ -171,7 +186,36 @@ def report_document(w: WhatIf) -> dict[str, Any]:
             "nodes": [{"name": n, "type": t, "zone": z} for n, t, z in plan.nodes],
             "assignment": dict(plan.assignment),
             "unplaceable": [{"pod": k, "message": v} for k, v in plan.unplaceable.items()]}
+    if merged is not None:
+        doc["consolidation"] = {
+            "status": merged.status, "removed": list(merged.removed),
+            "added": [{"name": n, "type": t, "zone": z} for n, t, z in merged.added],
+            "moved": [{"pod": k, "from": a, "to": b} for k, (a, b) in merged.moved.items()],
+            "costBefore": merged.cost_before, "costAfter": merged.cost_after,
+            "savingPerHour": merged.saving,
+            "savingPerMonth": round(merged.saving * HOURS_PER_MONTH, 2),
+            "lowerBound": merged.lower_bound, "gap": round(merged.gap, 6)}
     return doc
+
+
+def _consolidation_lines(merged: Any) -> list[str]:
+    if merged is None:
+        return []
+    if merged.status == "INFEASIBLE":
+        return ["Consolidation: no plan within the limits"]
+    lines = [f"Consolidation ({merged.status}, proven bound ${merged.lower_bound:,.4f}/h, gap "
+             f"{merged.gap:.2%}): ${merged.cost_before:,.4f}/h -> ${merged.cost_after:,.4f}/h, "
+             f"saving ${merged.saving:,.4f}/h (${merged.saving * HOURS_PER_MONTH:,.2f}/month)"]
+    if merged.removed:
+        lines.append(f"  remove {plural(len(merged.removed), 'node')}: "
+                     f"{', '.join(merged.removed)}")
+    if merged.added:
+        kinds: dict[str, int] = {}
+        for _, t, _ in merged.added:
+            kinds[t] = kinds.get(t, 0) + 1
+        lines.append("  add " + ", ".join(f"{n} {t}" for t, n in sorted(kinds.items())))
+    lines.append(f"  move {plural(len(merged.moved), 'pod')}")
+    return lines
 
 
 def _sections(w: WhatIf, wide: bool, catalog: Any) -> list[list[str]]:

@@ -126,9 +126,10 @@ def cmd_schedule(args: argparse.Namespace, out: TextIO | None = None) -> int:
     cluster, pending = manifests.cluster, list(manifests.pending)
 
     # solve: the queue, one pod at a time, each placement visible to the next pod.
-    # Services give PodTopologySpread's default constraints their selectors.
+    # Services give PodTopologySpread's default constraints their selectors; the
+    # PodDisruptionBudgets steer preemption's choice of victims.
     options = dict(tie_break=args.tie_break, seed=args.seed, services=manifests.services,
-                   feature_gates=args.feature_gates)
+                   feature_gates=args.feature_gates, pdbs=manifests.pdbs)
     scheduler = Scheduler.for_profiles(cluster, profiles, **options)
     start = time.perf_counter()
     result = scheduler.schedule_queue(pending, preempt=args.preempt,

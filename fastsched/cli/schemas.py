@@ -164,7 +164,15 @@ SCHEMAS["PlanReport"] = _report(
         "costPerHour": _NUM, "costPerMonth": _NUM, "lowerBound": _NUM, "gap": _NUM,
         "nodes": _list(_obj({"name": _STR, "type": _STR, "zone": _STR})),
         "assignment": {"type": "object", "additionalProperties": _STR},
-        "unplaceable": _list(_obj({"pod": _KEY, "message": _STR}))}})
+        "unplaceable": _list(_obj({"pod": _KEY, "message": _STR}))}},
+    consolidation=_obj({"status": {"enum": ["OPTIMAL", "FEASIBLE", "INFEASIBLE"]},
+                        "removed": _list(_STR),
+                        "added": _list(_obj({"name": _STR, "type": _STR, "zone": _STR})),
+                        "moved": _list(_obj({"pod": _KEY, "from": _STR, "to": _STR})),
+                        "costBefore": _NUM, "costAfter": _NUM, "savingPerHour": _NUM,
+                        "savingPerMonth": _NUM, "lowerBound": _NUM, "gap": _NUM}))
+# written only with ``fastsched plan --consolidate``
+SCHEMAS["PlanReport"]["required"].remove("consolidation")
 """kind -> JSON Schema of the report."""
 # written only with ``fastsched simulate --bound``
 SCHEMAS["SimulateReport"]["required"] = [

@@ -13,6 +13,10 @@ fresh :class:`~fastsched.Cluster`, the pods still to be scheduled and the Servic
   ``batch/v1 Job``: ``spec.parallelism`` of them (fewer if ``spec.completions`` is
   smaller);
 * ``v1 Service``: a :class:`Service` with its selector and ports;
+* ``policy/v1 PodDisruptionBudget``: a :class:`PodDisruptionBudget` with the
+  disruptions it allows (``status.disruptionsAllowed``, else computed from
+  ``minAvailable`` or ``maxUnavailable`` over the pods it selects, percentages
+  rounded up as the disruption controller rounds them);
 * ``scheduling.k8s.io/v1 PriorityClass``: resolves ``priorityClassName`` (and the
   global default) for pods without ``spec.priority``, as admission does
   (``fastsched.kube.priority``).
@@ -64,6 +68,7 @@ from ..model._objects import (
 from ..model.labels import LabelSelector
 from ..model.pod import Pod, pod_from_k8s
 from ..model.service import Service
+from ..scheduler.preemption import PodDisruptionBudget
 from .priority import PriorityClass, priority_class_from_k8s, resolve_priority
 
 __all__ = ["Manifests", "Workload", "ManifestWarning", "load_manifests", "MAX_REPLICAS",
@@ -83,7 +88,8 @@ _EXTENSIONS = (".yaml", ".yml", ".json")
 # Kinds fastsched reads, with the API group that serves them ("" is the core group).
 _GROUPS = {"Node": ("",), "Pod": ("",), "Service": ("",), "ReplicationController": ("",),
            "Deployment": ("apps", "extensions"), "ReplicaSet": ("apps", "extensions"),
-           "StatefulSet": ("apps",), "Job": ("batch",), "PriorityClass": ("scheduling.k8s.io",)}
+           "StatefulSet": ("apps",), "Job": ("batch",), "PriorityClass": ("scheduling.k8s.io",),
+           "PodDisruptionBudget": ("policy",)}
 _WORKLOADS = ("Deployment", "ReplicaSet", "StatefulSet", "ReplicationController", "Job")
 
 
@@ -116,7 +122,8 @@ class Manifests:
     (``Pod/prod/web-5d8f7c9b4-4kq9z`` → ``ReplicaSet/prod/web-5d8f7c9b4`` →
     ``Deployment/prod/web``; a workload's expanded pods → the workload);
     ``do_not_disrupt`` holds the keys of the pods annotated
-    ``karpenter.sh/do-not-disrupt: "true"`` (directly or by their template).
+    ``karpenter.sh/do-not-disrupt: "true"`` (directly or by their template);
+    ``pdbs`` the PodDisruptionBudgets.
     """
 
     cluster: Cluster
@@ -126,6 +133,7 @@ class Manifests:
     skipped: tuple[str, ...] = ()
     owners: Mapping[str, str] = field(default_factory=dict)
     do_not_disrupt: frozenset[str] = frozenset()
+    pdbs: tuple[PodDisruptionBudget, ...] = ()
 
     def owner(self, pod: Pod | str) -> str:
         """``Kind/namespace/name`` of the controller of a pod (or any object key), or
@@ -430,10 +438,56 @@ def _load(sources: tuple[Any, ...]) -> tuple[Manifests, list[str]]:
     for doc in objects:
         if doc.kind in _WORKLOADS:
             _note_owner(doc, f"{doc.kind}/{_namespace_of(doc)}/{doc.name}", owners)
+    pdbs = tuple(_budget(doc, cluster, pending) for doc in objects
+                 if doc.kind == "PodDisruptionBudget")
     return Manifests(cluster=cluster, pending=tuple(pending), services=tuple(services),
                      workloads=tuple(workloads),
                      skipped=tuple(obj for _, obj in sorted(skipped)), owners=owners,
-                     do_not_disrupt=frozenset(calm)), notes
+                     do_not_disrupt=frozenset(calm), pdbs=pdbs), notes
+
+
+def _budget(doc: _Doc, cluster: Cluster, pending: list[Pod]) -> PodDisruptionBudget:
+    """A PodDisruptionBudget and the disruptions it allows now: its status's, or
+    computed as the disruption controller does (healthy: the selected pods bound to a
+    node; expected: all selected pods)."""
+    try:
+        meta = _mapping_at(doc.data, "metadata")
+        spec = _mapping_at(doc.data, "spec")
+        status = _mapping_at(doc.data, "status")
+        name = _required_name(meta)
+        namespace = _namespace_of(doc)
+        selector = coerce(LabelSelector, spec.get("selector") or {}, "spec.selector")
+        if status.get("disruptionsAllowed") is not None:
+            allowed = check_int(status["disruptionsAllowed"], "status.disruptionsAllowed", lo=0)
+        else:
+            chosen = [p for p in (*cluster.pods.values(), *pending)
+                      if p.namespace == namespace and selector.matches(p.labels)]
+            expected = len(chosen)
+            healthy = sum(p.key in cluster.pods for p in chosen)
+            if spec.get("minAvailable") is not None and spec.get("maxUnavailable") is not None:
+                raise ValidationError("give minAvailable or maxUnavailable, not both",
+                                      "spec.maxUnavailable")
+            if spec.get("maxUnavailable") is not None:
+                most = _scaled(spec["maxUnavailable"], expected, "spec.maxUnavailable")
+                allowed = max(0, healthy - (expected - most))
+            else:
+                least = _scaled(spec.get("minAvailable", 1), expected, "spec.minAvailable")
+                allowed = max(0, healthy - least)
+        return PodDisruptionBudget(name, selector, allowed, namespace)
+    except ValidationError as err:
+        raise doc.wrap(err) from None
+
+
+def _scaled(value: Any, total: int, field: str) -> int:
+    """An int-or-percent of ``total``, a percentage rounded up (intstr's
+    GetScaledValueFromIntOrPercent with roundUp)."""
+    if isinstance(value, str) and value.endswith("%"):
+        digits = value[:-1]
+        if not (digits.isascii() and digits.isdigit()) or int(digits) > 100:
+            raise ValidationError(f"expected an integer or a percentage up to 100%, got "
+                                  f"{value!r}", field)
+        return -(-int(digits) * total // 100)
+    return check_int(value, field, lo=0)
 
 
 def _note_owner(doc: _Doc, key: str, owners: dict[str, str]) -> None:

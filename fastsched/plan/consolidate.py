@@ -11,9 +11,17 @@ prefers to leave a pod on its node. Unlike the greedy tools this considers every
 of nodes to remove (not prefixes of a candidate list), splits a node into several
 smaller ones, and merges many into several.
 
+Given :class:`~fastsched.kube.Manifests` instead of a cluster, what may not move is
+read from them: pods annotated ``karpenter.sh/do-not-disrupt``, pods without a
+controller and static pods stay (and keep their node); the manifests'
+PodDisruptionBudgets apply. DaemonSet pods never move: they stay with a kept node,
+go with a removed one, and new nodes keep room for the DaemonSets that would run
+there.
+
 ``max_disrupted`` bounds the pods on removed nodes, a side row of the packing: a
 removed node's movable pods all move; pods of kept nodes stay unless the plan moves
-them (they are counted in ``moved``).
+them (they are counted in ``moved``). A budget with disruptions left is a side row
+of the same kind (at most that many of its pods on removed nodes).
 """
 
 from __future__ import annotations
@@ -27,10 +35,13 @@ import numpy as np
 
 from ..cluster.cluster import Cluster
 from ..errors import ValidationError
-from ..model.pod import Pod, family
+from ..kube.manifests import Manifests
+from ..model.pod import Pod
 from ..scheduler.preemption import PodDisruptionBudget
 from ..scheduler.scheduler import Scheduler
 from .catalog import Catalog, NodeType
+from .daemons import daemon_templates, with_daemons
+from .kinds import kinds
 from .packing import Offer, check_options, pack
 
 __all__ = ["ConsolidationPlan", "consolidate"]
@@ -62,22 +73,35 @@ class ConsolidationPlan:
                 f"${self.cost_after:.4f}/h, gap {self.gap:.2%})")
 
 
-def consolidate(cluster: Cluster, catalog: Any, *, time_limit: float = 30.0,
+def consolidate(cluster: Cluster | Manifests, catalog: Any, *, time_limit: float = 30.0,
                 max_disrupted: int | None = None, respect_pdbs: bool = True,
                 pdbs: Iterable[PodDisruptionBudget] = (),
                 immovable: Iterable[str] = ()) -> ConsolidationPlan:
     """The cheapest cluster that still holds every pod (see the module's docstring).
-    ``cluster`` is not changed."""
+    ``cluster`` (a Cluster or Manifests) is not changed."""
     started = time.perf_counter()
     check_options(time_limit, max_disrupted=max_disrupted)
     catalog = Catalog.coerce(catalog)
     pinned = set(immovable)
+    daemon: set[str] = set()
+    if isinstance(cluster, Manifests):
+        m, cluster = cluster, cluster.cluster
+        pdbs = (*m.pdbs, *pdbs)
+        pinned |= m.do_not_disrupt
+        for pod in m.bound:
+            kind = m.owner(pod).split("/", 1)[0]
+            if kind == "DaemonSet":
+                daemon.add(pod.key)
+            elif kind in ("", "Node"):          # nothing recreates it, or a static pod
+                pinned.add(pod.key)
+        catalog = with_daemons(catalog, daemon_templates(m))
     budgets = list(pdbs) if respect_pdbs else []
     home = dict(cluster.pod_nodes())
     pods = dict(cluster.pods)
     for key, pod in pods.items():
         if any(b.disruptions_allowed == 0 and b.covers(pod) for b in budgets):
             pinned.add(key)
+    pinned -= daemon
     names = cluster.node_names
     price_of: dict[str, float | None] = {}
     for name in names:
@@ -87,7 +111,9 @@ def consolidate(cluster: Cluster, catalog: Any, *, time_limit: float = 30.0,
         if price_of[node] is None:
             pinned.add(key)
     kept_fixed = {home[k] for k in pinned if k in home} | {n for n in names if price_of[n] is None}
-    movable = [pods[k] for k in pods if k not in pinned]
+    # a pod read from a snapshot names its node: the NodeName filter would hold it there
+    movable = [pods[k].replica(pods[k].name, node_name="") if pods[k].node_name else pods[k]
+               for k in pods if k not in pinned and k not in daemon]
     # offers: every existing node (its room less its pinned pods), then the catalog's
     resources = sorted({r for p in movable for r in p.requests} | {"cpu", "memory", "pods"})
     offers: list[Offer] = []
@@ -97,7 +123,7 @@ def consolidate(cluster: Cluster, catalog: Any, *, time_limit: float = 30.0,
         room = {r: int(alloc[i, cluster.resources.index(r)]) if r in cluster.resources else 0
                 for r in resources}
         for p in cluster.pods_on(name):
-            if p.key in pinned:
+            if p.key in pinned or p.key in daemon:
                 for r in resources:
                     room[r] -= p.requests.get(r, 0) + (1 if r == "pods" else 0)
         price = 0.0 if name in kept_fixed else float(price_of[name] or 0.0)
@@ -117,10 +143,8 @@ def consolidate(cluster: Cluster, catalog: Any, *, time_limit: float = 30.0,
             probe.add_node(f"offer-{len(probe)}", t.allocatable,
                            labels=t.node_labels(zone or None), taints=t.taints)
     n_existing = len(names)
-    kinds: dict[object, list[Pod]] = {}
-    for p in movable:
-        kinds.setdefault(family(p), []).append(p)
-    groups = list(kinds.values())
+    row_of = {n: i for i, n in enumerate(names)}
+    groups = kinds(movable)
     checker = Scheduler(probe)
     compat = np.array([np.asarray(checker.filter(g[0]).feasible, bool) for g in groups]) \
         if groups else np.zeros((0, len(offers)), bool)
@@ -135,9 +159,16 @@ def consolidate(cluster: Cluster, catalog: Any, *, time_limit: float = 30.0,
     if max_disrupted is not None:
         on = np.zeros(len(offers))
         for p in movable:
-            on[names.index(home[p.key])] += 1
+            on[row_of[home[p.key]]] += 1
         # Σ_removed on_i <= budget  <=>  -Σ_i on_i × kept_i <= budget - Σ on_i
         rows.append((-on, float(max_disrupted) - float(on.sum())))
+    for b in budgets:
+        on = np.zeros(len(offers))
+        for p in movable:
+            if b.covers(p):
+                on[row_of[home[p.key]]] += 1
+        if on.sum() > b.disruptions_allowed:
+            rows.append((-on, float(b.disruptions_allowed) - float(on.sum())))
     fixed = sum(float(price_of[n] or 0.0) for n in kept_fixed)
     before = sum(float(p or 0.0) for p in price_of.values())
     if not groups:
@@ -150,7 +181,10 @@ def consolidate(cluster: Cluster, catalog: Any, *, time_limit: float = 30.0,
         return ConsolidationPlan("INFEASIBLE", (), (), {}, before, before, 0.0, 0.0, 0.0,
                                  packed.stats)
     used = {name for name, _, _ in packed.nodes}
-    placed = _stay_home(packed.placed, home, pods, used, offers, names, resources)
+    placed = _relabel(packed.placed, home, groups)
+    placed = _home_first(placed, home, groups, compat, offers,
+                         {name: j for name, _, j in packed.nodes}, resources) or \
+        _stay_home(placed, home, pods, used, offers, names, resources)
     removed = tuple(n for n in names if n not in used and n not in kept_fixed)
     added = tuple((name, offers[j].node_type.name, z) for name, z, j in packed.nodes
                   if j >= n_existing)
@@ -158,10 +192,64 @@ def consolidate(cluster: Cluster, catalog: Any, *, time_limit: float = 30.0,
     after = fixed + sum(float(price_of[n] or 0.0) for n in used if n in price_of
                         and n not in kept_fixed) + sum(catalog[t].price for _, t, _ in added)
     bound = min(fixed + packed.bound / (1 + _EPS), after)   # prices were raised by _EPS at most
-    stats = {**packed.stats, "pinned": len(pinned), "seconds": round(time.perf_counter() - started, 3)}
+    stats = {**packed.stats, "pinned": len(pinned), "daemonset": len(daemon),
+             "seconds": round(time.perf_counter() - started, 3)}
     return ConsolidationPlan(packed.status, removed, added, moved, round(before, 6),
                              round(after, 6), round(before - after, 6), round(bound, 6),
                              max(0.0, (after - bound) / after) if after > 0 else 0.0, stats)
+
+
+def _relabel(placed: dict[str, str], home: dict[str, str],
+             groups: list[list[Pod]]) -> dict[str, str]:
+    """Within a kind any pod may take another's slot: give each node's slots to the
+    pods already on it first, so that only the pods that must move do."""
+    out = dict(placed)
+    for group in groups:
+        slots: dict[str, int] = {}
+        for p in group:
+            slots[out[p.key]] = slots.get(out[p.key], 0) + 1
+        rest = []
+        for p in group:
+            h = home.get(p.key, "")
+            if slots.get(h, 0) > 0:
+                out[p.key] = h
+                slots[h] -= 1
+            else:
+                rest.append(p)
+        free = [n for n, k in slots.items() for _ in range(k)]
+        for p, n in zip(rest, free):
+            out[p.key] = n
+    return out
+
+
+def _home_first(placed: dict[str, str], home: dict[str, str], groups: list[list[Pod]],
+                compat: np.ndarray, offers: list[Offer], node_offer: dict[str, int],
+                resources: list[str]) -> dict[str, str] | None:
+    """The same nodes, filled again with every pod that can stay put first, then the
+    others where the packing put them or on any node with room that passes their
+    filters; None if some pod finds no room (the packing's own answer stands)."""
+    room = {n: offers[j].capacity.copy() for n, j in node_offer.items()}
+    need = [np.array([g[0].requests.get(r, 0) + (1 if r == "pods" else 0)
+                      for r in resources], float) for g in groups]
+    out: dict[str, str] = {}
+    rest = []
+    for g, group in enumerate(groups):
+        for p in group:
+            h = home.get(p.key)
+            if h in room and compat[g, node_offer[h]] and (need[g] <= room[h] + 1e-9).all():
+                room[h] -= need[g]
+                out[p.key] = h
+            else:
+                rest.append((g, p))
+    for g, p in rest:
+        choices = [placed[p.key], *(n for n in room if n != placed[p.key])]
+        n = next((n for n in choices if compat[g, node_offer[n]] and
+                  (need[g] <= room[n] + 1e-9).all()), None)
+        if n is None:
+            return None
+        room[n] -= need[g]
+        out[p.key] = n
+    return out
 
 
 def _stay_home(placed: dict[str, str], home: dict[str, str], pods: Any, used: set[str],

@@ -40,13 +40,13 @@ import numpy as np
 from ..cluster.cluster import Cluster
 from ..errors import ValidationError
 from ..kube.manifests import Manifests, load_manifests
-from ..model.labels import NodeSelectorRequirement, NodeSelectorTerm, parse_label_selector
-from ..model.pod import NodeAffinity, Pod, replica_name
-from ..model.taints import tolerated
+from ..model.labels import parse_label_selector
+from ..model.pod import Pod, replica_name
 from ..profile.profile import Profile
 from ..scheduler.queue import QueueResult
 from ..scheduler.scheduler import Scheduler, Unschedulable
 from .catalog import Catalog
+from .daemons import daemon_pods, daemon_templates, with_daemons
 from .provision import ProvisionPlan, provision
 
 __all__ = ["WhatIf", "whatif", "utilization", "TYPE_LABEL", "HOURS_PER_MONTH"]
@@ -69,7 +69,9 @@ class WhatIf:
     static pods that left with their node; ``evicted``: pods the edits made pending
     again; ``added``/``removed``/``drained``: node names; ``scaled``: workload ->
     (replicas before, after); ``before``/``after``: :func:`utilization` summaries;
-    ``provision``: the plan for what did not fit (with a catalog), else None."""
+    ``provision``: the plan for what did not fit (with a catalog), else None;
+    ``state``: the manifests after (this cluster, the pods still pending, every
+    pod's controller), for another what-if or :func:`~fastsched.consolidate`."""
 
     fits: bool
     cluster: Cluster
@@ -86,6 +88,7 @@ class WhatIf:
     after: dict[str, Any]
     provision: ProvisionPlan | None = None
     stats: dict[str, Any] = field(default_factory=dict)
+    state: Manifests | None = None
 
     def __repr__(self) -> str:
         extra = f"; provision {self.provision.new_nodes}" if self.provision else ""
@@ -116,7 +119,8 @@ def whatif(manifests: Any, *, drain: Iterable[str] = (), remove_nodes: Iterable[
     lost: dict[str, str] = {}
     gone: list[str] = []
     evicted: list[str] = []
-    daemons = _daemon_templates(m)
+    daemons = daemon_templates(m)
+    owners = dict(m.owners)
 
     def displaced(pod: Pod, why: str, with_node: bool) -> None:
         kind = m.owner(pod).split("/", 1)[0]
@@ -142,27 +146,35 @@ def whatif(manifests: Any, *, drain: Iterable[str] = (), remove_nodes: Iterable[
     scale_report: dict[str, tuple[int, int]] = {}
     for key, (pods, target) in scaled.items():
         scale_report[key] = (len(pods), target)
+        before_keys = {p.key for p in pending}
         pending = _rescale(cluster, pending, pods, target, key)
+        for pod in pending:                      # the new replicas: their template's owner
+            if pod.key not in before_keys:
+                owners[f"Pod/{pod.key}"] = m.owner(pods[0])
     added: list[str] = []
     for name, alloc, labels, taints in _new_nodes(cluster, adds):
         cluster.add_node(name, alloc, labels=labels, taints=taints)
         added.append(name)
-        pending += _daemon_pods(daemons, name, labels, taints)
+        for owner, pod in daemon_pods(daemons, name, labels, taints):
+            pending.append(pod)
+            owners[f"Pod/{pod.key}"] = owner
 
     before = utilization(m.cluster, cat)
-    scheduler = Scheduler.for_profiles(cluster, profiles, services=m.services)
+    scheduler = Scheduler.for_profiles(cluster, profiles, services=m.services, pdbs=m.pdbs)
     result = scheduler.schedule_queue(pending, preempt=preempt)
     failures = {o.pod.key: o.message for o in result if isinstance(o, Unschedulable)}
     plan = None
     if failures and cat is not None:
         left = [o.pod for o in result if isinstance(o, Unschedulable)]
-        plan = provision(cluster, left, _with_daemons(cat, daemons), time_limit=time_limit)
+        plan = provision(cluster, left, with_daemons(cat, daemons), time_limit=time_limit)
     fits = not failures and not result.preempted and not lost
+    state = replace(m, cluster=cluster, owners=owners, pending=tuple(
+        o.pod for o in result if isinstance(o, Unschedulable)) + tuple(result.not_ours))
     return WhatIf(fits, cluster, result, failures, lost, tuple(gone), tuple(evicted),
                   tuple(added), tuple(removed), tuple(drained), scale_report, before,
                   utilization(cluster, cat), plan,
                   {"seconds": round(time.perf_counter() - started, 3),
-                   "pending": len(pending)})
+                   "pending": len(pending)}, state)
 
 
 def utilization(cluster: Cluster, catalog: Catalog | None = None) -> dict[str, Any]:
@@ -328,59 +340,3 @@ def _rescale(cluster: Cluster, pending: list[Pod], pods: list[Pod], target: int,
         if p.key in drop and p.key in cluster.pods:
             cluster.unbind(p)
     return [p for p in pending if p.key not in drop]
-
-
-def _daemon_templates(m: Manifests) -> dict[str, Pod]:
-    """One running pod per DaemonSet: what a new node's copy is made from."""
-    out: dict[str, Pod] = {}
-    for pod in m.bound:
-        owner = m.owner(pod)
-        if owner.startswith("DaemonSet/") and owner not in out:
-            out[owner] = pod
-    return out
-
-
-def _with_daemons(catalog: Catalog, daemons: Mapping[str, Pod]) -> Catalog:
-    """The catalog with each type's allocatable less the requests of the DaemonSet pods
-    a new node of that type would run, so that provisioned nodes leave them room."""
-    types = []
-    for t in catalog:
-        alloc = dict(t.allocatable)
-        labels = t.node_labels()
-        for pod in _daemon_pods(daemons, "probe", labels, t.taints):
-            for r, v in (*pod.requests.items(), ("pods", 1)):
-                alloc[r] = max(0, alloc.get(r, 0) - v)
-        types.append(replace(t, allocatable=alloc) if alloc != dict(t.allocatable) else t)
-    return Catalog(types, catalog.source)
-
-
-def _daemon_pods(daemons: Mapping[str, Pod], node: str, labels: Mapping[str, str],
-                 taints: Sequence[Any]) -> list[Pod]:
-    """The DaemonSet pods the controller would create for a new node: those whose node
-    affinity (without the pin to their own node) admits it and whose tolerations
-    cover its NoSchedule and NoExecute taints, pinned to it as the controller pins
-    them (a ``metadata.name`` field term)."""
-    out = []
-    pin = NodeSelectorRequirement("metadata.name", "In", (node,))
-    for owner, pod in daemons.items():
-        terms = pod.node_affinity.required if pod.node_affinity else None
-        if terms:
-            free = [NodeSelectorTerm(t.match_expressions,
-                                     tuple(f for f in t.match_fields if f.key != "metadata.name"))
-                    for t in terms]
-            if not any(all(r.matches(labels) for r in t.match_expressions) for t in free):
-                continue
-            pinned = tuple(NodeSelectorTerm(t.match_expressions, (pin,)) for t in free)
-        else:
-            pinned = (NodeSelectorTerm((), (pin,)),)
-        if not all(tolerated(t, pod.tolerations) for t in taints
-                   if getattr(t, "effect", "") in ("NoSchedule", "NoExecute")):
-            continue
-        if any(labels.get(k) != v for k, v in pod.node_selector.items()):
-            continue
-        affinity = NodeAffinity(pinned, pod.node_affinity.preferred if pod.node_affinity
-                                else ())
-        name = replica_name(owner.rsplit("/", 1)[1], f"-{node}")
-        out.append(pod.replica(name, node_name="", nominated_node_name="",
-                               node_affinity=affinity))
-    return out
