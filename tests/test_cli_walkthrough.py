@@ -46,7 +46,8 @@ STATUS = {
     "bad-command": 2, "bad-no-manifests": 2, "bad-service": 2, "bad-binpack": 2,
     "bad-two-stdins": 2, "bad-sim-row": 2, "bad-sim-policy": 2,
     "plan-drain": 3, "plan-scale": 3, "plan-like": 0, "plan-bindings": 0,
-    "bad-plan-node": 2, "bad-plan-scale": 2,
+    "bad-plan-node": 2, "bad-plan-scale": 2, "plan-consolidate": 0,
+    "bad-plan-consolidate": 2,
 }
 JSON_KIND = {
     "inspect-json": "InspectReport", "inspect-stdin": "InspectReport",
@@ -55,6 +56,7 @@ JSON_KIND = {
     "solve-unplaced": "SolveReport", "route-json": "RouteReport",
     "binpack-json": "BinPackReport", "simulate-json": "SimulateReport",
     "sweep-json": "SweepReport", "timed-json": "TimedReport", "plan-drain": "PlanReport",
+    "plan-consolidate": "PlanReport",
 }
 YAML_KIND = {"inspect-yaml": "InspectReport", "binpack-stdin": "BinPackReport",
              "plan-scale": "PlanReport"}
@@ -209,7 +211,7 @@ def test_errors_are_one_clear_line(steps: Path) -> None:
               "bad-binpack": "broken.txt", "bad-service": "nope",
               "bad-sim-row": "bad-pods.csv: row 1, column 'gpu_milli'",
               "bad-sim-policy": "Tetris", "bad-plan-node": "drain[0]: no node named 'worker-z'",
-              "bad-plan-scale": "prod/nope"}
+              "bad-plan-scale": "prod/nope", "bad-plan-consolidate": "needs --catalog"}
     for name, part in expect.items():
         err = _read(steps, name, "err")
         assert part in err, (name, err)
@@ -232,3 +234,7 @@ def test_the_plans_answer_the_questions(steps: Path) -> None:
     assert nodes == ["m5.xlarge-0", "m5.xlarge-1"]
     bound = {d["target"]["name"] for d in docs if d["kind"] == "Binding"}
     assert set(nodes) <= bound               # each new node gets at least its DaemonSet pod
+    merged = json.loads(_read(steps, "plan-consolidate", "out"))["consolidation"]
+    assert merged["removed"] and merged["savingPerHour"] > 0
+    assert merged["costAfter"] >= merged["lowerBound"] - 1e-9
+    assert not any(m["pod"].startswith("kube-system/kube-proxy") for m in merged["moved"])

@@ -75,6 +75,7 @@ step plan-drain     $fastsched plan "$dump" --drain topology.kubernetes.io/zone=
 step plan-scale     $fastsched plan "$dump" --scale prod/web=500 --catalog "$catalog" -o yaml
 step plan-like      $fastsched plan "$dump" --add-nodes worker-a=10
 step plan-bindings  $fastsched plan "$dump" --add-nodes m5.xlarge=2 --catalog "$catalog" --bindings -
+step plan-consolidate $fastsched plan "$dump" --catalog "$catalog" --consolidate --allow-unschedulable -o json
 
 # Bindings on stdout, one pipeline further: kubectl-style YAML
 step bindings-stdout $fastsched schedule "$nodes" "$app" --bindings -
@@ -103,4 +104,5 @@ step bad-sim-row      $fastsched simulate --nodes "$out/gpu-nodes.csv" --pods "$
 step bad-sim-policy   $fastsched simulate --nodes "$out/gpu-nodes.csv" --pods "$out/gpu-pods.csv" --policy Tetris
 step bad-plan-node    $fastsched plan "$dump" --drain worker-z
 step bad-plan-scale   $fastsched plan "$dump" --scale prod/nope=3
+step bad-plan-consolidate $fastsched plan "$dump" --consolidate
 exit 0
