@@ -3,6 +3,7 @@ cases found by enumeration."""
 
 from __future__ import annotations
 
+import collections
 import itertools
 from pathlib import Path
 
@@ -25,19 +26,28 @@ def _pods(shapes):
 
 def check_plan(plan, pods, catalog, cluster=None):
     """Bind the plan on the nodes it names, each pod after Scheduler.filter says its
-    node passes: an independent check of feasibility."""
+    node passes: an independent check of feasibility. A pod the filter refuses for
+    now (a spread constraint's skew depends on the order) waits for the next pass;
+    a pass that binds nothing fails the check."""
     c = cluster.copy() if cluster is not None else fs.Cluster()
     for name, type_name, zone in plan.nodes:
         t = catalog[type_name]
         c.add_node(name, t.allocatable, labels=t.node_labels(zone or None), taints=t.taints)
-    for pod in pods:
-        if pod.key in plan.unplaceable:
-            continue
-        node = plan.assignment[pod.key]
-        assert fs.Scheduler(c).filter(pod).feasible[c.row(node)], (pod.key, node)
-        c.bind(pod, node)
+    waiting = [p for p in pods if p.key not in plan.unplaceable]
+    while waiting:
+        deferred = []
+        for pod in waiting:
+            node = plan.assignment[pod.key]
+            if fs.Scheduler(c).filter(pod).feasible[c.row(node)]:
+                c.bind(pod, node)
+            else:
+                deferred.append(pod)
+        assert len(deferred) < len(waiting), [(p.key, plan.assignment[p.key])
+                                              for p in deferred]
+        waiting = deferred
     assert plan.cost + 1e-9 >= plan.lower_bound
     assert plan.cost == pytest.approx(sum(catalog[t].price * n for t, n in plan.new_nodes.items()))
+    return c
 
 
 def test_a_mixed_workload_gets_a_checked_plan_with_a_small_gap():
@@ -91,6 +101,93 @@ def test_existing_capacity_is_used_first():
     assert sum(1 for node in plan.assignment.values() if node == "old") == 4
     check_plan(plan, pods, SMALL, cluster)
     assert not cluster.pods                               # the input cluster is untouched
+
+
+HOST, ZONE = "kubernetes.io/hostname", "topology.kubernetes.io/zone"
+TWO = fs.Catalog.from_dict({"types": [
+    {"name": "a", "capacity": {"cpu": "2", "memory": "8Gi"}, "price": 0.10,
+     "zones": ["z1", "z2", "z3"]},
+    {"name": "b", "capacity": {"cpu": "8", "memory": "32Gi"}, "price": 0.30,
+     "zones": ["z1", "z2", "z3"]}]})
+
+
+def _anti(app):
+    return {"requiredDuringSchedulingIgnoredDuringExecution": [
+        {"topologyKey": HOST, "labelSelector": {"matchLabels": {"app": app}}}]}
+
+
+def _spread(app, key=ZONE, skew=1):
+    return [{"maxSkew": skew, "topologyKey": key, "whenUnsatisfiable": "DoNotSchedule",
+             "labelSelector": {"matchLabels": {"app": app}}}]
+
+
+def test_hostname_anti_affinity_puts_one_pod_per_node():
+    # 5 db pods of 1 cpu: one per node, so five small nodes (0.50), not one large
+    # (0.30) holding all five; the web pods fill the db nodes' free cpu first
+    pods = _pods([({"cpu": "1", "memory": "1Gi"}, 5,
+                   {"labels": {"app": "db"}, "pod_anti_affinity": _anti("db")}),
+                  ({"cpu": "1", "memory": "1Gi"}, 5, {"labels": {"app": "web"}})])
+    plan = provision(fs.Cluster(), pods, TWO, time_limit=10)
+    check_plan(plan, pods, TWO)
+    db_nodes = [plan.assignment[p.key] for p in pods if p.labels["app"] == "db"]
+    assert len(set(db_nodes)) == 5
+    assert plan.cost == pytest.approx(0.50) and plan.status == "OPTIMAL"
+    assert plan.stats["topology"]["anti_affinity"] == 5
+
+
+def test_anti_affinity_between_kinds_keeps_them_apart():
+    # cache pods refuse to share a node with db pods: 2+2 cpu on two a-nodes each side
+    pods = _pods([({"cpu": "1", "memory": "1Gi"}, 4, {"labels": {"app": "db"}}),
+                  ({"cpu": "1", "memory": "1Gi"}, 4,
+                   {"labels": {"app": "cache"}, "pod_anti_affinity": _anti("db")})])
+    plan = provision(fs.Cluster(), pods, TWO, time_limit=10)
+    check_plan(plan, pods, TWO)
+    db = {plan.assignment[p.key] for p in pods if p.labels["app"] == "db"}
+    cache = {plan.assignment[p.key] for p in pods if p.labels["app"] == "cache"}
+    assert not db & cache
+    # alone each side packs into 4 cpu: two a nodes (0.20) each; b's 0.30 is dearer
+    assert plan.cost == pytest.approx(0.40)
+
+
+def test_zone_spread_deals_pods_evenly_and_the_scheduler_agrees():
+    pods = _pods([({"cpu": "1", "memory": "1Gi"}, 7,
+                   {"labels": {"app": "web"}, "topology_spread_constraints": _spread("web")})])
+    plan = provision(fs.Cluster(), pods, TWO, time_limit=10)
+    c = check_plan(plan, pods, TWO)
+    zones = sorted(collections.Counter(c.node_labels(plan.assignment[p.key])[ZONE]
+                                       for p in pods).values())
+    assert zones == [2, 2, 3]
+    assert plan.stats["topology"]["zone_spread"] == 7
+    # without the constraint, 7 cpu go on one b node (0.30); with it each zone needs
+    # its own node: 2, 2 and 3 cpu, so a, a and b (or a+a) per zone
+    assert plan.cost == pytest.approx(0.10 + 0.10 + 0.20)
+    assert plan.lower_bound <= plan.cost + 1e-9
+
+
+def test_zone_spread_counts_the_pods_already_there():
+    cluster = fs.Cluster()
+    for z in ("z1", "z2", "z3"):
+        cluster.add_node(f"old-{z}", {"cpu": "1", "memory": "4Gi"}, labels={ZONE: z})
+    web = fs.Pod("web", labels={"app": "web"}, requests={"cpu": "1", "memory": "1Gi"},
+                 topology_spread_constraints=_spread("web"))
+    cluster.bind(web.replica("web-old-1"), "old-z1")
+    cluster.bind(web.replica("web-old-2"), "old-z2")
+    pods = [web.replica(f"web-{i}") for i in range(4)]
+    plan = provision(cluster, pods, TWO, time_limit=10)
+    c = check_plan(plan, pods, TWO, cluster)
+    per_zone = collections.Counter(c.node_labels(n)[ZONE] for n in c.node_names
+                                   for _ in c.node(n).pods)
+    assert max(per_zone.values()) - min(per_zone.values()) <= 1
+    assert sum(per_zone.values()) == 6
+
+
+def test_hostname_spread_caps_pods_per_node():
+    pods = _pods([({"cpu": "500m", "memory": "1Gi"}, 6,
+                   {"labels": {"app": "w"}, "topology_spread_constraints": _spread("w", HOST, 2)})])
+    plan = provision(fs.Cluster(), pods, TWO, time_limit=10)
+    check_plan(plan, pods, TWO)
+    per_node = collections.Counter(plan.assignment[p.key] for p in pods)
+    assert max(per_node.values()) <= 2 and plan.cost == pytest.approx(0.30)
 
 
 def test_bad_arguments():
