@@ -42,6 +42,7 @@ from .validation import (
     validate_run,
     validate_sizes,
 )
+from .vbounds import vector_lp_bound
 
 __all__ = ["binpack_vector", "vector_lower_bound", "vector_first_fit",
            "vector_min_bin_slack", "vector_reduce_bins"]
@@ -68,6 +69,10 @@ _BREAKOUT = 0.1
 # Share of the time the greedy packings may take (vector MBS' is pure Python:
 # seconds at a thousand items); past it, MBS' finishes by first fit.
 _GREEDY_SHARE = 0.3
+# Shares of the time left the pattern LP bound may take: a first try after the
+# first FFD, then after the greedy packings (unless the first one converged).
+_LP_FIRST_SHARE = 0.05
+_LP_SHARE = 0.25
 # The first, short CP-SAT run (seconds, and at most this share of the time).
 _FIRST_CPSAT_SECONDS = 1.5
 _FIRST_CPSAT_SHARE = 0.15
@@ -476,11 +481,28 @@ def binpack_vector(sizes: Any, capacity: Any, *, time_limit: float = 10.0,
     measures = _measures(w, cap)
     greedy_stop = t0 + _GREEDY_SHARE * tl
     cand: tuple[int, np.ndarray] | None     # None: tabu search found no smaller packing
-    for name, key in measures:
+
+    def pattern_bound(share: float) -> int:
+        """The pattern LP's bound (column generation over item types) with
+        ``share`` of the time left, or the bound so far if that is higher."""
+        assert best is not None
+        import scipy.optimize  # noqa: F401  (0.4 s on first use: not the LP's share)
+        t_b = time.monotonic()
+        found, st = vector_lp_bound(w, cap, t_b + share * (deadline - t_b), target=best[0])
+        stats.setdefault("lp", []).append({**st, "seconds": round(time.monotonic() - t_b, 3)})
+        return max(lb, found)
+
+    for round_, (name, key) in enumerate(measures):
         if best is not None and time.monotonic() >= greedy_stop:
             break
         order = np.argsort(-key, kind="stable")
         for algo in ("ffd", "mbs'"):
+            if round_ == 0 and algo == "mbs'" and best is not None and lb < best[0]:
+                # A first, short try of the pattern LP after the first FFD: it
+                # proves identical and near-identical items at once
+                lb = pattern_bound(_LP_FIRST_SHARE)
+                if best[0] == lb:
+                    return done(best[0], best[1], lb, f"{best_by}=lp")
             if algo == "ffd":
                 cand = vector_first_fit(w, cap, order, deadline=t0 + _FFD_SHARE * tl
                                         if best is None else greedy_stop)
@@ -494,6 +516,12 @@ def binpack_vector(sizes: Any, capacity: Any, *, time_limit: float = 10.0,
                 return done(best[0], best[1], lb, f"{best_by}=l2")
     assert best is not None     # FFD ran for the first measure at least
     tell(best[0], lb)
+    # The pattern LP again, with more time: often tight where L2 per dimension is not
+    if best[0] > lb and not stats.get("lp", [{}])[-1].get("converged"):
+        lb = pattern_bound(_LP_SHARE)
+        tell(best[0], lb)
+        if best[0] == lb:
+            return done(best[0], best[1], lb, f"{best_by}=lp")
     cells = int(np.minimum(np.arange(1, w.shape[0] + 1), best[0]).sum())
     cpsat_ok = cells <= _CPSAT_MAX_CELLS
     if not cpsat_ok:
