@@ -4,12 +4,17 @@
     python bench/bench_binpack.py --no-textbook    # skip the slow baseline (or FASTSCHED_BENCH_TEXTBOOK=0)
     python bench/bench_binpack.py --vbp            # also shared/data/vbp with binpack_vector
     python bench/bench_binpack.py --only Hard28    # instances whose name contains a string
+    python bench/bench_binpack.py --train --sample 300 --seed 7   # shared/data/bpp-train, stratified
 
 Every instance runs with the same time limit (default 10 s) and workers
 (default 2) for ``fastsched.solver.binpack`` and for the textbook CP-SAT
 assignment model; FFD runs alongside. Per class it prints: instances solved to a
-proven optimum, bins above the known optimum (summed), median wall time. A
-result below a known optimum or an infeasible packing aborts the run: a bug.
+proven optimum, at the known optimum, bins above it (summed), median and max wall
+time. A result below a known optimum or an infeasible packing aborts the run: a bug.
+
+``--train`` runs a stratified random sample of the 1,720 training instances: each
+class gets a share of ``--sample`` proportional to its size, at least
+``_MIN_PER_CLASS`` (or all it has), drawn with ``--seed``.
 
 Under pytest only a smoke test runs (two small instances).
 """
@@ -30,9 +35,31 @@ ROOT = Path(__file__).resolve().parent.parent
 DATA = ROOT.parent / "shared" / "data"
 
 
-def load_bpp(folder: Path):
+_MIN_PER_CLASS = 5
+
+
+def stratified(optima: dict, sample: int, seed: int) -> set[str]:
+    """Names of a stratified random sample of ``sample`` instances (see the
+    module's docstring); the shares are rounded so that they add up."""
+    rng = np.random.default_rng(seed)
+    by_class: dict[str, list[str]] = {}
+    for name in sorted(optima):
+        by_class.setdefault(optima[name]["class"], []).append(name)
+    total = sum(len(v) for v in by_class.values())
+    want = {c: min(len(v), max(_MIN_PER_CLASS, round(sample * len(v) / total)))
+            for c, v in by_class.items()}
+    while sum(want.values()) > sample:         # trim the largest shares
+        c = max((c for c in want if want[c] > min(_MIN_PER_CLASS, len(by_class[c]))),
+                key=lambda c: want[c])
+        want[c] -= 1
+    return {n for c, v in by_class.items() for n in rng.choice(v, want[c], replace=False)}
+
+
+def load_bpp(folder: Path, names: set[str] | None = None):
     optima = json.loads((folder / "optima.json").read_text())
     for name in sorted(optima, key=lambda k: (optima[k]["class"], k)):
+        if names is not None and name not in names:
+            continue
         tokens = [int(t) for t in (folder / f"{name}.txt").read_text().split()]
         yield name, optima[name]["class"], np.array(tokens[1:], dtype=np.int64), tokens[0], \
             optima[name]["optimum"]
@@ -61,7 +88,8 @@ def _check(name, res, sizes, cap, opt):
 def _summary(rows, methods):
     classes = sorted({r["class"] for r in rows})
     head = f"{'class':14s} {'n':>3s} " + " ".join(
-        f"{m + ' proved':>17s} {'+bins':>6s} {'median s':>8s}" for m in methods)
+        f"{m + ' proved':>17s} {'at opt':>7s} {'+bins':>6s} {'median s':>8s} {'max s':>6s}"
+        for m in methods)
     lines = [head, "-" * len(head)]
     for cls in classes + ["ALL"]:
         sub = [r for r in rows if cls == "ALL" or r["class"] == cls]
@@ -69,12 +97,15 @@ def _summary(rows, methods):
         for m in methods:
             got = [r[m] for r in sub if m in r]
             if not got:
-                cells.append(f"{'-':>17s} {'-':>6s} {'-':>8s}")
+                cells.append(f"{'-':>17s} {'-':>7s} {'-':>6s} {'-':>8s} {'-':>6s}")
                 continue
             proved = sum(g["optimal"] for g in got)
+            at = sum(g["above"] == 0 for g in got)
             above = sum(g["above"] for g in got)
             med = statistics.median(g["time"] for g in got)
-            cells.append(f"{f'{proved}/{len(got)}':>17s} {f'+{above}':>6s} {med:8.2f}")
+            top = max(g["time"] for g in got)
+            cells.append(f"{f'{proved}/{len(got)}':>17s} {at:7d} {f'+{above}':>6s} {med:8.2f} "
+                         f"{top:6.2f}")
         lines.append(f"{cls:14s} {len(sub):3d} " + " ".join(cells))
     return "\n".join(lines)
 
@@ -87,7 +118,13 @@ def run_bpp(args) -> str:
 
     rows = []
     methods = ["fastsched", "ffd"] + (["textbook"] if args.textbook else [])
-    for name, cls, sizes, cap, opt in load_bpp(args.bpp):
+    folder = DATA / "bpp-train" if args.train else args.bpp
+    names = None
+    if args.train:
+        names = stratified(json.loads((folder / "optima.json").read_text()), args.sample,
+                           args.seed)
+        print(f"bpp-train: {len(names)} instances, stratified, seed {args.seed}", flush=True)
+    for name, cls, sizes, cap, opt in load_bpp(folder, names):
         if args.only and args.only not in name:
             continue
         row = {"name": name, "class": cls}
@@ -153,6 +190,10 @@ def main(argv=None) -> int:
                    default=os.environ.get("FASTSCHED_BENCH_TEXTBOOK", "1") not in ("0", ""))
     p.add_argument("--no-bpp", dest="run_bpp", action="store_false")
     p.add_argument("--only", default="")
+    p.add_argument("--train", action="store_true",
+                   help="a stratified random sample of shared/data/bpp-train instead")
+    p.add_argument("--sample", type=int, default=300)
+    p.add_argument("--seed", type=int, default=0)
     args = p.parse_args(argv)
     print(f"time limit {args.time_limit} s, workers {args.workers}, "
           f"textbook baseline {'on' if args.textbook else 'off'}", flush=True)
