@@ -9,35 +9,20 @@ from typing import Any
 import numpy as np
 
 from ..cluster.cluster import Cluster
-from ..model.labels import LabelSelector, LabelSelectorRequirement
+from ..model.labels import LabelSelector
 from ..model.pod import Pod, PodAffinityTerm, TopologySpreadConstraint
 from ..model.taints import tolerated
+from ..plugins.topology import HOSTNAME, ZONE, with_label_keys
 from .packing import Offer
 
 __all__ = ["Topology"]
-
-HOSTNAME, ZONE = "kubernetes.io/hostname", "topology.kubernetes.io/zone"
-
-
-def _keyed(selector: LabelSelector, pod: Pod, match: tuple[str, ...],
-           mismatch: tuple[str, ...] = ()) -> LabelSelector:
-    """``selector`` with matchLabelKeys (In the pod's value) and mismatchLabelKeys
-    (NotIn it) for the keys the pod has, as the scheduler reads them."""
-    extra = [LabelSelectorRequirement(k, "In", (pod.labels[k],)) for k in match
-             if k in pod.labels]
-    extra += [LabelSelectorRequirement(k, "NotIn", (pod.labels[k],)) for k in mismatch
-              if k in pod.labels]
-    if not extra:
-        return selector
-    return LabelSelector(selector.match_labels, (*selector.match_expressions, *extra))
-
 
 def _term_scope(term: PodAffinityTerm, pod: Pod) -> tuple[LabelSelector, frozenset | None] | None:
     """A required anti-affinity term's (selector, namespaces; None: all), or None when
     it selects nothing or needs namespace labels to resolve."""
     if term.label_selector is None:
         return None
-    selector = _keyed(term.label_selector, pod, term.match_label_keys,
+    selector = with_label_keys(term.label_selector, pod, term.match_label_keys,
                       term.mismatch_label_keys)
     ns = term.namespace_selector
     if ns is not None and not ns.match_labels and not ns.match_expressions:
@@ -100,7 +85,7 @@ class Topology:
             for c in pod.topology_spread_constraints:
                 if c.when_unsatisfiable != "DoNotSchedule" or c.label_selector is None:
                     continue
-                selector = _keyed(c.label_selector, pod, c.match_label_keys)
+                selector = with_label_keys(c.label_selector, pod, c.match_label_keys)
                 if not selector.match_labels and not selector.match_expressions:
                     continue        # an empty selector counts no pod: never violated
                 scope = (selector, frozenset((pod.namespace,)))

@@ -27,7 +27,8 @@ from ._arrays import i64, u8
 from .node_affinity import node_match
 from .taint_toleration import tolerated_nodes
 
-__all__ = ["TopologyCompiler", "configure", "default_selector", "HOSTNAME", "ZONE"]
+__all__ = ["TopologyCompiler", "configure", "default_selector", "with_label_keys", "HOSTNAME",
+           "ZONE"]
 
 HOSTNAME = "kubernetes.io/hostname"
 ZONE = "topology.kubernetes.io/zone"
@@ -52,7 +53,7 @@ def default_selector(pod: Pod, services: Iterable[Any]) -> LabelSelector | None:
     return LabelSelector(labels, expressions)
 
 
-def _with_label_keys(selector: LabelSelector, pod: Pod, match: Sequence[str],
+def with_label_keys(selector: LabelSelector, pod: Pod, match: Sequence[str],
                      mismatch: Sequence[str] = ()) -> LabelSelector:
     """``selector`` plus matchLabelKeys (key In [pod's value]) and mismatchLabelKeys
     (key NotIn [pod's value]) for keys the pod has."""
@@ -217,7 +218,7 @@ class TopologyCompiler:
     def _spread_selector(self, c: TopologySpreadConstraint, pod: Pod) -> LabelSelector | None:
         if c.label_selector is None:
             return None
-        return _with_label_keys(c.label_selector, pod, c.match_label_keys)
+        return with_label_keys(c.label_selector, pod, c.match_label_keys)
 
     def _eligible(self, c: TopologySpreadConstraint, pod: Pod, has_keys: np.ndarray,
                   keys: Any, node_match: Any, taint_ok: Any) -> tuple[np.ndarray, Any]:
@@ -235,7 +236,7 @@ class TopologyCompiler:
     def _term(self, term: PodAffinityTerm, pod: Pod) -> tuple[LabelSelector | None, Any]:
         selector = term.label_selector
         if selector is not None:
-            selector = _with_label_keys(selector, pod, term.match_label_keys,
+            selector = with_label_keys(selector, pod, term.match_label_keys,
                                         term.mismatch_label_keys)
         return selector, self._namespaces(term, pod.namespace)
 
