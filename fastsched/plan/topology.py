@@ -17,6 +17,7 @@ from .packing import Offer
 
 __all__ = ["Topology"]
 
+
 def _term_scope(term: PodAffinityTerm, pod: Pod) -> tuple[LabelSelector, frozenset | None] | None:
     """A required anti-affinity term's (selector, namespaces; None: all), or None when
     it selects nothing or needs namespace labels to resolve."""
