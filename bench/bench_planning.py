@@ -81,16 +81,19 @@ def synthetic_pending(n: int, seed: int = 0) -> list[fs.Pod]:
     return pods
 
 
+def offer_list(catalog) -> list:
+    """(type, zone) for every type and each of its zones, in catalog order."""
+    return [(t, z) for t in catalog for z in t.zones or ("",)]
+
+
 def _model(pods, catalog):
     """Request vectors and type compatibility (Scheduler.filter on one empty node per
     type and zone), per pod."""
     probe = fs.Cluster()
-    offers = []
-    for t in catalog:
-        for z in t.zones or ("",):
-            probe.add_node(f"offer-{len(offers)}", t.allocatable,
-                           labels=t.node_labels(z or None), taints=t.taints)
-            offers.append((t, z))
+    offers = offer_list(catalog)
+    for k, (t, z) in enumerate(offers):
+        probe.add_node(f"offer-{k}", t.allocatable, labels=t.node_labels(z or None),
+                       taints=t.taints)
     res = ["cpu", "memory", "nvidia.com/gpu", "pods"]
     cache: dict = {}
     dealt: dict = {}
