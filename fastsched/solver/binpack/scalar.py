@@ -4,7 +4,8 @@ Pipeline, cheapest first, stopping as soon as a packing meets a proven bound:
   1. bounds L1, L2 (Martello–Toth) and heuristics FFD, BFD, MBS';
   2. the Gilmore–Gomory LP bound by column generation (Farley certificate);
   3. MBS' with perturbed priorities, aiming at the bound;
-  4. exact: arc-flow reduced by reduced-cost fixing, then by interior-point
+  4. when ⌈LP⌉ − LP leaves room (IRUP almost surely), diving on the LP first;
+     then exact: arc-flow reduced by reduced-cost fixing, then by interior-point
      fixing and probing (``probing.py``, which may itself prove that LB bins
      cannot do), solved by HiGHS's MIP for a packing into exactly LB bins (a
      proof that none exists raises LB by one),
@@ -63,6 +64,11 @@ _MAX_GRAPH_WORK = 5_000_000
 _DIVE_SHARE_SMALL = 0.25
 _DIVE_SHARE_LARGE = 0.6
 _SMALL_GRAPH = 5_000
+# A first dive, before the exact phase, when ceil(LP) - LP is at least this, with
+# this share of the time left (measured on stratified samples of the training set:
+# at 0.5 the dive, restarted later, lost instances it finds in 7 s at once).
+_DIVE_FIRST_SLACK = 0.25
+_DIVE_FIRST_SHARE = 0.85
 # Share of the time left that LP probing may take before the flow MIP (it needs
 # ~0.6 s on Hard28 BPP175), and the largest graph it is tried on (an IPM solve
 # on 40k arcs takes ~1 s).
@@ -267,6 +273,17 @@ def binpack(sizes: Any, capacity: Any, *, time_limit: float = 10.0,
     #    The first flow MIP gets a share of the time; when it neither finds nor
     #    refutes a packing (or the graph is too large), diving on the LP
     #    (IRUP instances) gets the rest.
+    # With room between the LP value and its ceiling, a packing into ceil(LP) bins
+    # almost always exists (IRUP) and the LP has slack to guide a dive, while
+    # probing has little to cut: dive first, for a share of the time.
+    if lp.converged and lb - lp.value >= _DIVE_FIRST_SLACK:
+        t_d = time.monotonic()
+        found = diving.dive(types, cap, lb, pool=list(lp.patterns),
+                            deadline=t_d + _DIVE_FIRST_SHARE * (deadline - _SLACK - t_d),
+                            seed=seed, converge=graph_ok, max_columns=max_columns)
+        stats["first_dive_seconds"] = time.monotonic() - t_d
+        if found is not None:
+            return done(lb, _counts_to_assignment(found, types.type_of), lb, f"dive={lb_by}")
     dived = False
     graph: arcflow.ArcGraph | None      # None: probing proved the target infeasible
     while best[0] > lb:
