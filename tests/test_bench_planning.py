@@ -16,8 +16,8 @@ AWS = fs.Catalog.load(bp.CATALOG)
 
 
 def test_provisioning_baselines_cost_at_least_the_proven_bound():
-    pods = bp.synthetic_pending(300, seed=3)
-    plan = fs.provision(fs.Cluster(), pods, AWS, time_limit=5)
+    pods = bp.synthetic_pending(200, seed=3)
+    plan = fs.provision(fs.Cluster(), pods, AWS, time_limit=2)
     bp.verify(plan, pods, AWS)
     for rule in (bp.karpenter, bp.autoscaler):
         cost, nodes = rule(pods, AWS)
@@ -43,7 +43,7 @@ def test_the_baselines_deal_spread_pods_evenly_over_the_zones():
 @pytest.mark.parametrize("scenario", ["split", "fragmented"])
 def test_karpenter_consolidation_keeps_every_pod_on_a_node_with_room(scenario):
     cluster = bp.synthetic_cluster(scenario, AWS)
-    plan = fs.consolidate(cluster, AWS, time_limit=5)
+    plan = fs.consolidate(cluster, AWS, time_limit=2)
     for rule in (bp.karpenter_single, bp.karpenter_multi):
         fleet = bp._Fleet(cluster, AWS)
         rule(fleet)
