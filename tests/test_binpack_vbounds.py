@@ -80,3 +80,12 @@ def test_a_deadline_in_the_past_gives_a_valid_bound():
     sizes = np.array([[3, 4], [4, 3], [2, 2], [5, 1]])
     bound, stats = vector_lp_bound(sizes, np.array([6, 6]), time.monotonic() - 1)
     assert bound == 0 and stats["rounds"] == 0
+
+
+def test_many_item_types_skip_the_bound():
+    # beyond MAX_TYPES distinct vectors the pattern LP is not tried (memory, time)
+    from fastsched.solver.binpack.vbounds import MAX_TYPES
+    rng = np.random.default_rng(7)
+    sizes = rng.integers(1, 10_000, (MAX_TYPES + 500, 2))
+    bound, stats = vector_lp_bound(sizes, np.array([10_000, 10_000]), time.monotonic() + 5)
+    assert bound == 0 and "item types" in stats["skipped"]

@@ -72,6 +72,7 @@ from .topology import Topology
 
 __all__ = ["ProvisionPlan", "provision"]
 
+
 @dataclass(frozen=True, repr=False, eq=False)
 class ProvisionPlan:
     """The answer of :func:`provision` (see the module's docstring)."""

@@ -25,6 +25,9 @@ __all__ = ["vector_lp_bound"]
 _ROUND_EPS = 1e-6
 # Fewest seconds worth starting a HiGHS call with.
 _MIN_CALL = 0.02
+# Most item types the bound is tried on: the pricing MIP has one integer per type,
+# and beyond a few thousand HiGHS's set-up alone outlasts the share of time given.
+MAX_TYPES = 2000
 
 
 def _types(sizes: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -63,22 +66,27 @@ def vector_lp_bound(sizes: np.ndarray, capacity: np.ndarray, deadline: float,
     ``deadline`` (time.monotonic()); stops early once the bound reaches ``target``
     (a known packing). Returns the bound and stats (rounds, converged, value)."""
     from scipy.optimize import linprog
+    from scipy.sparse import csc_matrix
     s, d = _types(np.asarray(sizes))
+    if len(d) > MAX_TYPES:
+        return 0, {"rounds": 0, "converged": False, "value": 0.0, "master": 0.0,
+                   "skipped": f"{len(d)} item types"}
     cap = np.asarray(capacity, float)
     m = len(d)
-    cols = []
-    for t in range(m):
-        k = np.min(np.floor(cap[s[t] > 0] / s[t][s[t] > 0])) if (s[t] > 0).any() else d[t]
-        a = np.zeros(m)
-        a[t] = min(d[t], k)
-        cols.append(a)
+    # columns as (type indices, counts): the master is sparse (a few types per bin)
+    with np.errstate(divide="ignore"):
+        per_bin = np.min(np.where(s > 0, np.floor(cap / np.where(s > 0, s, 1)), np.inf), axis=1)
+    cols: list[tuple[np.ndarray, np.ndarray]] = [
+        (np.array([t]), np.array([min(d[t], per_bin[t])])) for t in range(m)]
     best, rounds, converged, value = 0.0, 0, False, 0.0
     while True:
         left = deadline - time.monotonic()
         if left < _MIN_CALL:
             break
         rounds += 1
-        a_mat = np.array(cols).T
+        a_mat = csc_matrix((np.concatenate([v for _, v in cols]),
+                            np.concatenate([r for r, _ in cols]),
+                            np.cumsum([0] + [len(r) for r, _ in cols])), shape=(m, len(cols)))
         lp = linprog(np.ones(len(cols)), A_ub=-a_mat, b_ub=-d, bounds=(0, None),
                      method="highs", options={"time_limit": left})
         if lp.status != 0:
@@ -97,7 +105,8 @@ def vector_lp_bound(sizes: np.ndarray, capacity: np.ndarray, deadline: float,
             break                      # the bound's ceiling cannot rise further
         if pattern is None or float(pi @ pattern) <= 1.0 + 1e-9:
             break                      # pricing found no improving pattern in time
-        cols.append(pattern)
+        nz = np.flatnonzero(pattern)
+        cols.append((nz, pattern[nz]))
     return max(0, math.ceil(best - _ROUND_EPS)), {
         "rounds": rounds, "converged": converged, "value": round(best, 6),
         "master": round(value, 6)}

@@ -517,7 +517,8 @@ def binpack_vector(sizes: Any, capacity: Any, *, time_limit: float = 10.0,
     assert best is not None     # FFD ran for the first measure at least
     tell(best[0], lb)
     # The pattern LP again, with more time: often tight where L2 per dimension is not
-    if best[0] > lb and not stats.get("lp", [{}])[-1].get("converged"):
+    last = stats.get("lp", [{}])[-1]
+    if best[0] > lb and not last.get("converged") and "skipped" not in last:
         lb = pattern_bound(_LP_SHARE)
         tell(best[0], lb)
         if best[0] == lb:
