@@ -156,19 +156,24 @@ cdef i64 _most_constrained(_Fill *f, u64 *cs) noexcept nogil:
     # such items (or with much waste allowed) the largest unused item. -1 when
     # an item has no completion left: `cs` then gets the bins holding an item
     # that would give it one (each alone), or every bin when none does alone.
-    cdef i64 i, t, lo, x, best = -1
+    cdef i64 i, t, lo, x, top, best = -1
     cdef unsigned long long c
     cdef double score, fewest = 0.0
     cdef unsigned int v, limit = 1 << 30
     cdef bint named
     if f.waste > _MAX_WINDOW:
         return _first_unused(f)
-    memset(f.count, 0, (f.cap + 1) * sizeof(unsigned int))
+    # Only sums up to the largest need matter: capacity less the smallest big item.
+    top = 0
+    for i in range(f.n):
+        if not f.used[i] and f.s[i] > f.half:
+            top = f.cap - f.s[i]
+    memset(f.count, 0, (top + 1) * sizeof(unsigned int))
     f.count[0] = 1
     for i in range(f.n):
-        if f.used[i] or f.s[i] > f.half:
+        if f.used[i] or f.s[i] > top:
             continue
-        for t in range(f.cap, f.s[i] - 1, -1):
+        for t in range(top, f.s[i] - 1, -1):
             v = f.count[t] + f.count[t - f.s[i]]
             f.count[t] = v if v < limit else limit
     for i in range(f.n):
@@ -234,8 +239,16 @@ cdef bint _fill(_Fill *f, u64 *cs) noexcept nogil:
         if not f.used[j]:
             total += f.s[j]
         f.suffix[j] = total
-    stride = f.n + 1
-    # One completion per row of `stride` slots (at most n items, then -1).
+    # One completion per row of `stride` slots: at most as many items as the
+    # smallest unused ones that fit together, then -1.
+    stride = 1
+    e = 0
+    for j in range(f.n - 1, i0, -1):
+        if not f.used[j]:
+            e += f.s[j]
+            if e > r:
+                break
+            stride += 1
     buf = <i64 *>malloc(f.max_comp * stride * sizeof(i64))
     key = <double *>malloc(f.max_comp * sizeof(double))
     order = <i64 *>malloc(f.max_comp * sizeof(i64))

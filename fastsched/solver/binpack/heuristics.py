@@ -25,12 +25,13 @@ __all__ = ["decreasing", "first_fit_decreasing", "best_fit_decreasing", "min_bin
 MBS_NODE_LIMIT = 20_000
 # Bin completion: the most waste it takes on (above it, it has no dead ends to
 # steer by); bins it may open per run, per bin of the target, and how far
-# restarts perturb the order of completions (measured on two random samples of
-# 16 of the training set's AI instances, 6 s each: 10 per bin found 23, 4 and
-# 30 found 20; a perturbation of 5 places found 23, none 21); the completions
-# tried per bin.
+# restarts perturb the order of completions (measured on random samples of 16
+# of the training set's AI instances, 6 s each: 3 and 5 per bin found 27 of 32
+# on two samples, 10 found 25, 20 found 24; on a third 5 found 14 of 16, 10
+# found 13; a perturbation of 5 places found 23 where none found 21); the
+# completions tried per bin.
 COMPLETION_MAX_WASTE = 64
-_COMPLETION_NODES_PER_BIN = 10
+_COMPLETION_NODES_PER_BIN = 5
 _COMPLETION_SPREAD = 5.0
 _COMPLETION_MAX_TRIED = 200
 
