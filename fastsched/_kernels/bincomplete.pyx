@@ -10,16 +10,7 @@ from libc.string cimport memcpy, memset
 
 from fastsched._kernels.clock cimport past
 from fastsched._kernels.common cimport i64, u64
-
-
-cdef inline u64 _next(u64 *state) noexcept nogil:
-    # xorshift64*: fast, and plenty for perturbing an order.
-    cdef u64 x = state[0]
-    x ^= x >> 12
-    x ^= x << 25
-    x ^= x >> 27
-    state[0] = x
-    return x * <u64>2685821657736338717
+from fastsched._kernels.rng cimport xorshift_next as _next_rng
 
 
 # Depth-first, a bin at a time. The bin opened next is that of the item above
@@ -266,7 +257,7 @@ cdef bint _fill(_Fill *f, u64 *cs) noexcept nogil:
         f.partial = True
     for c in range(count):
         order[c] = c
-        key[c] = c + f.spread * <double>(_next(&f.rng) >> 11) / 9007199254740992.0
+        key[c] = c + f.spread * <double>(_next_rng(&f.rng) >> 11) / 9007199254740992.0
         # Fewest items first (small items left are what later bins fit with),
         # then in enumeration order: largest items first.
         j = 0

@@ -21,6 +21,7 @@ from cython.view cimport array as cvarray
 
 from fastsched._kernels.clock cimport past
 from fastsched._kernels.common cimport i64, u64
+from fastsched._kernels.rng cimport xorshift_next as _next_rng
 
 
 # Items of overflowing bins whose moves one step evaluates at most (scanned from
@@ -40,16 +41,6 @@ cdef inline u64 _mix(u64 x) noexcept nogil:
     x = (x ^ (x >> 27)) * <u64>0x94D049BB133111EB
     x = x ^ (x >> 31)
     return x if x != 0 else <u64>0x9E3779B97F4A7C15
-
-
-cdef inline u64 _next(u64* state) noexcept nogil:
-    """xorshift64*."""
-    cdef u64 x = state[0]
-    x ^= x >> 12
-    x ^= x << 25
-    x ^= x >> 27
-    state[0] = x
-    return x * <u64>2685821657736338717
 
 
 cdef inline double _overflow(const i64* load, const i64* out_size, const i64* in_size,
@@ -117,7 +108,7 @@ def overflow_tabu(const i64[:, ::1] sizes, const i64[::1] cap, i64[::1] assign,
             for b in range(nbins):
                 if f[b] > max_f:
                     max_f = f[b]
-            start = <Py_ssize_t>(_next(&rng) % <u64>n)
+            start = <Py_ssize_t>(_next_rng(&rng) % <u64>n)
             seen = 0
             for scan in range(n):
                 i = start + scan
@@ -143,7 +134,7 @@ def overflow_tabu(const i64[:, ::1] sizes, const i64[::1] cap, i64[::1] assign,
                         best_delta, best_i, best_k, best_b, ties = delta, i, -1, b, 1
                     elif delta <= best_delta + 1e-12:
                         ties += 1
-                        if _next(&rng) % ties == 0:
+                        if _next_rng(&rng) % ties == 0:
                             best_i, best_k, best_b = i, -1, b
                 # Swap i (in a) with k (in b): adding k to a costs at least nothing,
                 # and no bin's overflow can drop by more than the largest one.
@@ -168,15 +159,15 @@ def overflow_tabu(const i64[:, ::1] sizes, const i64[::1] cap, i64[::1] assign,
                         best_delta, best_i, best_k, best_b, ties = delta, i, k, b, 1
                     elif delta <= best_delta + 1e-12:
                         ties += 1
-                        if _next(&rng) % ties == 0:
+                        if _next_rng(&rng) % ties == 0:
                             best_i, best_k, best_b = i, k, b
             if best_i < 0:
                 # Everything tabu: a random relocation of an item of an overflowing
                 # bin (the first one from a random start; one exists).
-                best_i = <Py_ssize_t>(_next(&rng) % <u64>n)
+                best_i = <Py_ssize_t>(_next_rng(&rng) % <u64>n)
                 while f[assign[best_i]] <= 0.0:
                     best_i = best_i + 1 if best_i + 1 < n else 0
-                best_b = <Py_ssize_t>(_next(&rng) % <u64>(nbins - 1))
+                best_b = <Py_ssize_t>(_next_rng(&rng) % <u64>(nbins - 1))
                 if best_b >= assign[best_i]:
                     best_b += 1
                 best_k = -1
@@ -194,7 +185,7 @@ def overflow_tabu(const i64[:, ::1] sizes, const i64[::1] cap, i64[::1] assign,
             # Apply the move.
             a = assign[best_i]
             b = best_b
-            tenure = 1 + <i64>(_next(&rng) % 10) + over_bins
+            tenure = 1 + <i64>(_next_rng(&rng) % 10) + over_bins
             for j in range(d):
                 loads[a, j] -= sizes[best_i, j]
                 loads[b, j] += sizes[best_i, j]
