@@ -21,11 +21,13 @@ from fastsched._kernels.rng cimport xorshift_next as _next_rng
 # an item with no completion left is a dead end. Completions are tried fewest
 # items first, then largest items first (on restarts after the first, perturbed
 # by up to `spread` places among those of as many items; measured on random
-# samples of the training set's AI instances: 21 of 32 found in 6 s, against 14
-# largest items first and none most items first). Backtracking jumps over bins that did not cause the dead end
-# (conflict-directed backjumping, with the culprits estimated as the bins
-# holding an item that alone would give the dead item a completion). Restarts
-# after `node_limit` bins opened keep the weights. A heuristic, never a proof.
+# samples of the training set's AI instances: 21 of 32 found in 6 s, against
+# 14 largest items first and none most items first). Backtracking jumps over
+# bins that did not cause the dead end (conflict-directed backjumping, the
+# culprits estimated as the bins holding an item that alone would give the dead
+# item a completion). Restarts after `node_limit` bins opened keep the weights.
+# A run that fails having skipped nothing (no jump, no limit, no completion
+# left untried) has searched everything: no packing exists.
 
 # Above this much waste allowed, counting completions over the window of sums
 # costs more than it tells: bins open largest item first, without dead ends.
@@ -44,7 +46,7 @@ cdef struct _Fill:
     bint stop
     bint partial            # completions were skipped (a backjump, a full buffer)
     u64 rng
-    double spread           # order perturbation: 0 keeps largest-first
+    double spread           # order perturbation among completions of as many items
     i64 max_comp
     i64 *chosen             # the completion being enumerated
     i64 *suffix             # sum of unused items from each index on

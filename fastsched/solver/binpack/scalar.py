@@ -242,8 +242,12 @@ def binpack(sizes: Any, capacity: Any, *, time_limit: float = 10.0,
         return done(best[0], best[1], lb, f"{found_by}={lb_by}")
     completion_ok = w.size * cap <= _MAX_COMPLETION_WORK and \
         (w.size + 1) * (cap // 64 + 1) * 8 <= _DP_MEMORY_SHARE * budget
+    total = int(w.sum())
 
     def complete(target: int, until: float, run_seed: int) -> tuple[int, np.ndarray] | None:
+        """Bin completion toward `target` until `until`, when it leaves little room."""
+        if not completion_ok or target * cap - total > heuristics.COMPLETION_MAX_WASTE:
+            return None
         t_c = time.monotonic()
         filled = heuristics.complete_bins(w, cap, target, order=order, seed=run_seed,
                                           deadline=min(deadline - _SLACK, until))
@@ -251,10 +255,9 @@ def binpack(sizes: Any, capacity: Any, *, time_limit: float = 10.0,
             time.monotonic() - t_c
         return filled
 
-    if completion_ok and lb * cap - int(w.sum()) <= heuristics.COMPLETION_MAX_WASTE:
-        filled = complete(lb, t0 + _COMPLETION_SHARE * tl, seed)
-        if filled is not None:
-            return done(filled[0], filled[1], lb, f"completion={lb_by}")
+    filled = complete(lb, t0 + _COMPLETION_SHARE * tl, seed)
+    if filled is not None:
+        return done(filled[0], filled[1], lb, f"completion={lb_by}")
 
     # 2. The LP bound, seeded with the greedy packing's bins as columns; run to
     #    convergence (unless it meets the packing) since step 4 needs optimal duals.
@@ -370,11 +373,10 @@ def binpack(sizes: Any, capacity: Any, *, time_limit: float = 10.0,
         if dived:
             break
         dived = True
-        if completion_ok and lb * cap - int(w.sum()) <= heuristics.COMPLETION_MAX_WASTE:
-            now = time.monotonic()
-            filled = complete(lb, now + _COMPLETION_LATE_SHARE * (deadline - now), seed + 1)
-            if filled is not None:
-                return done(filled[0], filled[1], lb, f"completion={lb_by}")
+        now = time.monotonic()
+        filled = complete(lb, now + _COMPLETION_LATE_SHARE * (deadline - now), seed + 1)
+        if filled is not None:
+            return done(filled[0], filled[1], lb, f"completion={lb_by}")
         t_d = time.monotonic()
         found = diving.dive(types, cap, lb, pool=list(lp.patterns),
                             deadline=deadline - _SLACK, seed=seed, converge=graph_ok,
